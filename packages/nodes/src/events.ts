@@ -1,0 +1,37 @@
+/**
+ * The run event union shared by runner, web and browser (DESIGN.md "Events").
+ * The executor emits events without `runId`/`seq`/`ts`; the runner stamps them.
+ */
+export type RunStatus = 'succeeded' | 'failed' | 'cancelled';
+
+export type RunEventBody =
+  | { type: 'run.started'; backend: string; device: string }
+  | { type: 'node.started'; nodeId: string; nodeType: string }
+  | { type: 'node.cached'; nodeId: string; nodeType: string; summary?: Record<string, unknown> }
+  | { type: 'node.progress'; nodeId: string; phase: string; done: number; total: number; etaMs?: number }
+  | {
+      type: 'train.epoch';
+      nodeId: string;
+      epoch: number;
+      epochs: number;
+      loss: number;
+      acc: number;
+      valLoss: number | null;
+      valAcc: number | null;
+      lr: number;
+      etaMs?: number;
+    }
+  | { type: 'train.batch'; nodeId: string; epoch: number; batch: number; batches: number; loss: number; acc?: number }
+  | { type: 'node.log'; nodeId?: string; level: 'debug' | 'info' | 'warn' | 'error'; message: string }
+  | { type: 'node.finished'; nodeId: string; nodeType: string; summary: Record<string, unknown>; durationMs: number }
+  | { type: 'node.failed'; nodeId: string; nodeType: string; code: string; message: string }
+  | { type: 'run.finished'; status: RunStatus; error?: string; durationMs: number };
+
+export type RunEventType = RunEventBody['type'];
+
+export type RunEvent = RunEventBody & { runId: string; seq: number; ts: number };
+
+/** Where events go: a socket, the console, a test recorder. The executor only knows this. */
+export type EventSink = (event: RunEventBody) => void;
+
+export const TERMINAL_EVENT: RunEventType = 'run.finished';
