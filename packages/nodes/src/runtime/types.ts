@@ -65,4 +65,6 @@ export interface ExecuteResult {
   timings: Record<string, number>;
   cached: string[];
   failed?: { nodeId: string; code: string; message: string };
+  /** Why the run did not succeed, in one sentence (same text as run.finished.error). */
+  error?: string;
 }

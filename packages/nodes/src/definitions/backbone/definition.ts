@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import { defineNode, seedParam } from '../shared.ts';
+
+export const BACKBONE_SOURCES = ['mobilenet_v2', 'custom', 'scratch'] as const;
+
+/** MobileNetV2 layers the feature extractor may end at, shallow to deep. */
+export const MOBILENET_CUT_LAYERS = [
+  'block_3_expand_relu',
+  'block_6_expand_relu',
+  'block_10_expand_relu',
+  'block_13_expand_relu',
+  'block_16_expand_relu',
+  'out_relu',
+] as const;
+
+export const backboneParams = z
+  .strictObject({
+    source: z
+      .enum(BACKBONE_SOURCES)
+      .default('mobilenet_v2')
+      .describe(
+        'mobilenet_v2: the bundled ImageNet-pretrained MobileNetV2 (offline). custom: your own TF.js layers model. ' +
+          'scratch: the same architecture with random weights, to compare against transfer learning.',
+      )
+      .meta({ title: 'Source' }),
+    inputSize: z
+      .int()
+      .min(32)
+      .max(320)
+      .default(160)
+      .describe('Images are resized to this many pixels square before entering the network.')
+      .meta({ title: 'Input size (px)' }),
+    cutAt: z
+      .enum(MOBILENET_CUT_LAYERS)
+      .default('block_13_expand_relu')
+      .describe(
+        'Layer the feature extractor ends at. Earlier layers keep generic texture features (often better for ' +
+          'surface defects); later ones are more ImageNet-specific.',
+      )
+      .meta({ title: 'Cut at layer', showWhen: { source: ['mobilenet_v2', 'scratch'] } }),
+    modelPath: z
+      .string()
+      .default('')
+      .describe('Folder holding a TF.js layers model.json, inside the datasets folder or DATA_DIR/models. Custom source only.')
+      .meta({ title: 'Model folder', showWhen: { source: ['custom'] } }),
+    customLayer: z
+      .string()
+      .default('')
+      .describe('Optional name of the layer to cut the custom model at (empty = its last layer before the classifier).')
+      .meta({ title: 'Cut at layer (custom)', showWhen: { source: ['custom'] } }),
+    seed: seedParam('the random initialisation (scratch only)'),
+  })
+  .refine((p) => p.source !== 'custom' || p.modelPath.trim().length > 0, {
+    message: 'is required when source is "custom" (folder with a TF.js layers model.json)',
+    path: ['modelPath'],
+  });
+
+export type BackboneParams = z.infer<typeof backboneParams>;
+
+export const backboneNode = defineNode({
+  type: 'backbone',
+  title: 'Backbone',
+  category: 'Model',
+  description:
+    'The pretrained feature extractor: bundled MobileNetV2 cut at a chosen layer, your own TF.js model, ' +
+    'or a randomly initialised network for comparison.',
+  inputs: [],
+  outputs: [{ name: 'backbone', type: 'Backbone', label: 'Backbone' }],
+  params: backboneParams,
+});

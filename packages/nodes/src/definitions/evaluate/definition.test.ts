@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { evaluateNode } from './definition.ts';
+
+describe('evaluate definition', () => {
+  it('parses {} to the agreed defaults', () => {
+    expect(evaluateNode.params.parse({})).toEqual({ split: 'test', goodClass: '' });
+  });
+
+  it('accepts only held-out splits', () => {
+    expect(evaluateNode.params.safeParse({ split: 'val' }).success).toBe(true);
+    expect(evaluateNode.params.safeParse({ split: 'train' }).success).toBe(false);
+  });
+
+  it('takes TrainedModel + Dataset, gives Metrics, and may end a pipeline', () => {
+    expect(evaluateNode.inputs.map((p) => [p.name, p.type])).toEqual([
+      ['trained', 'TrainedModel'],
+      ['dataset', 'Dataset'],
+    ]);
+    expect(evaluateNode.outputs.map((p) => [p.name, p.type])).toEqual([['metrics', 'Metrics']]);
+    expect(evaluateNode.terminal).toBe(true);
+  });
+});

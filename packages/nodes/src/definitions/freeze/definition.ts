@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { defineNode } from '../shared.ts';
+
+export const FREEZE_MODES = ['all', 'upTo', 'staged'] as const;
+
+export const freezeParams = z.strictObject({
+  mode: z
+    .enum(FREEZE_MODES)
+    .default('all')
+    .describe(
+      'all: train only the head (fastest, least data). upTo: freeze the backbone up to a named layer. ' +
+        'staged: train the head first, then unfreeze the top blocks at a lower learning rate.',
+    )
+    .meta({ title: 'Mode' }),
+  upToBlock: z
+    .string()
+    .min(1)
+    .default('block_10_expand_relu')
+    .describe('Backbone layer up to and including which everything stays frozen (upTo mode).')
+    .meta({ title: 'Freeze up to layer', showWhen: { mode: ['upTo'] } }),
+  headEpochs: z
+    .int()
+    .min(1)
+    .max(200)
+    .default(5)
+    .describe('Epochs that train the head alone before the backbone is partly unfrozen (staged mode).')
+    .meta({ title: 'Head-only epochs', showWhen: { mode: ['staged'] } }),
+  unfreezeBlocks: z
+    .int()
+    .min(1)
+    .max(16)
+    .default(2)
+    .describe('How many of the top backbone blocks are unfrozen for fine-tuning (staged mode).')
+    .meta({ title: 'Blocks to unfreeze', showWhen: { mode: ['staged'] } }),
+  fineTuneLrFactor: z
+    .number()
+    .min(0.001)
+    .max(1)
+    .default(0.1)
+    .describe('Learning-rate multiplier for the fine-tuning phase (staged mode).')
+    .meta({ title: 'Fine-tune LR factor', showWhen: { mode: ['staged'] } }),
+});
+
+export type FreezeParams = z.infer<typeof freezeParams>;
+
+export const freezeNode = defineNode({
+  type: 'freeze',
+  title: 'Freeze',
+  category: 'Model',
+  description:
+    'Chooses which backbone layers are trained: none (freeze all), those after a named layer, or a staged ' +
+    'schedule that fine-tunes the top blocks after the head has settled.',
+  inputs: [{ name: 'backbone', type: 'Backbone', label: 'Backbone' }],
+  outputs: [{ name: 'backbone', type: 'Backbone', label: 'Backbone' }],
+  params: freezeParams,
+});

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import type { NodeDefinition } from '../definition.ts';
+
+/** Largest seed we accept: a 32-bit signed int keeps every RNG implementation happy. */
+export const MAX_SEED = 2_147_483_647;
+
+/** A seeded-randomness parameter; the same seed gives the same split/augmentation/initialisation. */
+export function seedParam(what: string) {
+  return z
+    .int()
+    .min(0)
+    .max(MAX_SEED)
+    .default(42)
+    .describe(`Random seed for ${what}. The same seed gives the same result on every run.`)
+    .meta({ title: 'Seed' });
+}
+
+/**
+ * Identity helper that keeps each definition's concrete params schema type
+ * (so `z.infer<typeof x.params>` works) while checking it against NodeDefinition.
+ */
+export function defineNode<S extends z.ZodObject>(def: NodeDefinition<S> & { params: S }): NodeDefinition<S> {
+  return def;
+}

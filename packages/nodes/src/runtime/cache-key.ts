@@ -1,0 +1,46 @@
+import { createHash } from 'node:crypto';
+import type { NodeDefinition } from '../definition.ts';
+import type { PipelineGraph } from '../graph.ts';
+import { topologicalOrder } from '../graph-algorithms.ts';
+
+/** Bump when the meaning of cached outputs changes, so old on-disk caches are not reused. */
+const CACHE_KEY_VERSION = 'defectflow-cache-v1';
+
+/** JSON with object keys sorted at every level, so equal params always hash the same. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+/**
+ * Cache key of every node: hash(type + resolved params + the keys of its inputs' source nodes,
+ * in the definition's input-port order). Changing a node changes its key and every key downstream,
+ * and nothing upstream. Expects a validated graph; `resolvedParams` has defaults applied.
+ */
+export function computeCacheKeys(
+  graph: PipelineGraph,
+  definitions: readonly NodeDefinition[],
+  resolvedParams: ReadonlyMap<string, Record<string, unknown>>,
+): Map<string, string> {
+  const keys = new Map<string, string>();
+  const order = topologicalOrder(
+    graph.nodes.map((n) => n.id),
+    graph.edges,
+  );
+  for (const id of order) {
+    const node = graph.nodes.find((n) => n.id === id);
+    const def = definitions.find((d) => d.type === node?.type);
+    if (!node || !def) continue;
+    const inputs = def.inputs.map((port) => {
+      const edge = graph.edges.find((e) => e.target === id && e.targetHandle === port.name);
+      return edge ? [port.name, keys.get(edge.source) ?? null, edge.sourceHandle] : [port.name, null];
+    });
+    const material = canonicalJson({ v: CACHE_KEY_VERSION, type: node.type, params: resolvedParams.get(id) ?? {}, inputs });
+    keys.set(id, createHash('sha256').update(material).digest('hex'));
+  }
+  return keys;
+}
