@@ -1,0 +1,40 @@
+/** @defectflow/db — schema, createDb() (PGlite or PostgreSQL) and repository functions. */
+export { createDb, MIGRATIONS_DIR } from './client.ts';
+export type { CreateDbOptions, Db, DbHandle, DbKind, Schema } from './client.ts';
+export { ConflictError, NotFoundError, pgErrorCode } from './errors.ts';
+export { DatabaseLockedError } from './lock.ts';
+export * from './repo/index.ts';
+export type { TemplateWithLatest, SaveTemplateInput } from './repo/templates.ts';
+export type { SavePipelineInput } from './repo/pipelines.ts';
+export type { CreateRunInput, ListRunsOptions, RunPatch } from './repo/runs.ts';
+export type { AppendResult } from './repo/runEvents.ts';
+export type { CreateModelInput } from './repo/models.ts';
+export type { UpsertDatasetInput } from './repo/datasets.ts';
+export * as schema from './schema.ts';
+export { datasetInputSchema, datasetSchema, modelSchema, productLineInputSchema, productLineSchema, runStatusSchema } from './zod.ts';
+export {
+  datasets,
+  datasetVersions,
+  FINISHED_RUN_STATUSES,
+  models,
+  pipelines,
+  productLines,
+  RUN_STATUSES,
+  runEvents,
+  runs,
+  templates,
+  templateVersions,
+} from './schema.ts';
+export type {
+  Dataset,
+  DatasetVersion,
+  Model,
+  NewModel,
+  Pipeline,
+  ProductLine,
+  Run,
+  RunEventRow,
+  RunRowStatus,
+  Template,
+  TemplateVersion,
+} from './schema.ts';

@@ -1,0 +1,97 @@
+import type { PipelineGraph } from '@defectflow/nodes';
+import { and, desc, eq, inArray, type SQL } from 'drizzle-orm';
+import type { Db } from '../client.ts';
+import { NotFoundError } from '../errors.ts';
+import { type Run, type RunRowStatus, runs } from '../schema.ts';
+
+export interface CreateRunInput {
+  id?: string;
+  pipelineId?: string | null;
+  productLineId?: string | null;
+  /** The exact graph that will run. */
+  graph: PipelineGraph;
+  status?: 'queued';
+}
+
+/** Fields a run may change after creation. */
+export type RunPatch = Partial<
+  Pick<Run, 'status' | 'backend' | 'device' | 'error' | 'metrics' | 'summary' | 'startedAt' | 'finishedAt'>
+>;
+
+export interface ListRunsOptions {
+  pipelineId?: string;
+  productLineId?: string;
+  /** Default 50. */
+  limit?: number;
+}
+
+const UNFINISHED: RunRowStatus[] = ['queued', 'running'];
+
+export function runsRepo(db: Db) {
+  return {
+    async create(input: CreateRunInput): Promise<Run> {
+      const [row] = await db
+        .insert(runs)
+        .values({
+          ...(input.id ? { id: input.id } : {}),
+          pipelineId: input.pipelineId ?? null,
+          productLineId: input.productLineId ?? null,
+          graph: input.graph,
+          status: input.status ?? 'queued',
+        })
+        .returning();
+      return row!;
+    },
+
+    async get(id: string): Promise<Run | null> {
+      const [row] = await db.select().from(runs).where(eq(runs.id, id));
+      return row ?? null;
+    },
+
+    /** Newest first. */
+    async list(options: ListRunsOptions = {}): Promise<Run[]> {
+      const filters: SQL[] = [];
+      if (options.pipelineId) filters.push(eq(runs.pipelineId, options.pipelineId));
+      if (options.productLineId) filters.push(eq(runs.productLineId, options.productLineId));
+      return db
+        .select()
+        .from(runs)
+        .where(filters.length ? and(...filters) : undefined)
+        .orderBy(desc(runs.createdAt), desc(runs.id))
+        .limit(options.limit ?? 50);
+    },
+
+    /** Throws NotFoundError when the run does not exist. */
+    async update(id: string, patch: RunPatch): Promise<Run> {
+      if (Object.keys(patch).length === 0) {
+        const [current] = await db.select().from(runs).where(eq(runs.id, id));
+        if (!current) throw new NotFoundError('run', id);
+        return current;
+      }
+      const [row] = await db.update(runs).set(patch).where(eq(runs.id, id)).returning();
+      if (!row) throw new NotFoundError('run', id);
+      return row;
+    },
+
+    /** Marks still-queued/running runs as interrupted (e.g. the runner died); finished runs are left alone. */
+    async markInterrupted(ids: string[], error = 'Interrupted: the runner stopped before the run finished'): Promise<Run[]> {
+      if (ids.length === 0) return [];
+      return db
+        .update(runs)
+        .set({ status: 'interrupted', error, finishedAt: new Date() })
+        .where(and(inArray(runs.id, ids), inArray(runs.status, UNFINISHED)))
+        .returning();
+    },
+
+    /** Runs still queued or running, oldest first. */
+    async listUnfinished(): Promise<Run[]> {
+      return db.select().from(runs).where(inArray(runs.status, UNFINISHED)).orderBy(runs.createdAt);
+    },
+
+    /** Deletes a run and (cascade) its events. */
+    async remove(id: string): Promise<boolean> {
+      const deleted = await db.delete(runs).where(eq(runs.id, id)).returning({ id: runs.id });
+      return deleted.length > 0;
+    },
+  };
+}

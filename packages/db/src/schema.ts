@@ -1,0 +1,188 @@
+/**
+ * defectflow database schema (PostgreSQL dialect; the same SQL runs on PGlite and on a PostgreSQL server).
+ * Change it, then run `npm run generate -w @defectflow/db` and commit the new file under drizzle/.
+ */
+import type { PipelineGraph } from '@defectflow/nodes';
+import { sql } from 'drizzle-orm';
+import {
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  unique,
+} from 'drizzle-orm/pg-core';
+
+const id = () =>
+  text('id')
+    .primaryKey()
+    .$defaultFn(() => crypto.randomUUID());
+const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
+const updatedAt = () =>
+  timestamp('updated_at', { withTimezone: true, mode: 'date' })
+    .notNull()
+    .defaultNow()
+    .$onUpdate(() => new Date());
+
+export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'interrupted'] as const;
+export type RunRowStatus = (typeof RUN_STATUSES)[number];
+/** Statuses after which a run never changes again. */
+export const FINISHED_RUN_STATUSES: readonly RunRowStatus[] = ['succeeded', 'failed', 'cancelled', 'interrupted'];
+
+export const productLines = pgTable('product_lines', {
+  id: id(),
+  name: text('name').notNull().unique(),
+  description: text('description'),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const templates = pgTable(
+  'templates',
+  {
+    id: id(),
+    productLineId: text('product_line_id')
+      .notNull()
+      .references(() => productLines.id),
+    name: text('name').notNull(),
+    description: text('description'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [unique('templates_product_line_name_unique').on(t.productLineId, t.name)],
+);
+
+export const templateVersions = pgTable(
+  'template_versions',
+  {
+    id: id(),
+    templateId: text('template_id')
+      .notNull()
+      .references(() => templates.id, { onDelete: 'cascade' }),
+    version: integer('version').notNull(),
+    graph: jsonb('graph').$type<PipelineGraph>().notNull(),
+    message: text('message'),
+    createdAt: createdAt(),
+  },
+  (t) => [unique('template_versions_template_version_unique').on(t.templateId, t.version)],
+);
+
+export const pipelines = pgTable(
+  'pipelines',
+  {
+    id: id(),
+    productLineId: text('product_line_id')
+      .notNull()
+      .references(() => productLines.id),
+    templateId: text('template_id').references(() => templates.id, { onDelete: 'set null' }),
+    templateVersionId: text('template_version_id').references(() => templateVersions.id, { onDelete: 'set null' }),
+    name: text('name').notNull(),
+    graph: jsonb('graph').$type<PipelineGraph>().notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index('pipelines_product_line_idx').on(t.productLineId)],
+);
+
+export const runs = pgTable(
+  'runs',
+  {
+    id: id(),
+    pipelineId: text('pipeline_id').references(() => pipelines.id, { onDelete: 'set null' }),
+    productLineId: text('product_line_id').references(() => productLines.id, { onDelete: 'set null' }),
+    /** The exact graph that ran (pipelines change afterwards; a run's record must not). */
+    graph: jsonb('graph').$type<PipelineGraph>().notNull(),
+    status: text('status', { enum: RUN_STATUSES }).notNull().default('queued'),
+    backend: text('backend'),
+    device: text('device'),
+    error: text('error'),
+    metrics: jsonb('metrics').$type<Record<string, unknown>>(),
+    summary: jsonb('summary').$type<Record<string, unknown>>(),
+    /** Highest event seq persisted in run_events; a reconnecting relay resumes after it. */
+    lastSeq: integer('last_seq').notNull().default(0),
+    createdAt: createdAt(),
+    startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }),
+    finishedAt: timestamp('finished_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [
+    check(
+      'runs_status_check',
+      sql`${t.status} in ('queued', 'running', 'succeeded', 'failed', 'cancelled', 'interrupted')`,
+    ),
+    index('runs_pipeline_idx').on(t.pipelineId),
+    index('runs_product_line_idx').on(t.productLineId),
+    index('runs_created_at_idx').on(t.createdAt),
+  ],
+);
+
+export const runEvents = pgTable(
+  'run_events',
+  {
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    seq: integer('seq').notNull(),
+    type: text('type').notNull(),
+    nodeId: text('node_id'),
+    ts: timestamp('ts', { withTimezone: true, mode: 'date' }).notNull(),
+    /** The event body without runId/seq/ts/type (nodeId is kept here too, so the event round-trips exactly). */
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+  },
+  (t) => [primaryKey({ name: 'run_events_pk', columns: [t.runId, t.seq] })],
+);
+
+export const models = pgTable(
+  'models',
+  {
+    id: id(),
+    runId: text('run_id').references(() => runs.id, { onDelete: 'set null' }),
+    productLineId: text('product_line_id').references(() => productLines.id, { onDelete: 'set null' }),
+    name: text('name').notNull(),
+    /** Folder of the exported model (DATA_DIR/models/<id>/ by default). */
+    dir: text('dir').notNull(),
+    labels: jsonb('labels').$type<string[]>().notNull(),
+    inputSize: integer('input_size').notNull(),
+    metrics: jsonb('metrics').$type<Record<string, unknown>>(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('models_product_line_idx').on(t.productLineId)],
+);
+
+export const datasets = pgTable('datasets', {
+  id: id(),
+  name: text('name').notNull().unique(),
+  /** Relative to DATASETS_ROOT. */
+  path: text('path').notNull(),
+  version: integer('version').notNull().default(1),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const datasetVersions = pgTable(
+  'dataset_versions',
+  {
+    id: id(),
+    datasetId: text('dataset_id')
+      .notNull()
+      .references(() => datasets.id, { onDelete: 'cascade' }),
+    version: integer('version').notNull(),
+    manifest: jsonb('manifest').$type<unknown>().notNull(),
+    message: text('message'),
+    createdAt: createdAt(),
+  },
+  (t) => [unique('dataset_versions_dataset_version_unique').on(t.datasetId, t.version)],
+);
+
+export type ProductLine = typeof productLines.$inferSelect;
+export type Template = typeof templates.$inferSelect;
+export type TemplateVersion = typeof templateVersions.$inferSelect;
+export type Pipeline = typeof pipelines.$inferSelect;
+export type Run = typeof runs.$inferSelect;
+export type RunEventRow = typeof runEvents.$inferSelect;
+export type Model = typeof models.$inferSelect;
+export type NewModel = typeof models.$inferInsert;
+export type Dataset = typeof datasets.$inferSelect;
+export type DatasetVersion = typeof datasetVersions.$inferSelect;

@@ -1,0 +1,45 @@
+/** Data half of @defectflow/engine: image I/O, path safety, dataset loading, sample data, augmentation. */
+export { DatasetError, type DatasetErrorCode, ImageReadError, PathOutsideRootError } from './errors.ts';
+export { createRng, hashSeed, type Rng } from './rng.ts';
+export { resolveInsideRoot } from './paths.ts';
+export {
+  type BatchImage,
+  type BatchOptions,
+  type BatchResult,
+  type FloatImage,
+  IMAGE_EXTENSIONS,
+  type ImageHeader,
+  type ReadImageOptions,
+  type ThumbnailOptions,
+  readImageAsFloat,
+  readImageHeader,
+  readImagesBatch,
+  thumbnail,
+} from './image-io.ts';
+export { DATASET_DEFAULTS, loadDataset } from './dataset/load.ts';
+export { splitSizes } from './dataset/split.ts';
+export type {
+  DatasetItem,
+  DatasetLayout,
+  DatasetManifest,
+  DatasetWarning,
+  LoadDatasetOptions,
+  Split,
+  SplitCounts,
+} from './dataset/types.ts';
+export { SPLITS } from './dataset/types.ts';
+export {
+  type MvtecSampleOptions,
+  type SampleDatasetOptions,
+  type SampleDatasetResult,
+  STEEL_DEFECT_CLASSES,
+  type SteelDefectClass,
+  generateMvtecSample,
+  generateSampleDataset,
+  renderSteelImage,
+  renderSteelSample,
+} from './sample/generate.ts';
+export { augmentImage } from './augment/augment.ts';
+export { type AugmentPolicy, DEFAULT_AUGMENT_POLICY, augmentationSignature, normalizeAugmentPolicy } from './augment/policy.ts';
+export * as imageOps from './augment/ops.ts';
+export { type ImageSourceOnDemand, type ImageSourceOptions, createImageSource } from './image-source.ts';
