@@ -1,0 +1,42 @@
+import type { RunnerEnv } from './env.ts';
+import { createRunnerServer, type RunnerServer, type RunnerServerOptions } from './server.ts';
+
+/**
+ * Runs the runner as a process: serves, survives uncaught errors by failing the running run, and on
+ * SIGTERM/SIGINT cancels runs (each gets its final run.finished in the log), closes sockets and exits 0.
+ * `overrides` exists for tests that spawn a runner with stub node functions.
+ */
+export async function startRunnerProcess(
+  env: RunnerEnv,
+  overrides: Partial<RunnerServerOptions> = {},
+): Promise<RunnerServer> {
+  const server = await createRunnerServer({ ...env, backend: env.backend ?? 'auto', ...overrides });
+  console.log(`runner listening on ${server.url} (backend: ${server.backend.name}, ${server.backend.device})`);
+
+  // A bug outside the executor's own try/catch must not take the runner down: fail the run, keep serving.
+  const onCrash = (kind: string) => (reason: unknown) => {
+    console.error(`[runner] ${kind}:`, reason);
+    const message = reason instanceof Error ? reason.message : String(reason);
+    const failed = server.failRunning(`${kind}: ${message}`);
+    if (failed.length) console.error(`[runner] marked failed: ${failed.join(', ')}`);
+  };
+  process.on('uncaughtException', onCrash('uncaught exception'));
+  process.on('unhandledRejection', onCrash('unhandled rejection'));
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`runner: ${signal} received, cancelling runs and closing`);
+    server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error('[runner] error while closing:', err);
+        process.exit(0);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  return server;
+}

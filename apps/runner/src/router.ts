@@ -1,0 +1,68 @@
+import type { GraphError, RunEvent } from '@defectflow/nodes';
+import { initTRPC, TRPCError } from '@trpc/server';
+import { z } from 'zod';
+import { RUN_ID_PATTERN } from './event-log.ts';
+
+export interface RunnerCapabilities {
+  version: string;
+  backend: string;
+  device: string;
+  memory: { rss: number; heapUsed: number };
+  busy: boolean;
+  /** Run ids waiting, in start order (the running ones are not in it). */
+  queue: string[];
+  /** The (first) running run, null when idle. */
+  currentRunId: string | null;
+  /** Every running run (more than one only with RUNNER_CONCURRENCY > 1). */
+  running: string[];
+  concurrency: number;
+}
+
+export type StartRunResult = { accepted: true; position: number } | { accepted: false; errors: GraphError[] };
+
+/** What the router needs from the runner; server.ts provides it. */
+export interface RunnerCore {
+  capabilities(): RunnerCapabilities;
+  /** Throws TRPCError CONFLICT for a run id seen before, SERVICE_UNAVAILABLE while shutting down. */
+  start(runId: string, graph: unknown): StartRunResult;
+  cancel(runId: string): boolean;
+  events(runId: string, since: number): RunEvent[];
+}
+
+export interface RunnerContext {
+  authorized: boolean;
+}
+
+// isDev false: error responses carry no server stack traces.
+const t = initTRPC.context<RunnerContext>().create({ isDev: false });
+
+/** Every procedure needs `authorization: Bearer <RUNNER_TOKEN>`. */
+const authed = t.procedure.use(({ ctx, next }) => {
+  if (!ctx.authorized) {
+    throw new TRPCError({ code: 'UNAUTHORIZED', message: 'missing or wrong runner token (authorization: Bearer …)' });
+  }
+  return next();
+});
+
+const RunId = z.string().regex(RUN_ID_PATTERN, 'runId must be 1-128 characters of [A-Za-z0-9_.-], not starting with . _ or -');
+
+export function createRunnerRouter(core: RunnerCore) {
+  return t.router({
+    capabilities: authed.query(() => core.capabilities()),
+    runs: t.router({
+      /** Validates the graph and queues it; answers at once. */
+      start: authed
+        .input(z.object({ runId: RunId, graph: z.unknown() }))
+        .mutation(({ input }): StartRunResult => core.start(input.runId, input.graph)),
+      cancel: authed
+        .input(z.object({ runId: RunId }))
+        .mutation(({ input }) => ({ cancelled: core.cancel(input.runId) })),
+      /** Events with seq > since, read from the run's events.jsonl (also for runs of an earlier process). */
+      events: authed
+        .input(z.object({ runId: RunId, since: z.number().int().min(0).default(0) }))
+        .query(({ input }) => core.events(input.runId, input.since)),
+    }),
+  });
+}
+
+export type RunnerRouter = ReturnType<typeof createRunnerRouter>;
