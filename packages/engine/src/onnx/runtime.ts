@@ -1,0 +1,261 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { poolFeatureMap } from '../model/features.ts';
+import { type ConvertToOnnxOptions, convertLayersModelToOnnxDetailed, type OnnxPooling } from './convert.ts';
+import { encodeOnnxModel } from './onnx-proto.ts';
+
+/**
+ * The part of onnxruntime-node this module uses, typed here so that the package stays optional:
+ * the engine typechecks and runs (on TF.js) where it is absent or its native binary fails to load.
+ */
+export interface OrtTensor {
+  readonly data: unknown;
+  readonly dims: readonly number[];
+}
+export interface OrtSession {
+  run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
+  release(): Promise<void>;
+}
+export interface OrtSessionOptions {
+  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  intraOpNumThreads?: number;
+  interOpNumThreads?: number;
+  executionMode?: 'sequential' | 'parallel';
+  executionProviders?: string[];
+  enableCpuMemArena?: boolean;
+  enableMemPattern?: boolean;
+  extra?: Record<string, unknown>;
+}
+export interface OrtModule {
+  InferenceSession: { create(model: Uint8Array, options?: OrtSessionOptions): Promise<OrtSession> };
+  Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => OrtTensor;
+  env?: { versions?: { common?: string } };
+}
+export type OrtLoader = () => Promise<OrtModule>;
+
+const ORT_PACKAGE = 'onnxruntime-node';
+
+/** Imports onnxruntime-node (CommonJS: its exports may sit on `default`). */
+export const loadOnnxRuntime: OrtLoader = async () => {
+  const mod = (await import(/* @vite-ignore */ ORT_PACKAGE)) as OrtModule & { default?: OrtModule };
+  const ort = mod.InferenceSession ? mod : mod.default;
+  if (!ort?.InferenceSession || !ort.Tensor) throw new Error(`${ORT_PACKAGE} loaded but exports no InferenceSession`);
+  return ort;
+};
+
+export type OrtAvailability = { ok: true; version: string | null } | { ok: false; reason: string };
+
+/** A one-node model (Identity on a [1] float): proves the native binding loads and runs. */
+function probeModel(): Uint8Array {
+  return encodeOnnxModel({
+    producerName: 'defectflow',
+    producerVersion: '0.1.0',
+    graph: {
+      name: 'probe',
+      nodes: [{ opType: 'Identity', name: 'id', inputs: ['x'], outputs: ['y'] }],
+      initializers: [],
+      inputs: [{ name: 'x', dims: [1] }],
+      outputs: [{ name: 'y', dims: [1] }],
+    },
+  });
+}
+
+function firstLine(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return (msg.split('\n')[0] ?? msg).slice(0, 300);
+}
+
+let defaultAvailability: Promise<OrtAvailability> | undefined;
+
+/**
+ * Whether ONNX Runtime can be used here: the package imports and its native binding runs a trivial
+ * model. Never throws; `reason` says what failed. Cached for the default loader.
+ */
+export function isOnnxRuntimeAvailable(loader: OrtLoader = loadOnnxRuntime): Promise<OrtAvailability> {
+  const check = async (): Promise<OrtAvailability> => {
+    try {
+      const ort = await loader();
+      const session = await ort.InferenceSession.create(probeModel());
+      const y = await session.run({ x: new ort.Tensor('float32', Float32Array.from([2]), [1]) });
+      await session.release();
+      if ((y.y?.data as Float32Array | undefined)?.[0] !== 2) throw new Error('probe model returned a wrong value');
+      return { ok: true, version: ort.env?.versions?.common ?? null };
+    } catch (err) {
+      return { ok: false, reason: `${ORT_PACKAGE} unavailable: ${firstLine(err)}` };
+    }
+  };
+  if (loader !== loadOnnxRuntime) return check();
+  defaultAvailability ??= check();
+  return defaultAvailability;
+}
+
+export interface FeatureExtractorOptions extends Omit<ConvertToOnnxOptions, 'batch'> {
+  /** ONNX Runtime intra-op threads (default: all cores). */
+  threads?: number;
+  /**
+   * Let ORT's worker threads busy-wait between work items (its default). Off by default here: the
+   * runner shares its cores with the web server and TF.js training, and spinning threads steal from
+   * them (measured on the shared 2-core dev machine: spinning was slower there, not faster).
+   */
+  spin?: boolean;
+  /** Injected for tests; defaults to importing onnxruntime-node. */
+  loadRuntime?: OrtLoader;
+}
+
+export interface FeatureExtractor {
+  engine: 'onnxruntime' | 'tfjs';
+  /** Why ONNX Runtime is not used (engine 'tfjs'); null otherwise. */
+  fallbackReason: string | null;
+  /** One input item without the batch ([H,W,C]). */
+  inputShape: number[];
+  /** One output item without the batch (TF.js order; [C] or [2C] when pooled). */
+  outputShape: number[];
+  /** `batch` holds n items back to back (NHWC, as the TF.js model takes them); returns n outputs back to back. */
+  run(batch: Float32Array, n: number): Promise<Float32Array>;
+  dispose(): Promise<void>;
+}
+
+export class OnnxRuntimeUnavailableError extends Error {
+  readonly code = 'onnxruntime_unavailable';
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'OnnxRuntimeUnavailableError';
+  }
+}
+
+function checkBatch(batch: Float32Array, n: number, inputShape: number[]): void {
+  const per = inputShape.reduce((a, b) => a * b, 1);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`feature extractor: n must be a positive integer, got ${n}`);
+  if (batch.length !== n * per)
+    throw new Error(`feature extractor: batch has ${batch.length} values, expected ${n}×${inputShape.join('×')} = ${n * per}`);
+}
+
+/**
+ * Runs a (frozen) TF.js layers model in ONNX Runtime: the model is converted once, then each batch
+ * is one native session run. Throws OnnxRuntimeUnavailableError when the runtime cannot load, and
+ * UnsupportedLayerError for layers with no conversion.
+ */
+export async function createOnnxFeatureExtractor(model: tf.LayersModel, options: FeatureExtractorOptions = {}): Promise<FeatureExtractor> {
+  const loader = options.loadRuntime ?? loadOnnxRuntime;
+  const availability = await isOnnxRuntimeAvailable(loader);
+  if (!availability.ok) throw new OnnxRuntimeUnavailableError(availability.reason);
+  const conversion = convertLayersModelToOnnxDetailed(model, { inputSize: options.inputSize, pool: options.pool, batch: 'dynamic' });
+  const ort = await loader();
+  const threads = Math.max(1, Math.floor(options.threads ?? os.cpus().length));
+  const session = await ort.InferenceSession.create(conversion.bytes, {
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    executionProviders: ['cpu'],
+    extra: { session: { intra_op: { allow_spinning: options.spin ? '1' : '0' }, inter_op: { allow_spinning: options.spin ? '1' : '0' } } },
+  });
+  let released = false;
+  return {
+    engine: 'onnxruntime',
+    fallbackReason: null,
+    inputShape: conversion.inputShape,
+    outputShape: conversion.outputShape,
+    async run(batch, n) {
+      if (released) throw new Error('feature extractor: run() after dispose()');
+      checkBatch(batch, n, conversion.inputShape);
+      const feeds = { [conversion.inputName]: new ort.Tensor('float32', batch, [n, ...conversion.inputShape]) };
+      const result = await session.run(feeds);
+      const out = result[conversion.outputName]?.data;
+      if (!(out instanceof Float32Array)) throw new Error('feature extractor: ONNX Runtime returned no float32 output');
+      return out;
+    },
+    async dispose() {
+      if (released) return;
+      released = true;
+      await session.release();
+    },
+  };
+}
+
+/** The same contract on TF.js (model.predict), for when ONNX Runtime cannot be used. */
+export function createTfjsFeatureExtractor(model: tf.LayersModel, options: { pool?: OnnxPooling | null; fallbackReason?: string | null } = {}): FeatureExtractor {
+  const inputShape = (model.inputs[0]?.shape ?? []).slice(1).map((d) => d ?? 0);
+  let outputShape = (model.outputs[0]?.shape ?? []).slice(1).map((d) => d ?? 0);
+  if (options.pool) {
+    const c = outputShape[outputShape.length - 1] ?? 0;
+    outputShape = [options.pool === 'avgmax' ? 2 * c : c];
+  }
+  return {
+    engine: 'tfjs',
+    fallbackReason: options.fallbackReason ?? null,
+    inputShape,
+    outputShape,
+    async run(batch, n) {
+      checkBatch(batch, n, inputShape);
+      const y = tf.tidy(() => {
+        const out = model.predict(tf.tensor(batch, [n, ...inputShape])) as tf.Tensor;
+        return options.pool ? poolFeatureMap(out as tf.Tensor4D, options.pool) : out;
+      });
+      try {
+        return (await y.data()) as Float32Array;
+      } finally {
+        y.dispose();
+      }
+    },
+    async dispose() {},
+  };
+}
+
+/**
+ * ONNX Runtime when it loads and the model converts, TF.js otherwise — `engine` and
+ * `fallbackReason` say which and why, for logs and the UI.
+ */
+export async function createFeatureExtractor(model: tf.LayersModel, options: FeatureExtractorOptions = {}): Promise<FeatureExtractor> {
+  try {
+    return await createOnnxFeatureExtractor(model, options);
+  } catch (err) {
+    return createTfjsFeatureExtractor(model, { pool: options.pool, fallbackReason: firstLine(err) });
+  }
+}
+
+interface CachedExtractor {
+  weightIds: object[];
+  extractor: Promise<FeatureExtractor>;
+}
+
+const extractorCache = new WeakMap<tf.LayersModel, Map<string, CachedExtractor>>();
+
+/** Identities of the weights' current storage: assign() (training, setWeights) replaces them. */
+function weightIdentity(model: tf.LayersModel): object[] {
+  return model.weights.map((w) => w.read().dataId as object);
+}
+
+/**
+ * createFeatureExtractor, memoised per model and options: the conversion and session are built
+ * once and reused across calls, and rebuilt if the model's weights were reassigned since (so a
+ * model that keeps training never runs stale weights). Sessions of dropped models go with them.
+ */
+export function cachedFeatureExtractor(model: tf.LayersModel, options: Omit<FeatureExtractorOptions, 'loadRuntime'> = {}): Promise<FeatureExtractor> {
+  const key = JSON.stringify([options.inputSize ?? null, options.pool ?? null, options.threads ?? null, options.spin ?? false]);
+  let perModel = extractorCache.get(model);
+  if (!perModel) {
+    perModel = new Map();
+    extractorCache.set(model, perModel);
+  }
+  const ids = weightIdentity(model);
+  const hit = perModel.get(key);
+  if (hit && hit.weightIds.length === ids.length && hit.weightIds.every((id, i) => id === ids[i])) return hit.extractor;
+  if (hit) void hit.extractor.then((fx) => fx.dispose()).catch(() => {});
+  const extractor = createFeatureExtractor(model, options);
+  perModel.set(key, { weightIds: ids, extractor });
+  return extractor;
+}
+
+/** Writes the model as an .onnx file (deployment format); returns the file path and size. */
+export async function exportOnnx(model: tf.LayersModel, file: string, options: ConvertToOnnxOptions = {}): Promise<{ path: string; bytes: number }> {
+  const { bytes } = convertLayersModelToOnnxDetailed(model, options);
+  const target = path.resolve(file);
+  await fs.mkdir(path.dirname(target), { recursive: true });
+  const tmp = `${target}.${process.pid}.tmp`;
+  await fs.writeFile(tmp, bytes);
+  await fs.rename(tmp, target);
+  return { path: target, bytes: bytes.length };
+}
