@@ -1,0 +1,88 @@
+import { parseArgs } from 'node:util';
+
+// Commands are imported when used: loading TensorFlow.js takes seconds, --help and usage errors should not.
+
+const USAGE = `defectflow — train defect classifiers by transfer learning, headless
+
+Usage:
+  defectflow run <pipeline.json> [--dataset DIR] [--json]
+      Run a pipeline (the same JSON the editor exports). --dataset points every dataset node at DIR.
+      Progress goes to stderr; with --json one JSON object (status, backend, metrics, timings) goes to stdout.
+  defectflow sample-data <dir> [--per-class N] [--size PX] [--seed N]
+      Write the synthetic steel-surface defect set (six classes, grayscale) to <dir>.
+  defectflow predict <modelDir> <image...> [--json]
+      Classify images with a model exported by a deploy node.
+
+Environment: DATA_DIR (default ./.defectflow: caches, runs, models), DATASETS_ROOT (default DATA_DIR/datasets).
+`;
+
+/** Returns the process exit code; never throws (errors are printed with what to fix). */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'run': {
+        const { values, positionals } = parseArgs({
+          args: rest,
+          allowPositionals: true,
+          options: { dataset: { type: 'string' }, json: { type: 'boolean', default: false } },
+        });
+        if (positionals.length !== 1) return usageError('run needs exactly one <pipeline.json>');
+        const { runCommand } = await import('./commands/run.ts');
+        return await runCommand({ file: positionals[0] as string, dataset: values.dataset, json: values.json ?? false });
+      }
+      case 'sample-data': {
+        const { values, positionals } = parseArgs({
+          args: rest,
+          allowPositionals: true,
+          options: {
+            'per-class': { type: 'string', default: '300' },
+            size: { type: 'string', default: '200' },
+            seed: { type: 'string', default: '1' },
+          },
+        });
+        if (positionals.length !== 1) return usageError('sample-data needs exactly one <dir>');
+        const { sampleDataCommand } = await import('./commands/sample-data.ts');
+        return await sampleDataCommand({
+          dir: positionals[0] as string,
+          perClass: positiveInt(values['per-class'], '--per-class'),
+          size: positiveInt(values.size, '--size'),
+          seed: positiveInt(values.seed, '--seed'),
+        });
+      }
+      case 'predict': {
+        const { values, positionals } = parseArgs({
+          args: rest,
+          allowPositionals: true,
+          options: { json: { type: 'boolean', default: false } },
+        });
+        if (positionals.length < 2) return usageError('predict needs <modelDir> and at least one <image>');
+        const [modelDir, ...images] = positionals as [string, ...string[]];
+        const { predictCommand } = await import('./commands/predict.ts');
+        return await predictCommand({ modelDir, images, json: values.json ?? false });
+      }
+      case undefined:
+      case '-h':
+      case '--help':
+      case 'help':
+        process.stdout.write(USAGE);
+        return command === undefined ? 1 : 0;
+      default:
+        return usageError(`unknown command "${command}"`);
+    }
+  } catch (error) {
+    process.stderr.write(`defectflow: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
+
+function usageError(message: string): number {
+  process.stderr.write(`defectflow: ${message}\n\n${USAGE}`);
+  return 2;
+}
+
+function positiveInt(value: string | undefined, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got "${value}"`);
+  return n;
+}

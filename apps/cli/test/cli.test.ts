@@ -1,0 +1,111 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile, readdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const BIN = fileURLToPath(new URL('../bin/defectflow.js', import.meta.url));
+const EXAMPLE = fileURLToPath(new URL('../../../examples/default-pipeline.json', import.meta.url));
+
+let work: string;
+let datasetDir: string;
+
+async function cli(args: string[], extraEnv: Record<string, string> = {}) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
+      cwd: work,
+      env: { ...process.env, DATA_DIR: path.join(work, 'data'), ...extraEnv },
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+/** The shipped example, scaled down so the test trains in seconds: small input, early cut, few epochs. */
+async function smallPipeline(): Promise<string> {
+  const graph = JSON.parse(await readFile(EXAMPLE, 'utf8'));
+  for (const node of graph.nodes) {
+    if (node.type === 'backbone') Object.assign(node.params, { inputSize: 64, cutAt: 'block_6_expand_relu' });
+    if (node.type === 'train') Object.assign(node.params, { epochs: 15, batchSize: 16 });
+    if (node.type === 'augment') Object.assign(node.params, { copies: 1 });
+  }
+  const file = path.join(work, 'small.json');
+  await writeFile(file, JSON.stringify(graph));
+  return file;
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(path.join(os.tmpdir(), 'defectflow-cli-'));
+  datasetDir = path.join(work, 'steel');
+});
+
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('defectflow CLI', () => {
+  it('writes the synthetic sample set', async () => {
+    const result = await cli(['sample-data', datasetDir, '--per-class', '16', '--size', '64']);
+    expect(result.stderr).toContain('sample-data:');
+    expect(result.code).toBe(0);
+    const classes = (await readdir(datasetDir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+    expect(classes.sort()).toEqual(['crazing', 'inclusion', 'patches', 'pitted_surface', 'rolled-in_scale', 'scratches']);
+    expect(await readdir(path.join(datasetDir, 'scratches'))).toHaveLength(16);
+  });
+
+  it('runs a pipeline headless, reports metrics as JSON and exports a model that answers predictions', async () => {
+    const pipeline = await smallPipeline();
+    const result = await cli(['run', pipeline, '--dataset', datasetDir, '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/backend: /);
+    expect(result.stderr).toMatch(/epoch/);
+    const report = JSON.parse(result.stdout);
+    expect(report.status).toBe('succeeded');
+    expect(typeof report.backend).toBe('string');
+    expect(report.metrics.classes).toHaveLength(6);
+    // Six balanced classes: chance is 1/6. A working transfer pipeline is far above it.
+    expect(report.metrics.accuracy).toBeGreaterThan(0.5);
+    expect(report.metrics.confusion).toHaveLength(6);
+    expect(Object.keys(report.timingsMs)).toEqual(expect.arrayContaining(['dataset', 'train', 'evaluate', 'deploy']));
+    const modelDir = report.deployment.dir as string;
+    const images = [path.join(datasetDir, 'scratches', 'scratches_1.png'), path.join(datasetDir, 'patches', 'patches_1.png')];
+    const predicted = await cli(['predict', modelDir, ...images, '--json']);
+    expect(predicted.code, predicted.stderr).toBe(0);
+    const predictions = JSON.parse(predicted.stdout) as { label: string; probabilities: Record<string, number> }[];
+    expect(predictions).toHaveLength(2);
+    for (const p of predictions) {
+      const sum = Object.values(p.probabilities).reduce((a, b) => a + b, 0);
+      expect(sum).toBeCloseTo(1, 3);
+      expect(Object.keys(p.probabilities)).toContain(p.label);
+    }
+  });
+
+  it('refuses an invalid pipeline with the node and field named, without running anything', async () => {
+    const graph = JSON.parse(await readFile(EXAMPLE, 'utf8'));
+    graph.nodes.find((n: { type: string }) => n.type === 'train').params.epochs = 0;
+    const file = path.join(work, 'bad.json');
+    await writeFile(file, JSON.stringify(graph));
+    const result = await cli(['run', file, '--json']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('param_invalid');
+    expect(result.stderr).toContain('epochs');
+    expect(result.stdout).toBe('');
+  });
+
+  it('explains malformed JSON and unknown commands', async () => {
+    const file = path.join(work, 'broken.json');
+    await writeFile(file, '{"version": 1, "nodes": [');
+    const broken = await cli(['run', file]);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toContain('broken.json');
+    const unknown = await cli(['train-everything']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown command');
+  });
+});

@@ -1,0 +1,29 @@
+import type { NextConfig } from 'next';
+
+/**
+ * Pages only: the tRPC API, socket.io and the database live in the custom server (server.ts), outside
+ * Next's bundles. Client code imports the browser-safe entry of @defectflow/nodes and `import type`s
+ * from server/, so TensorFlow.js, sharp and PGlite never reach a bundle; they are listed as external
+ * anyway in case a server component ever imports them.
+ */
+const nextConfig: NextConfig = {
+  // Workspace packages export TypeScript source.
+  transpilePackages: ['@defectflow/nodes', '@defectflow/db', '@defectflow/runner'],
+  serverExternalPackages: [
+    'sharp',
+    '@tensorflow/tfjs',
+    '@tensorflow/tfjs-node',
+    '@tensorflow/tfjs-node-gpu',
+    '@tensorflow/tfjs-backend-wasm',
+    '@electric-sql/pglite',
+    'postgres',
+    '@defectflow/engine',
+  ],
+  // Typechecking is `tsc -p apps/web/tsconfig.json` (CI and `npm run typecheck`); a build should not redo it.
+  typescript: { ignoreBuildErrors: true },
+  poweredByHeader: false,
+  reactStrictMode: true,
+  devIndicators: false,
+};
+
+export default nextConfig;

@@ -1,0 +1,205 @@
+/**
+ * The web server, assembled: database, seed, runner (embedded child or external), tRPC at /api/trpc,
+ * file routes, socket.io for browsers, and Next.js for every page.
+ */
+import { existsSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { createDb, type DbHandle } from '@defectflow/db';
+import { createHTTPHandler } from '@trpc/server/adapters/standalone';
+import next from 'next';
+import { REPO_ROOT, WEB_DIR, type WebEnv } from './env.ts';
+import { createDatasetUploadRoutes } from './datasets/upload.ts';
+import { createFileRoutes } from './http-files.ts';
+import { consoleLogger, errorMessage, type Logger } from './log.ts';
+import { enginePredict } from './predict.ts';
+import { appRouter } from './router.ts';
+import { RunnerBridge } from './runner-bridge.ts';
+import { connectRunner, type RunnerLink } from './runner-link.ts';
+import { type EmbeddedRunner, startEmbeddedRunner } from './runner-process.ts';
+import { ensureSampleDataset, seedDatabase } from './seed.ts';
+import { attachBrowserSockets } from './sockets.ts';
+import type { WebContext } from './trpc.ts';
+
+export class NotBuiltError extends Error {
+  constructor(dir: string) {
+    super(
+      `The web app is not built (${join(dir, '.next')} is missing or incomplete).\n` +
+        '  Run `npm start` from the repository root (scripts/start.sh builds it when needed),\n' +
+        '  or build it yourself: `npm run build -w @defectflow/web`, or set WEB_DEV=1 for development mode.',
+    );
+    this.name = 'NotBuiltError';
+  }
+}
+
+export interface WebServer {
+  url: string;
+  port: number;
+  bridge: RunnerBridge;
+  db: DbHandle;
+  /** Resolves when the sample dataset exists (or generation was skipped). */
+  sampleReady: Promise<unknown>;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  log?: Logger;
+  /** Environment handed to the embedded runner child (PATH, RUNNER_BACKEND, …). */
+  childEnv?: Record<string, string | undefined>;
+}
+
+export async function startWebServer(env: WebEnv, options: StartOptions = {}): Promise<WebServer> {
+  const log = options.log ?? consoleLogger('web');
+  if (!env.dev && !existsSync(join(WEB_DIR, '.next', 'BUILD_ID'))) throw new NotBuiltError(WEB_DIR);
+
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const cleanup = async () => {
+    for (const fn of cleanups.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        log.warn(`shutdown step failed: ${errorMessage(err)}`);
+      }
+    }
+  };
+
+  try {
+    const db = await createDb({ url: env.databaseUrl, dataDir: env.dataDir });
+    cleanups.push(() => db.close());
+    log.info(`database: ${db.kind === 'pglite' ? `PGlite in ${join(env.dataDir, 'pg')}` : 'PostgreSQL (DATABASE_URL)'}`);
+    await seedDatabase(db.repo, REPO_ROOT, log);
+
+    let embedded: EmbeddedRunner | null = null;
+    let link: RunnerLink;
+    if (env.runnerUrl) {
+      link = connectRunner({ url: env.runnerUrl, token: env.runnerToken });
+    } else {
+      embedded = await startEmbeddedRunner({
+        repoRoot: REPO_ROOT,
+        port: env.runnerPort,
+        token: env.runnerToken,
+        dataDir: env.dataDir,
+        datasetsRoot: env.datasetsRoot,
+        baseEnv: options.childEnv ?? {},
+        log: consoleLogger('web'),
+      });
+      link = connectRunner({ url: embedded.url, token: env.runnerToken });
+      const child = embedded;
+      cleanups.push(() => child.stop()); // idempotent; the shutdown below stops it earlier in order
+    }
+    cleanups.push(() => link.close());
+
+    const nextApp = next({ dev: env.dev, dir: WEB_DIR, hostname: env.host, port: env.port, quiet: !env.dev });
+    await nextApp.prepare();
+    cleanups.push(() => nextApp.close());
+    const handleNext = nextApp.getRequestHandler();
+
+    // Filled in below; the HTTP handler only runs after listen().
+    let ctx: WebContext | null = null;
+    const trpcHandler = createHTTPHandler({
+      router: appRouter,
+      basePath: '/api/trpc/',
+      maxBodySize: 64 * 1024 * 1024,
+      createContext: () => ctx!,
+      onError: ({ error, path }) => {
+        if (error.code === 'INTERNAL_SERVER_ERROR') log.error(`tRPC ${path ?? '?'}: ${error.message}`);
+      },
+    });
+    const imageRoutes = createFileRoutes({ repo: db.repo, datasetsRoot: env.datasetsRoot, log });
+    const uploadRoutes = createDatasetUploadRoutes({ repo: db.repo, datasetsRoot: env.datasetsRoot, log });
+    const fileRoutes = async (req: IncomingMessage, res: ServerResponse, url: URL) =>
+      (await uploadRoutes(req, res, url)) || imageRoutes(req, res, url);
+
+    const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      if (url.pathname === '/api/trpc' || url.pathname.startsWith('/api/trpc/')) {
+        trpcHandler(req, res);
+        return;
+      }
+      fileRoutes(req, res, url)
+        .then((handled) => (handled ? undefined : handleNext(req, res)))
+        .catch((err: unknown) => {
+          log.error(`${req.method} ${req.url}: ${errorMessage(err)}`);
+          if (!res.headersSent) res.writeHead(500).end('Internal Server Error');
+        });
+    });
+
+    let bridge: RunnerBridge | null = null;
+    const sockets = attachBrowserSockets(server, {
+      listEvents: (runId, since) => db.repo.runEvents.list(runId, since),
+      runnerStatus: () => bridge!.status(),
+      log,
+    });
+    bridge = new RunnerBridge({
+      repo: db.repo,
+      link,
+      relay: sockets,
+      modelsDir: env.modelsDir,
+      runsDir: join(env.dataDir, 'runs'),
+      log: consoleLogger('bridge'),
+      restarts: embedded ? embedded.restarts : undefined,
+    });
+    ctx = {
+      repo: db.repo,
+      runner: bridge,
+      paths: { dataDir: env.dataDir, datasetsRoot: env.datasetsRoot, modelsDir: env.modelsDir },
+      predict: enginePredict,
+    };
+    bridge.start();
+
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(env.port, env.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const port = (server.address() as AddressInfo).port;
+    const shownHost = env.host === '0.0.0.0' || env.host === '127.0.0.1' ? 'localhost' : env.host;
+    const url = `http://${shownHost}:${port}`;
+
+    const sampleAbort = new AbortController();
+    const sampleReady = env.skipSampleData
+      ? Promise.resolve('skipped')
+      : ensureSampleDataset(db.repo, env.datasetsRoot, log, sampleAbort.signal);
+
+    const activeBridge = bridge;
+    // Cleanups run in reverse: sample generation, runner + bridge, sockets, HTTP server, then Next, link, db.
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    );
+    cleanups.push(() => sockets.close());
+    cleanups.push(async () => {
+      // The runner's last events (e.g. cancelled runs) still reach the DB: stop the child before the bridge.
+      await embedded?.stop();
+      await activeBridge.idle();
+      activeBridge.stop();
+      if (embedded) {
+        const left = (await db.repo.runs.listUnfinished()).map((r) => r.id);
+        await db.repo.runs.markInterrupted(left, 'Interrupted: the web server (and its embedded runner) stopped');
+      }
+    });
+    cleanups.push(async () => {
+      sampleAbort.abort();
+      await sampleReady;
+    });
+
+    let closing: Promise<void> | null = null;
+    return {
+      url,
+      port,
+      bridge: activeBridge,
+      db,
+      sampleReady,
+      close: () => (closing ??= cleanup()),
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}

@@ -1,0 +1,23 @@
+/** The web API (see /api/trpc): one router per domain, merged here. Clients import `type AppRouter` only. */
+import { datasetsRouter } from './routers/datasets.ts';
+import { modelsRouter } from './routers/models.ts';
+import { nodesRouter } from './routers/nodes.ts';
+import { pipelinesRouter } from './routers/pipelines.ts';
+import { productLinesRouter } from './routers/productLines.ts';
+import { runnerRouter } from './routers/runner.ts';
+import { runsRouter } from './routers/runs.ts';
+import { templatesRouter } from './routers/templates.ts';
+import { createTRPCRouter } from './trpc.ts';
+
+export const appRouter = createTRPCRouter({
+  nodes: nodesRouter,
+  runner: runnerRouter,
+  productLines: productLinesRouter,
+  templates: templatesRouter,
+  pipelines: pipelinesRouter,
+  runs: runsRouter,
+  datasets: datasetsRouter,
+  models: modelsRouter,
+});
+
+export type AppRouter = typeof appRouter;

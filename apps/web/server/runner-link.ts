@@ -1,0 +1,66 @@
+/**
+ * What the web server needs from a runner, as one small interface. The real implementation wraps
+ * `createRunnerClient` from '@defectflow/runner/client' (see connectRunner); tests pass a fake.
+ */
+import type { PipelineGraph, RunEvent } from '@defectflow/nodes';
+import type { RunnerCapabilities, StartRunResult } from '@defectflow/runner/client';
+import { createRunnerClient } from '@defectflow/runner/client';
+
+export type { RunnerCapabilities };
+export type RunnerStartResult = StartRunResult;
+
+export interface RunnerLink {
+  readonly url: string;
+  capabilities(): Promise<RunnerCapabilities>;
+  start(runId: string, graph: PipelineGraph): Promise<RunnerStartResult>;
+  cancel(runId: string): Promise<{ cancelled: boolean }>;
+  /** Events of a run with seq > since, from the runner's events.jsonl. */
+  events(runId: string, since: number): Promise<RunEvent[]>;
+  /** Every live event of every run (socket `subscribe:all`). Returns an unsubscribe function. */
+  onEvent(listener: (event: RunEvent) => void): () => void;
+  onStatus(listener: (status: RunnerCapabilities) => void): () => void;
+  onConnectionChange(listener: (connected: boolean) => void): () => void;
+  isConnected(): boolean;
+  close(): void;
+}
+
+/** Runner status as the web app shows it (tRPC runner.status and socket `runner:status`). */
+export interface RunnerStatus {
+  connected: boolean;
+  url: string;
+  backend: string | null;
+  device: string | null;
+  busy: boolean;
+  queue: string[];
+  currentRunId: string | null;
+  /** Embedded runner child process restarts since the web server started. */
+  restarts?: number;
+}
+
+/** The real link: tRPC over HTTP for calls, socket.io (`subscribe:all`) for the live stream. */
+export function connectRunner(options: { url: string; token: string }): RunnerLink {
+  const client = createRunnerClient({ url: options.url, token: options.token });
+  let connected = false;
+  const listeners = new Set<(connected: boolean) => void>();
+  // connect_error repeats on every retry while the runner is down: report changes only.
+  client.onConnectionChange((c) => {
+    if (c === connected) return;
+    connected = c;
+    for (const listener of listeners) listener(c);
+  });
+  return {
+    url: options.url,
+    capabilities: () => client.trpc.capabilities.query(),
+    start: (runId, graph) => client.trpc.runs.start.mutate({ runId, graph }),
+    cancel: (runId) => client.trpc.runs.cancel.mutate({ runId }),
+    events: (runId, since) => client.trpc.runs.events.query({ runId, since }),
+    onEvent: (listener) => client.subscribeAll(listener),
+    onStatus: (listener) => client.onStatus(listener),
+    onConnectionChange: (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    isConnected: () => connected,
+    close: () => client.close(),
+  };
+}

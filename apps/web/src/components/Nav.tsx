@@ -1,0 +1,48 @@
+'use client';
+import Link from 'next/link';
+import { usePathname } from 'next/navigation';
+import { describeRunner, useRunnerStatus } from '../client/runner-status.ts';
+
+const LINKS = [
+  { href: '/', label: 'Home' },
+  { href: '/editor', label: 'Editor' },
+  { href: '/runs', label: 'Runs' },
+  { href: '/models', label: 'Models' },
+] as const;
+
+export function RunnerBadge() {
+  const status = useRunnerStatus();
+  const state = !status ? 'unknown' : status.connected ? (status.busy ? 'busy' : 'ok') : 'down';
+  const title = status
+    ? [status.url, status.device, status.currentRunId ? `running ${status.currentRunId}` : null].filter(Boolean).join(' · ')
+    : 'checking the runner…';
+  return (
+    <span className={`df-runner-badge df-runner-${state}`} data-testid="runner-badge" title={title}>
+      <span className="df-dot" aria-hidden="true" />
+      {describeRunner(status)}
+    </span>
+  );
+}
+
+export function Nav() {
+  const pathname = usePathname() ?? '/';
+  return (
+    <header className="df-nav">
+      <Link href="/" className="df-brand">
+        defectflow
+      </Link>
+      <nav aria-label="Main">
+        {LINKS.map((l) => {
+          const active = l.href === '/' ? pathname === '/' : pathname.startsWith(l.href);
+          return (
+            <Link key={l.href} href={l.href} className={active ? 'df-nav-link df-active' : 'df-nav-link'}>
+              {l.label}
+            </Link>
+          );
+        })}
+      </nav>
+      <div className="df-nav-spacer" />
+      <RunnerBadge />
+    </header>
+  );
+}

@@ -1,0 +1,33 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadEnv, REPO_ROOT } from '../server/env.ts';
+
+describe('loadEnv', () => {
+  it('defaults: port 3000 on 127.0.0.1, DATA_DIR ./.defectflow against the repo root, embedded runner with a token', () => {
+    const env = loadEnv({});
+    expect(env).toMatchObject({ port: 3000, host: '127.0.0.1', runnerPort: 3100, dev: false, runnerUrl: undefined });
+    expect(env.dataDir).toBe(join(REPO_ROOT, '.defectflow'));
+    expect(env.datasetsRoot).toBe(join(REPO_ROOT, '.defectflow', 'datasets'));
+    expect(env.modelsDir).toBe(join(REPO_ROOT, '.defectflow', 'models'));
+    expect(env.runnerToken.length).toBeGreaterThanOrEqual(32);
+    expect(loadEnv({}).runnerToken).not.toBe(env.runnerToken);
+  });
+
+  it('relative paths resolve against the repo root whatever the cwd; empty values count as unset', () => {
+    const env = loadEnv({ DATA_DIR: 'var/data', DATASETS_ROOT: '/srv/images', PORT: '', WEB_DEV: '1', HOST: '0.0.0.0' });
+    expect(env.dataDir).toBe(join(REPO_ROOT, 'var/data'));
+    expect(env.datasetsRoot).toBe('/srv/images');
+    expect(env).toMatchObject({ port: 3000, dev: true, host: '0.0.0.0', nodeEnv: 'development' });
+  });
+
+  it('an external runner needs its token; bad values name the variable', () => {
+    expect(() => loadEnv({ RUNNER_URL: 'http://gpu-box:3100' })).toThrow(/RUNNER_TOKEN: is required when RUNNER_URL is set/);
+    expect(loadEnv({ RUNNER_URL: 'http://gpu-box:3100', RUNNER_TOKEN: 'a-long-shared-secret' })).toMatchObject({
+      runnerUrl: 'http://gpu-box:3100',
+      runnerToken: 'a-long-shared-secret',
+    });
+    expect(() => loadEnv({ PORT: 'eighty' })).toThrow(/PORT/);
+    expect(() => loadEnv({ DATABASE_URL: 'not a url' })).toThrow(/DATABASE_URL/);
+    expect(() => loadEnv({ RUNNER_TOKEN: 'short' })).toThrow(/RUNNER_TOKEN: must be at least 16/);
+  });
+});

@@ -1,0 +1,130 @@
+/** Test doubles: an in-memory database, a scripted runner link, and a tRPC caller over both. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createDb, type DbHandle } from '@defectflow/db';
+import type { PipelineGraph, RunEvent, RunEventBody } from '@defectflow/nodes';
+import { appRouter } from '../server/router.ts';
+import type { RunnerCapabilities, RunnerLink, RunnerStartResult } from '../server/runner-link.ts';
+import { createCallerFactory, type PredictFn, type RunnerControl, type WebContext } from '../server/trpc.ts';
+
+export async function memoryDb(): Promise<DbHandle> {
+  return createDb({ inMemory: true });
+}
+
+export function tempDir(prefix = 'df-web-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A runner control that records calls; `next` decides how the next start answers. */
+export class FakeRunnerControl implements RunnerControl {
+  started: Array<{ runId: string; graph: PipelineGraph }> = [];
+  next: 'accept' | 'refuse' | 'unreachable' = 'accept';
+  status() {
+    return { connected: true, url: 'http://fake', backend: 'cpu', device: 'test', busy: false, queue: [], currentRunId: null };
+  }
+  async startRun(runId: string, graph: PipelineGraph, record: () => Promise<void>): Promise<RunnerStartResult> {
+    await record();
+    this.started.push({ runId, graph });
+    if (this.next === 'unreachable') throw new Error('connect ECONNREFUSED 127.0.0.1:1');
+    if (this.next === 'refuse') {
+      return { accepted: false, errors: [{ code: 'invalid_graph', message: 'runner says no' }] };
+    }
+    return { accepted: true, position: 0 };
+  }
+  async cancelRun() {
+    return { cancelled: true };
+  }
+}
+
+export function makeCaller(db: DbHandle, runner: RunnerControl, overrides: Partial<WebContext> = {}) {
+  const predict: PredictFn = async (_dir, images) =>
+    images.map((i) => ({ name: i.name, label: 'ok', confidence: 1, scores: { ok: 1 } }));
+  const ctx: WebContext = {
+    repo: db.repo,
+    runner,
+    paths: { dataDir: tempDir(), datasetsRoot: tempDir(), modelsDir: tempDir() },
+    predict,
+    ...overrides,
+  };
+  return createCallerFactory(appRouter)(ctx);
+}
+
+/** A runner link driven by the test: emit events, flip the connection, serve runs.events from a log. */
+export class FakeLink implements RunnerLink {
+  url = 'http://fake-runner';
+  connected = false;
+  caps: RunnerCapabilities = {
+    version: 'test',
+    backend: 'cpu',
+    device: 'test',
+    memory: { rss: 0, heapUsed: 0 },
+    busy: false,
+    queue: [],
+    currentRunId: null,
+    running: [],
+    concurrency: 1,
+  };
+  /** What the runner's events.jsonl holds, per run. */
+  log = new Map<string, RunEvent[]>();
+  private eventListeners = new Set<(e: RunEvent) => void>();
+  private statusListeners = new Set<(s: RunnerCapabilities) => void>();
+  private connListeners = new Set<(c: boolean) => void>();
+
+  async capabilities() {
+    return this.caps;
+  }
+  async start(): Promise<RunnerStartResult> {
+    return { accepted: true, position: 0 };
+  }
+  async cancel() {
+    return { cancelled: true };
+  }
+  async events(runId: string, since: number) {
+    return (this.log.get(runId) ?? []).filter((e) => e.seq > since);
+  }
+  onEvent(l: (e: RunEvent) => void) {
+    this.eventListeners.add(l);
+    return () => this.eventListeners.delete(l);
+  }
+  onStatus(l: (s: RunnerCapabilities) => void) {
+    this.statusListeners.add(l);
+    return () => this.statusListeners.delete(l);
+  }
+  onConnectionChange(l: (c: boolean) => void) {
+    this.connListeners.add(l);
+    return () => this.connListeners.delete(l);
+  }
+  isConnected() {
+    return this.connected;
+  }
+  close() {}
+
+  setConnected(c: boolean) {
+    this.connected = c;
+    for (const l of this.connListeners) l(c);
+  }
+  /** Appends to the run's log and, when `live`, streams it. */
+  record(runId: string, body: RunEventBody, live = true): RunEvent {
+    const events = this.log.get(runId) ?? [];
+    const event = { ...body, runId, seq: events.length + 1, ts: Date.now() } as RunEvent;
+    events.push(event);
+    this.log.set(runId, events);
+    if (live) for (const l of this.eventListeners) l(event);
+    return event;
+  }
+  /** Re-sends an event already sent (a duplicate delivery). */
+  resend(event: RunEvent) {
+    for (const l of this.eventListeners) l(event);
+  }
+}
+
+export async function waitFor<T>(fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error('waitFor: condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

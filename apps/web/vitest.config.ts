@@ -1,0 +1,6 @@
+import { mergeConfig } from 'vitest/config';
+import { sharedTestConfig } from '../../tooling/vitest.shared.ts';
+
+export default mergeConfig(sharedTestConfig, {
+  test: { include: ['test/**/*.test.ts', 'server/**/*.test.ts', 'src/**/*.test.ts'] },
+});
