@@ -275,5 +275,6 @@ describe('runs: live monitoring, report, history, compare, cancel, models', () =
     const text = await page.textContent('[data-testid="prediction"]');
     expect(text).toContain(file);
     expect(text).toMatch(/\d+\.\d%/);
+    await page.screenshot({ path: path.join(REPO_ROOT, 'docs', 'screenshots', 'model.png'), fullPage: true });
   });
 });

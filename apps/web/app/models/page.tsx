@@ -1,0 +1,12 @@
+import { ModelList } from '../../src/runs/models/ModelList.tsx';
+
+export const metadata = { title: 'Models · defectflow' };
+
+export default function ModelsPage() {
+  return (
+    <div className="df-page df-grid">
+      <h1 style={{ fontSize: 22, margin: 0 }}>Deployed models</h1>
+      <ModelList />
+    </div>
+  );
+}

@@ -1,0 +1,156 @@
+/**
+ * Reads the evaluate node's Metrics (from runs.metrics or its node.finished summary) into one typed
+ * shape for the report. Lenient: a missing part (no ROC, no per-item cells) just hides that section.
+ */
+
+export interface ClassMetrics {
+  precision: number;
+  recall: number;
+  f1: number;
+  support: number;
+}
+
+export interface Prediction {
+  id: string;
+  trueLabel: string;
+  predLabel: string;
+  confidence: number;
+}
+
+export interface RocData {
+  points: { fpr: number; tpr: number; threshold?: number }[];
+  auroc: number;
+  threshold?: number;
+  /** The "no defect" class the defect score is measured against. */
+  goodClass?: string;
+}
+
+export interface ReportMetrics {
+  accuracy: number;
+  macroF1: number | null;
+  classes: string[];
+  perClass: Record<string, ClassMetrics>;
+  confusion: number[][];
+  /** cells[true][pred] → item ids. */
+  cells: Record<string, Record<string, string[]>>;
+  predictions: Prediction[];
+  roc: RocData | null;
+}
+
+function num(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+function obj(v: unknown): Record<string, unknown> | null {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+}
+
+/** Returns null when `raw` carries no accuracy/confusion at all (not an evaluate result). */
+export function parseMetrics(raw: unknown): ReportMetrics | null {
+  const m = obj(raw);
+  if (!m) return null;
+  // Some producers nest the metrics one level down ({metrics: {...}}).
+  if (num(m.accuracy) === null && obj(m.metrics)) return parseMetrics(m.metrics);
+  const accuracy = num(m.accuracy);
+  if (accuracy === null) return null;
+
+  const classes = Array.isArray(m.classes) ? m.classes.map(String) : Object.keys(obj(m.perClass) ?? {});
+  const perClass: Record<string, ClassMetrics> = {};
+  for (const [name, v] of Object.entries(obj(m.perClass) ?? {})) {
+    const c = obj(v);
+    if (!c) continue;
+    perClass[name] = {
+      precision: num(c.precision) ?? 0,
+      recall: num(c.recall) ?? 0,
+      f1: num(c.f1) ?? 0,
+      support: num(c.support) ?? 0,
+    };
+  }
+  const confusion = Array.isArray(m.confusion)
+    ? m.confusion.map((row) => (Array.isArray(row) ? row.map((v) => num(v) ?? 0) : []))
+    : [];
+
+  const cells: ReportMetrics['cells'] = {};
+  for (const [t, row] of Object.entries(obj(m.cells) ?? {})) {
+    cells[t] = {};
+    for (const [p, ids] of Object.entries(obj(row) ?? {})) {
+      if (Array.isArray(ids)) (cells[t] as Record<string, string[]>)[p] = ids.map(String);
+    }
+  }
+
+  const predictions: Prediction[] = [];
+  if (Array.isArray(m.predictions)) {
+    for (const p of m.predictions) {
+      const o = obj(p);
+      if (!o || o.id === undefined) continue;
+      predictions.push({
+        id: String(o.id),
+        trueLabel: String(o.trueLabel ?? ''),
+        predLabel: String(o.predLabel ?? ''),
+        confidence: num(o.confidence) ?? 0,
+      });
+    }
+  }
+
+  let roc: RocData | null = null;
+  const r = obj(m.roc);
+  if (r && num(r.auroc) !== null) {
+    const points = Array.isArray(r.points)
+      ? r.points.flatMap((p) => {
+          // Points may be {fpr, tpr} objects or [fpr, tpr] pairs.
+          if (Array.isArray(p)) return num(p[0]) !== null && num(p[1]) !== null ? [{ fpr: p[0] as number, tpr: p[1] as number }] : [];
+          const o = obj(p);
+          const fpr = num(o?.fpr);
+          const tpr = num(o?.tpr);
+          return fpr !== null && tpr !== null ? [{ fpr, tpr, threshold: num(o?.threshold) ?? undefined }] : [];
+        })
+      : [];
+    roc = {
+      points,
+      auroc: num(r.auroc) as number,
+      threshold: num(r.threshold) ?? undefined,
+      goodClass: typeof r.goodClass === 'string' ? r.goodClass : undefined,
+    };
+  }
+
+  // A bare summary (remote runner: full metrics not available) still carries the AUROC.
+  if (!roc && num(m.auroc) !== null) roc = { points: [], auroc: num(m.auroc) as number, goodClass: typeof m.goodClass === 'string' ? m.goodClass : undefined };
+  return { accuracy, macroF1: num(m.macroF1), classes, perClass, confusion, cells, predictions, roc };
+}
+
+/**
+ * The items in one confusion cell (or, with predLabel null, the whole row of a true class), with
+ * their predictions: misclassified first, then least confident first — the ones worth a look.
+ */
+export function cellItems(metrics: ReportMetrics, trueLabel: string, predLabel: string | null): Prediction[] {
+  const byId = new Map(metrics.predictions.map((p) => [p.id, p]));
+  const preds = predLabel === null ? metrics.classes : [predLabel];
+  const items: Prediction[] = [];
+  for (const pred of preds) {
+    // No per-cell ids: fall back to the predictions list.
+    const ids =
+      metrics.cells[trueLabel]?.[pred] ??
+      metrics.predictions.filter((p) => p.trueLabel === trueLabel && p.predLabel === pred).map((p) => p.id);
+    for (const id of ids) items.push(byId.get(id) ?? { id, trueLabel, predLabel: pred, confidence: Number.NaN });
+  }
+  return items.sort((a, b) => {
+    const wa = a.trueLabel !== a.predLabel ? 0 : 1;
+    const wb = b.trueLabel !== b.predLabel ? 0 : 1;
+    if (wa !== wb) return wa - wb;
+    return (Number.isNaN(a.confidence) ? 0 : a.confidence) - (Number.isNaN(b.confidence) ? 0 : b.confidence);
+  });
+}
+
+/** Pulls the metrics from a run: the stored runs.metrics, else the evaluate node's node.finished summary. */
+export function metricsFromRun(
+  runMetrics: unknown,
+  evaluateSummaries: readonly (Record<string, unknown> | undefined)[],
+): ReportMetrics | null {
+  const fromRow = parseMetrics(runMetrics);
+  if (fromRow) return fromRow;
+  for (const s of evaluateSummaries) {
+    const m = parseMetrics(s);
+    if (m) return m;
+  }
+  return null;
+}

@@ -1,0 +1,45 @@
+'use client';
+/** /models/<id>: one deployed model — metrics, where it came from, download, and try-it predictions. */
+import { useQuery } from '@tanstack/react-query';
+import Link from 'next/link';
+import { useTRPC } from '../../client/trpc.ts';
+import { formatDateTime, shortId } from '../format.ts';
+import { parseMetrics } from '../metrics.ts';
+import { pct } from '../report/EvaluationReport.tsx';
+import { PredictDrop } from './PredictDrop.tsx';
+
+export function ModelDetail({ modelId }: { modelId: string }) {
+  const trpc = useTRPC();
+  const model = useQuery(trpc.models.get.queryOptions({ id: modelId }));
+  if (model.error) return <p role="alert">Could not load model {modelId}: {model.error.message}</p>;
+  const m = model.data;
+  if (!m) return <p>Loading…</p>;
+  const metrics = parseMetrics(m.metrics);
+  return (
+    <div style={{ display: 'grid', gap: 20 }} data-testid="model-detail">
+      <div style={{ display: 'flex', gap: 16, flexWrap: 'wrap', alignItems: 'baseline', fontSize: 13 }}>
+        <h1 style={{ fontSize: 20, margin: 0 }}>{m.name}</h1>
+        <span>classes: {m.labels.join(', ')}</span>
+        <span>
+          input {m.inputSize}×{m.inputSize}
+        </span>
+        <span>accuracy {pct(metrics?.accuracy)}</span>
+        <span>macro F1 {pct(metrics?.macroF1)}</span>
+        {metrics?.roc ? <span>AUROC {metrics.roc.auroc.toFixed(3)}</span> : null}
+        <span>deployed {formatDateTime(m.createdAt)}</span>
+        {m.runId ? (
+          <Link href={`/runs/${m.runId}`}>
+            made by run <code>{shortId(m.runId)}</code>
+          </Link>
+        ) : null}
+        <a href={`/api/models/${m.id}/archive`} download data-testid="model-download">
+          Download
+        </a>
+      </div>
+      <section>
+        <h2 style={{ fontSize: 16 }}>Try it</h2>
+        <PredictDrop modelId={m.id} />
+      </section>
+    </div>
+  );
+}

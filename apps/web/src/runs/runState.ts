@@ -1,0 +1,339 @@
+/**
+ * Pure fold of a run's event stream into what the UI shows (node states, curves, logs, status).
+ * Events may arrive twice (history replay + live) or out of order (live before history after a
+ * reconnect): the state keeps them ordered and unique by `seq`, so the result depends only on the
+ * set of events received, never on their arrival order.
+ */
+import type { RunEvent, RunStatus } from '@defectflow/nodes';
+
+export type NodeRunState = 'queued' | 'running' | 'cached' | 'done' | 'failed';
+
+export interface NodeProgress {
+  phase: string;
+  done: number;
+  total: number;
+  etaMs?: number;
+  /** Event time of the progress report (ms since epoch), to age the ETA. */
+  ts: number;
+}
+
+export interface NodeStateInfo {
+  state: NodeRunState;
+  nodeType?: string;
+  /** 0..1 while running, when known. */
+  progress?: number;
+  phase?: string;
+  etaMs?: number;
+  etaTs?: number;
+  /** Failure message, or a short status line. */
+  message?: string;
+  code?: string;
+  summary?: Record<string, unknown>;
+  durationMs?: number;
+}
+
+export interface EpochPoint {
+  nodeId: string;
+  epoch: number;
+  epochs: number;
+  loss: number;
+  acc: number;
+  valLoss: number | null;
+  valAcc: number | null;
+  lr: number;
+}
+
+export interface BatchPoint {
+  nodeId: string;
+  epoch: number;
+  batch: number;
+  batches: number;
+  loss: number;
+  acc?: number;
+  /** Position on the epoch axis: epoch N ends at x = N. */
+  x: number;
+}
+
+export interface LogLine {
+  seq: number;
+  ts: number;
+  level: 'debug' | 'info' | 'warn' | 'error';
+  message: string;
+  nodeId?: string;
+}
+
+export type OverallStatus = 'waiting' | 'running' | RunStatus;
+
+export interface RunViewState {
+  runId: string;
+  /** Every event, ordered by seq, unique. */
+  events: RunEvent[];
+  lastSeq: number;
+  status: OverallStatus;
+  backend?: string;
+  device?: string;
+  startedTs?: number;
+  finishedTs?: number;
+  durationMs?: number;
+  error?: string;
+  nodes: Record<string, NodeStateInfo>;
+  epochs: EpochPoint[];
+  batches: BatchPoint[];
+  logs: LogLine[];
+  /** Epoch numbering seen in this run: train.epoch uses 1-based epochs unless a 0 shows up. */
+  zeroBasedEpochs: boolean;
+  zeroBasedBatches: boolean;
+}
+
+export function initialRunState(runId: string): RunViewState {
+  return {
+    runId,
+    events: [],
+    lastSeq: 0,
+    status: 'waiting',
+    nodes: {},
+    epochs: [],
+    batches: [],
+    logs: [],
+    zeroBasedEpochs: false,
+    zeroBasedBatches: false,
+  };
+}
+
+/** Adds events (any order, duplicates allowed) and returns the new state; `state` is not mutated. */
+export function applyEvents(state: RunViewState, incoming: readonly RunEvent[]): RunViewState {
+  const fresh = incoming.filter((e) => e.runId === state.runId || e.runId === undefined);
+  if (fresh.length === 0) return state;
+  const known = new Set(state.events.map((e) => e.seq));
+  const unique = new Map<number, RunEvent>();
+  for (const e of fresh) if (!known.has(e.seq) && Number.isFinite(e.seq)) unique.set(e.seq, e);
+  if (unique.size === 0) return state;
+  const added = [...unique.values()].sort((a, b) => a.seq - b.seq);
+  const first = added[0] as RunEvent;
+  if (first.seq > state.lastSeq) {
+    // Common case: strictly newer events — fold incrementally.
+    let next = cloneForAppend(state);
+    for (const e of added) next = foldEvent(next, e);
+    return next;
+  }
+  // Something older arrived late: rebuild from the merged, ordered list.
+  const merged = [...state.events, ...added].sort((a, b) => a.seq - b.seq);
+  let next = cloneForAppend(initialRunState(state.runId));
+  for (const e of merged) next = foldEvent(next, e);
+  return next;
+}
+
+function cloneForAppend(s: RunViewState): RunViewState {
+  return {
+    ...s,
+    events: [...s.events],
+    nodes: { ...s.nodes },
+    epochs: [...s.epochs],
+    batches: [...s.batches],
+    logs: [...s.logs],
+  };
+}
+
+/** Mutates the (already cloned) draft with one event, in seq order. */
+function foldEvent(s: RunViewState, e: RunEvent): RunViewState {
+  s.events.push(e);
+  s.lastSeq = Math.max(s.lastSeq, e.seq);
+  if (s.status === 'waiting' && e.type !== 'run.finished') {
+    s.status = 'running';
+    s.startedTs ??= e.ts;
+  }
+  const node = (id: string): NodeStateInfo => s.nodes[id] ?? { state: 'queued' };
+  switch (e.type) {
+    case 'run.started':
+      s.backend = e.backend;
+      s.device = e.device;
+      s.startedTs = e.ts;
+      break;
+    case 'node.started':
+      s.nodes[e.nodeId] = { ...node(e.nodeId), state: 'running', nodeType: e.nodeType, progress: 0 };
+      break;
+    case 'node.cached':
+      s.nodes[e.nodeId] = {
+        ...node(e.nodeId),
+        state: 'cached',
+        nodeType: e.nodeType,
+        progress: 1,
+        summary: e.summary,
+        message: 'reused from cache',
+      };
+      break;
+    case 'node.progress': {
+      const n = node(e.nodeId);
+      const fraction = e.total > 0 ? clamp01(e.done / e.total) : undefined;
+      s.nodes[e.nodeId] = {
+        ...n,
+        state: n.state === 'queued' ? 'running' : n.state,
+        phase: e.phase,
+        progress: fraction ?? n.progress,
+        etaMs: e.etaMs,
+        etaTs: e.ts,
+        message: `${e.phase} ${e.done}/${e.total}`,
+      };
+      break;
+    }
+    case 'train.epoch': {
+      if (e.epoch === 0) s.zeroBasedEpochs = true;
+      const point: EpochPoint = {
+        nodeId: e.nodeId,
+        epoch: e.epoch,
+        epochs: e.epochs,
+        loss: e.loss,
+        acc: e.acc,
+        valLoss: e.valLoss,
+        valAcc: e.valAcc,
+        lr: e.lr,
+      };
+      const existing = s.epochs.findIndex((p) => p.nodeId === e.nodeId && p.epoch === e.epoch);
+      if (existing >= 0) s.epochs[existing] = point;
+      else s.epochs.push(point);
+      const n = node(e.nodeId);
+      const doneEpochs = s.zeroBasedEpochs ? e.epoch + 1 : e.epoch;
+      s.nodes[e.nodeId] = {
+        ...n,
+        state: n.state === 'queued' ? 'running' : n.state,
+        phase: 'train',
+        progress: e.epochs > 0 ? clamp01(doneEpochs / e.epochs) : n.progress,
+        etaMs: e.etaMs ?? n.etaMs,
+        etaTs: e.etaMs !== undefined ? e.ts : n.etaTs,
+        message: `epoch ${doneEpochs}/${e.epochs}`,
+      };
+      break;
+    }
+    case 'train.batch': {
+      if (e.epoch === 0) s.zeroBasedEpochs = true;
+      const epochIndex = s.zeroBasedEpochs ? e.epoch : e.epoch - 1;
+      // Batches count 1..batches unless a 0 shows up; either way the last batch lands on the epoch's end.
+      if (e.batch === 0) s.zeroBasedBatches = true;
+      const batchDone = Math.min(s.zeroBasedBatches ? e.batch + 1 : e.batch, e.batches);
+      const x = epochIndex + (e.batches > 0 ? batchDone / e.batches : 1);
+      s.batches.push({ nodeId: e.nodeId, epoch: e.epoch, batch: e.batch, batches: e.batches, loss: e.loss, acc: e.acc, x });
+      const n = node(e.nodeId);
+      const epochs = s.epochs.find((p) => p.nodeId === e.nodeId)?.epochs;
+      if (epochs && epochs > 0) {
+        s.nodes[e.nodeId] = {
+          ...n,
+          state: n.state === 'queued' ? 'running' : n.state,
+          progress: Math.max(n.progress ?? 0, clamp01(x / epochs)),
+        };
+      }
+      break;
+    }
+    case 'node.log':
+      s.logs.push({ seq: e.seq, ts: e.ts, level: e.level, message: e.message, nodeId: e.nodeId });
+      break;
+    case 'node.finished':
+      s.nodes[e.nodeId] = {
+        ...node(e.nodeId),
+        state: 'done',
+        nodeType: e.nodeType,
+        progress: 1,
+        summary: e.summary,
+        durationMs: e.durationMs,
+        etaMs: undefined,
+        message: undefined,
+      };
+      break;
+    case 'node.failed':
+      s.nodes[e.nodeId] = {
+        ...node(e.nodeId),
+        state: 'failed',
+        nodeType: e.nodeType,
+        code: e.code,
+        message: e.message,
+        etaMs: undefined,
+      };
+      s.logs.push({ seq: e.seq, ts: e.ts, level: 'error', message: `${e.code}: ${e.message}`, nodeId: e.nodeId });
+      break;
+    case 'run.finished':
+      s.status = e.status;
+      s.finishedTs = e.ts;
+      s.durationMs = e.durationMs;
+      s.error = e.error;
+      // Nodes still marked running when the run ends were interrupted (cancel/failure elsewhere).
+      for (const [id, n] of Object.entries(s.nodes)) {
+        if (n.state === 'running') s.nodes[id] = { ...n, state: e.status === 'succeeded' ? 'done' : 'failed', message: e.status, etaMs: undefined };
+      }
+      break;
+  }
+  return s;
+}
+
+function clamp01(v: number): number {
+  return Number.isFinite(v) ? Math.min(1, Math.max(0, v)) : 0;
+}
+
+export function isFinished(status: OverallStatus): boolean {
+  return status === 'succeeded' || status === 'failed' || status === 'cancelled';
+}
+
+/** How much one node counts toward overall progress: training dominates a run's time. */
+const NODE_WEIGHTS: Record<string, number> = { train: 8, evaluate: 2, dataset: 1.5, backbone: 1 };
+const DEFAULT_WEIGHT = 0.5;
+
+export interface GraphNodeRef {
+  id: string;
+  type: string;
+}
+
+/**
+ * Overall progress 0..1 across the graph's nodes (nodes not yet seen count as 0).
+ * Without the graph, only the nodes seen so far are counted.
+ */
+export function overallProgress(state: RunViewState, graphNodes?: readonly GraphNodeRef[]): number {
+  if (state.status === 'succeeded') return 1;
+  const refs: GraphNodeRef[] =
+    graphNodes && graphNodes.length > 0
+      ? [...graphNodes]
+      : Object.entries(state.nodes).map(([id, n]) => ({ id, type: n.nodeType ?? '' }));
+  if (refs.length === 0) return 0;
+  let total = 0;
+  let done = 0;
+  for (const ref of refs) {
+    const n = state.nodes[ref.id];
+    const w = NODE_WEIGHTS[n?.nodeType ?? ref.type] ?? DEFAULT_WEIGHT;
+    total += w;
+    if (!n) continue;
+    if (n.state === 'done' || n.state === 'cached' || n.state === 'failed') done += w;
+    else if (n.state === 'running') done += w * (n.progress ?? 0);
+  }
+  return total > 0 ? clamp01(done / total) : 0;
+}
+
+/**
+ * Remaining time in ms, or null when unknown. A running node's own ETA (aged by the time since it was
+ * reported) wins; otherwise extrapolate from elapsed time and overall progress.
+ */
+export function estimateEtaMs(
+  state: RunViewState,
+  now: number,
+  graphNodes?: readonly GraphNodeRef[],
+): number | null {
+  if (state.status !== 'running') return null;
+  let reported: number | null = null;
+  for (const n of Object.values(state.nodes)) {
+    if (n.state !== 'running' || n.etaMs === undefined || n.etaTs === undefined) continue;
+    const left = Math.max(0, n.etaMs - Math.max(0, now - n.etaTs));
+    reported = reported === null ? left : Math.max(reported, left);
+  }
+  if (reported !== null) return reported;
+  const p = overallProgress(state, graphNodes);
+  if (state.startedTs === undefined || p < 0.02 || p >= 1) return null;
+  const elapsed = Math.max(0, now - state.startedTs);
+  return (elapsed * (1 - p)) / p;
+}
+
+/** "1:05", "12s", "1h 02m": short human durations for the panel. */
+export function formatDuration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms) || ms < 0) return '–';
+  if (ms < 10_000) return `${(ms / 1000).toFixed(1)}s`;
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
+}
