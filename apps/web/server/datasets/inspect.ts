@@ -1,6 +1,7 @@
 /** What the dataset page shows: one version loaded by the engine's loader, with counts and warnings. */
 import { stat } from 'node:fs/promises';
 import { TRPCError } from '@trpc/server';
+import { findNearDuplicatesAcrossClasses } from './near-duplicates.ts';
 import { datasetDir, engineData } from './versions.ts';
 
 export interface DatasetInspection {
@@ -44,6 +45,22 @@ export async function inspectDataset(root: string, name: string, requested = 0):
     if (err instanceof data.DatasetError) throw new TRPCError({ code: 'BAD_REQUEST', message: err.message, cause: err });
     throw err;
   }
+  const warnings = manifest.warnings.map((w) => ({ code: w.code as string, message: w.message, files: w.files ?? [] }));
+  const exact = new Set(warnings.filter((w) => w.code.startsWith('duplicate')).flatMap((w) => w.files));
+  const near = await findNearDuplicatesAcrossClasses(
+    manifest.items.map((i) => ({ id: i.id, path: i.path, className: manifest.classes[i.label] as string })),
+  );
+  const nearPairs = (near ?? []).filter(([a, b]) => !(exact.has(a) && exact.has(b)));
+  if (nearPairs.length > 0) {
+    warnings.push({
+      code: 'near_duplicates_across_classes',
+      message: `${nearPairs.length} pair(s) of nearly identical images carry different labels: ${nearPairs
+        .slice(0, 5)
+        .map((p) => p.join(' ≈ '))
+        .join('; ')}${nearPairs.length > 5 ? '; …' : ''}`,
+      files: [...new Set(nearPairs.flat())].slice(0, 50),
+    });
+  }
   const counts = Object.fromEntries(Object.entries(manifest.counts).map(([c, n]) => [c, n.total]));
   const result: DatasetInspection = {
     name,
@@ -53,7 +70,7 @@ export async function inspectDataset(root: string, name: string, requested = 0):
     classes: manifest.classes,
     counts,
     total: manifest.items.length,
-    warnings: manifest.warnings.map((w) => ({ code: w.code, message: w.message, files: w.files ?? [] })),
+    warnings,
     imageStats: manifest.imageStats,
     items: manifest.items.map((i) => ({ id: i.id, className: manifest.classes[i.label] as string })),
     signature: manifest.signature,

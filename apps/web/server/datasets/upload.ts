@@ -15,7 +15,6 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Repositories } from '@defectflow/db';
-import { isImageFile } from '../datasets-fs.ts';
 import { errorMessage, type Logger } from '../log.ts';
 import { ArchiveError, type ArchiveLimits, checkEntryName, DEFAULT_ARCHIVE_LIMITS, extractZipSafely, formatBytes } from './archive.ts';
 import { inspectDataset } from './inspect.ts';

@@ -8,6 +8,7 @@ const LINKS = [
   { href: '/editor', label: 'Editor' },
   { href: '/runs', label: 'Runs' },
   { href: '/models', label: 'Models' },
+  { href: '/datasets', label: 'Datasets' },
 ] as const;
 
 export function RunnerBadge() {

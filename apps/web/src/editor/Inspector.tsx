@@ -9,6 +9,7 @@ import { useRegistry } from './registry.tsx';
 import { fieldValue, isFieldVisible, type ParamField, paramFields } from './schema-form.ts';
 import { useEditorStore } from './store.ts';
 import type { PipelineNode } from './types.ts';
+import { DatasetSelect } from '../datasets/DatasetSelect.tsx';
 
 function fieldErrors(errors: GraphError[], field: string): GraphError[] {
   return errors.filter((e) => e.field === field || e.field?.startsWith(`${field}.`));
@@ -164,6 +165,9 @@ function NodeForm({ node }: { node: PipelineNode }) {
                 <button type="button" className="dfe-btn dfe-btn-small" onClick={() => setPicking(field.name)}>
                   Browse…
                 </button>
+              ) : null}
+              {isDatasetPath ? (
+                <DatasetSelect value={String(fieldValue(field, node.data.params) ?? '')} onPick={(p) => setParam(node.id, field.name, p)} />
               ) : null}
             </div>
             {errs.map((e, i) => (

@@ -50,6 +50,28 @@ export function datasetsRepo(db: Db) {
       });
     },
 
+    /**
+     * Records a version whose number the caller fixed (the dataset folder's `.versions/v<N>.csv` is the
+     * source of truth, the runner reads it); the dataset's current version becomes the highest seen.
+     * Recording the same number twice is a no-op, so a crash between file and row can be replayed.
+     */
+    async recordVersion(name: string, version: number, manifest: unknown, message?: string | null): Promise<DatasetVersion | null> {
+      return db.transaction(async (tx) => {
+        const [row] = await tx.select().from(datasets).where(eq(datasets.name, name));
+        if (!row) throw new NotFoundError('dataset', name);
+        const [inserted] = await tx
+          .insert(datasetVersions)
+          .values({ datasetId: row.id, version, manifest, message: message ?? null })
+          .onConflictDoNothing()
+          .returning();
+        await tx
+          .update(datasets)
+          .set({ version: sql`greatest(${datasets.version}, ${version})`, updatedAt: new Date() })
+          .where(eq(datasets.id, row.id));
+        return inserted ?? null;
+      });
+    },
+
     /** Versions of a dataset, newest first. */
     async versions(datasetId: string): Promise<DatasetVersion[]> {
       return db

@@ -18,6 +18,7 @@ export {
 } from './image-io.ts';
 export { DATASET_DEFAULTS, loadDataset } from './dataset/load.ts';
 export { splitSizes } from './dataset/split.ts';
+export { parseCsv } from './dataset/csv.ts';
 export type {
   DatasetItem,
   DatasetLayout,
@@ -43,3 +44,13 @@ export { augmentImage } from './augment/augment.ts';
 export { type AugmentPolicy, DEFAULT_AUGMENT_POLICY, augmentationSignature, normalizeAugmentPolicy } from './augment/policy.ts';
 export * as imageOps from './augment/ops.ts';
 export { type ImageSourceOnDemand, type ImageSourceOptions, createImageSource } from './image-source.ts';
+export {
+  type ResolvedDatasetVersion,
+  type VersionEntry,
+  VERSIONS_DIR,
+  formatVersionCsv,
+  listDatasetVersions,
+  resolveDatasetVersion,
+  versionCsvName,
+  writeDatasetVersion,
+} from './dataset/versions.ts';

@@ -19,7 +19,8 @@ export const backboneParams = z
       .enum(BACKBONE_SOURCES)
       .default('mobilenet_v2')
       .describe(
-        'mobilenet_v2: the bundled ImageNet-pretrained MobileNetV2 (offline). custom: your own TF.js layers model. ' +
+        'mobilenet_v2: the MobileNetV2 bundled offline from the nsfwjs npm package (ImageNet-initialised, then ' +
+          'fine-tuned by nsfwjs for content classification; not a pure ImageNet checkpoint). custom: your own TF.js layers model. ' +
           'scratch: the same architecture with random weights, to compare against transfer learning.',
       )
       .meta({ title: 'Source' }),

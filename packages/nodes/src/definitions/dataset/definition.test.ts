@@ -11,6 +11,7 @@ describe('dataset definition', () => {
       testRatio: 0.15,
       seed: 42,
       maxPerClass: 0,
+      version: 0,
     });
   });
 

@@ -55,6 +55,13 @@ export const datasetParams = z
       .default(0)
       .describe('Use at most this many images per class (0 = all). Handy for quick trial runs.')
       .meta({ title: 'Max images per class' }),
+    // Additive (datasets issue): edits in the dataset page create versions; a run pins the one it used.
+    version: z
+      .int()
+      .min(0)
+      .default(0)
+      .describe('Dataset version to train on (0 = the latest). Relabels and deletions in the dataset page create new versions.')
+      .meta({ title: 'Dataset version' }),
   })
   .refine((p) => p.valRatio + p.testRatio < 1, {
     message: 'together with valRatio must leave images for training (valRatio + testRatio below 1)',

@@ -1,0 +1,257 @@
+import { createHash } from 'node:crypto';
+import * as tf from '@tensorflow/tfjs';
+import { augmentImage } from '../data/augment/augment.ts';
+import { type AugmentPolicy, augmentationSignature, normalizeAugmentPolicy } from '../data/augment/policy.ts';
+import type { DatasetItem, DatasetManifest } from '../data/dataset/types.ts';
+import { readImagesBatch } from '../data/image-io.ts';
+import { createRng, hashSeed } from '../data/rng.ts';
+import { type Backbone, type FrozenBackbone, freezeBackbone, isFrozenBackbone, modelFromTopology } from './backbone.ts';
+import { copyWeightsByLayerName } from './weights.ts';
+import {
+  AbortError,
+  type CachedFeatures,
+  type FeatureCache,
+  type ImageSource,
+  type Pooling,
+  extractFeatures,
+  featureCacheKey,
+} from './features.ts';
+import { type HeadSpec, buildHead } from './head.ts';
+import { headForward } from './stepper.ts';
+import { type EpochLog, type OptimizerName, type Schedule, trainClassifier } from './train.ts';
+
+export interface TrainParams {
+  optimizer?: OptimizerName;
+  learningRate?: number;
+  schedule?: Schedule;
+  batchSize?: number;
+  epochs?: number;
+  earlyStopping?: boolean;
+  patience?: number;
+  classWeights?: 'none' | 'balanced';
+  restoreBest?: boolean;
+  seed?: number;
+}
+
+/** Everything needed to predict, evaluate and export after training. */
+export interface TrainedClassifier {
+  backbone: FrozenBackbone;
+  /** Trained head: input is pooled vectors when `pooled`, else the backbone's feature map. */
+  head: tf.LayersModel;
+  trainable: tf.LayersModel | null;
+  headSpec: Required<HeadSpec>;
+  /** The head was trained on pooled vectors cached at the boundary (nothing convolutional trained). */
+  pooled: boolean;
+  classes: string[];
+  history: EpochLog[];
+  bestEpoch: number;
+  stoppedEarly: boolean;
+  durationMs: number;
+  trainPath: 'dense' | 'autodiff';
+  /** Training set size including augmented views. */
+  trainViews: number;
+}
+
+export type ProgressFn = (phase: string, done: number, total: number, etaMs?: number) => void
+
+export interface FeatureOptions {
+  cache?: FeatureCache | null;
+  /** Key part identifying the dataset contents (DatasetManifest.signature). */
+  datasetSignature: string;
+  batchSize?: number;
+  signal?: AbortSignal;
+  onProgress?: ProgressFn;
+  log?: (message: string) => void;
+}
+
+/** Images from disk at the backbone's input size; `augment` turns each into a seeded random view. */
+export function imageSourceFromItems(
+  items: DatasetItem[],
+  size: number,
+  augment?: { policy: AugmentPolicy; view: number } | null,
+): ImageSource {
+  return {
+    count: items.length,
+    async load(start, end, signal) {
+      const slice = items.slice(start, end);
+      const { images, failures } = await readImagesBatch(
+        slice.map((i) => i.path),
+        size,
+        { signal },
+      );
+      if (failures.length) throw new Error(`cannot read image ${failures[0]?.path}: ${failures[0]?.reason}`);
+      return images.map((img, k) => {
+        if (!augment) return img.data;
+        const item = slice[k] as DatasetItem;
+        const rng = createRng(hashSeed(augment.policy.seed, item.id, augment.view));
+        return augmentImage(img.data, size, 3, augment.policy, rng);
+      });
+    },
+  };
+}
+
+/** Boundary activations for items (optionally one augmented view), from the cache or computed once. */
+export async function boundaryFeatures(
+  backbone: FrozenBackbone,
+  items: DatasetItem[],
+  pool: Pooling | null,
+  options: FeatureOptions & { augment?: { policy: AugmentPolicy; view: number } | null; phase?: string },
+): Promise<CachedFeatures> {
+  const key = featureCacheKey({
+    v: 1,
+    dataset: options.datasetSignature,
+    ids: createHash('sha1').update(items.map((i) => i.id).join('\n')).digest('hex'),
+    augment: options.augment ? `${augmentationSignature(options.augment.policy)}#${options.augment.view}` : 'none',
+    backbone: backbone.signature,
+    boundary: backbone.boundary,
+    pool,
+  });
+  const hit = await options.cache?.get(key);
+  if (hit) {
+    options.log?.(`features: reused ${hit.n} cached ${options.phase ?? ''} activations at ${backbone.boundary}`);
+    return hit;
+  }
+  const features = await extractFeatures(backbone.frozen, imageSourceFromItems(items, backbone.inputSize, options.augment), {
+    batchSize: options.batchSize ?? 16,
+    pool,
+    signal: options.signal,
+    onProgress: (done, total, eta) => options.onProgress?.(options.phase ?? 'features', done, total, eta),
+  });
+  const value: CachedFeatures = { ...features, ids: items.map((i) => i.id), labels: items.map((i) => i.label) };
+  await options.cache?.set(key, value);
+  return value;
+}
+
+function concatFeatures(parts: CachedFeatures[]): { x: Float32Array; y: number[]; shape: number[] } {
+  const total = parts.reduce((a, p) => a + p.data.length, 0);
+  const x = new Float32Array(total);
+  let offset = 0;
+  const y: number[] = [];
+  for (const p of parts) {
+    x.set(p.data, offset);
+    offset += p.data.length;
+    y.push(...(p.labels ?? []));
+  }
+  return { x, y, shape: parts[0]?.shape ?? [] };
+}
+
+export interface TrainOnDatasetOptions extends TrainParams {
+  manifest: DatasetManifest;
+  augmentation?: Partial<AugmentPolicy> | null;
+  backbone: Backbone | FrozenBackbone;
+  headSpec?: HeadSpec;
+  cache?: FeatureCache | null;
+  signal?: AbortSignal;
+  onProgress?: ProgressFn;
+  onEpoch?: Parameters<typeof trainClassifier>[0]['onEpoch'];
+  onBatch?: Parameters<typeof trainClassifier>[0]['onBatch'];
+  batchEvery?: number;
+  log?: (message: string) => void;
+}
+
+/**
+ * dataset → frozen features (cached) → head (+ trainable blocks) training. Nothing convolutional
+ * trained → features are pooled before caching and the head trains on small vectors.
+ */
+export async function trainOnDataset(options: TrainOnDatasetOptions): Promise<TrainedClassifier> {
+  const { manifest } = options;
+  const backbone = isFrozenBackbone(options.backbone) ? options.backbone : await freezeBackbone(options.backbone, { mode: 'all' });
+  const headSpec: Required<HeadSpec> = { pooling: 'avg', hidden: 128, dropout: 0.2, ...options.headSpec };
+  const trainItems = manifest.items.filter((i) => i.split === 'train');
+  const valItems = manifest.items.filter((i) => i.split === 'val');
+  if (trainItems.length === 0) throw new Error(`dataset ${manifest.root} has no training images`);
+  const pool = backbone.trainable ? null : headSpec.pooling;
+  const policy = options.augmentation ? normalizeAugmentPolicy(options.augmentation) : null;
+  const common: FeatureOptions = {
+    cache: options.cache,
+    datasetSignature: manifest.signature,
+    signal: options.signal,
+    onProgress: options.onProgress,
+    log: options.log,
+  };
+  const parts: CachedFeatures[] = [await boundaryFeatures(backbone, trainItems, pool, { ...common, phase: 'features:train' })];
+  for (let view = 0; policy && view < policy.copies; view++)
+    parts.push(await boundaryFeatures(backbone, trainItems, pool, { ...common, augment: { policy, view }, phase: `features:augment ${view + 1}/${policy.copies}` }));
+  const val = valItems.length ? await boundaryFeatures(backbone, valItems, pool, { ...common, phase: 'features:val' }) : null;
+  const train = concatFeatures(parts);
+  const head = buildHead({
+    ...headSpec,
+    numClasses: manifest.classes.length,
+    inputShape: pool ? train.shape : backbone.outputShape,
+    seed: options.seed ?? 42,
+  });
+  if (options.signal?.aborted) throw new AbortError();
+  // Train a copy of the unfrozen blocks: the Backbone port value may be reused by another run.
+  let trainable: tf.LayersModel | null = null;
+  if (backbone.trainable && backbone.trainableTopology) {
+    trainable = await modelFromTopology(backbone.trainableTopology);
+    copyWeightsByLayerName(trainable, [backbone.trainable]);
+  }
+  const result = await trainClassifier({
+    head,
+    trainable,
+    train: { x: train.x, shape: train.shape, y: train.y },
+    val: val ? { x: val.data, shape: val.shape, y: val.labels ?? [] } : null,
+    numClasses: manifest.classes.length,
+    optimizer: options.optimizer,
+    learningRate: options.learningRate,
+    schedule: options.schedule,
+    batchSize: options.batchSize,
+    epochs: options.epochs,
+    earlyStopping: options.earlyStopping,
+    patience: options.patience,
+    classWeights: options.classWeights,
+    restoreBest: options.restoreBest,
+    seed: options.seed,
+    staged: backbone.staged,
+    onEpoch: options.onEpoch,
+    onBatch: options.onBatch,
+    batchEvery: options.batchEvery,
+    signal: options.signal,
+  });
+  return {
+    backbone,
+    head,
+    trainable,
+    headSpec,
+    pooled: pool !== null,
+    classes: manifest.classes,
+    history: result.history,
+    bestEpoch: result.bestEpoch,
+    stoppedEarly: result.stoppedEarly,
+    durationMs: result.durationMs,
+    trainPath: result.path,
+    trainViews: train.y.length,
+  };
+}
+
+/** rows × classes probabilities for a feature array computed at the trained model's boundary. */
+export function probsFromFeatures(trained: TrainedClassifier, features: { data: Float32Array; n: number; shape: number[] }): Float32Array {
+  const k = trained.classes.length;
+  const out = new Float32Array(features.n * k);
+  const per = features.shape.reduce((a, b) => a * b, 1);
+  const chunk = trained.trainable ? 16 : 1024;
+  for (let s = 0; s < features.n; s += chunk) {
+    const e = Math.min(features.n, s + chunk);
+    const p = tf.tidy(() => {
+      const x = tf.tensor(features.data.subarray(s * per, e * per), [e - s, ...features.shape]);
+      const feats = trained.trainable ? (trained.trainable.apply(x) as tf.Tensor) : x;
+      return headForward(trained.head, feats, false).dataSync();
+    });
+    out.set(p, s * k);
+  }
+  return out;
+}
+
+/** Probabilities for dataset items (features cached like training's). */
+export async function predictItems(trained: TrainedClassifier, items: DatasetItem[], options: FeatureOptions): Promise<Float32Array> {
+  const pool = trained.pooled ? trained.headSpec.pooling : null;
+  const features = await boundaryFeatures(trained.backbone, items, pool, { ...options, phase: options.log ? 'features:eval' : 'features' });
+  return probsFromFeatures(trained, features);
+}
+
+/** Frees the trained model's own tensors (the backbone belongs to whoever loaded it). */
+export function disposeTrained(trained: TrainedClassifier): void {
+  trained.head.dispose();
+  trained.trainable?.dispose();
+}

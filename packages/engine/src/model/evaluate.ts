@@ -1,0 +1,180 @@
+export interface EvalItem {
+  id: string;
+  /** Index into `classes`. */
+  label: number;
+}
+
+export interface ClassScores {
+  precision: number;
+  recall: number;
+  f1: number;
+  support: number;
+}
+
+export interface Prediction {
+  id: string;
+  trueLabel: string;
+  predLabel: string;
+  confidence: number;
+  probs: number[];
+}
+
+export interface RocSummary {
+  goodClass: string;
+  /** Score = 1 − p(good): how defective the part looks. Points from (0,0) to (1,1). */
+  points: { fpr: number; tpr: number; threshold: number }[];
+  auroc: number;
+  /** Youden's J: the threshold on the defect score maximising TPR − FPR. */
+  threshold: number;
+  tpr: number;
+  fpr: number;
+  positives: number;
+  negatives: number;
+}
+
+export interface Metrics {
+  classes: string[];
+  count: number;
+  accuracy: number;
+  perClass: Record<string, ClassScores>;
+  macroF1: number;
+  /** confusion[true][pred] counts, in `classes` order. */
+  confusion: number[][];
+  /** Item ids in each confusion cell: cells[trueLabel][predLabel]. */
+  cells: Record<string, Record<string, string[]>>;
+  predictions: Prediction[];
+  roc: RocSummary | null;
+}
+
+export interface EvaluateOptions {
+  /** rows × classes probabilities for `items`, in order (sync or async). */
+  predictProbs: (items: EvalItem[]) => Float32Array | number[][] | Promise<Float32Array | number[][]>;
+  items: EvalItem[];
+  classes: string[];
+  /** Name of the "no defect" class; '' or undefined = auto-detect good/ok/normal. */
+  goodClass?: string;
+}
+
+const GOOD_NAMES = ['good', 'ok', 'normal', 'no_defect', 'nodefect', 'pass'];
+
+export function detectGoodClass(classes: string[], explicit?: string): string | null {
+  if (explicit) {
+    if (!classes.includes(explicit)) throw new Error(`evaluate goodClass "${explicit}" is not one of the classes (${classes.join(', ')})`);
+    return explicit;
+  }
+  return classes.find((c) => GOOD_NAMES.includes(c.toLowerCase())) ?? null;
+}
+
+/** ROC of a score where higher = more positive. Ties are grouped so the curve does not depend on order. */
+export function rocCurve(scores: number[], positive: boolean[]): { points: RocSummary['points']; auroc: number } {
+  const order = scores.map((_s, i) => i).sort((a, b) => (scores[b] as number) - (scores[a] as number));
+  const P = positive.filter(Boolean).length;
+  const N = positive.length - P;
+  const points: RocSummary['points'] = [{ fpr: 0, tpr: 0, threshold: Infinity }];
+  let tp = 0;
+  let fp = 0;
+  let auc = 0;
+  for (let k = 0; k < order.length; ) {
+    const s = scores[order[k] as number] as number;
+    const prevTpr = P ? tp / P : 0;
+    const prevFpr = N ? fp / N : 0;
+    while (k < order.length && scores[order[k] as number] === s) {
+      if (positive[order[k] as number]) tp++;
+      else fp++;
+      k++;
+    }
+    const tpr = P ? tp / P : 0;
+    const fpr = N ? fp / N : 0;
+    auc += (fpr - prevFpr) * (tpr + prevTpr) * 0.5;
+    points.push({ fpr, tpr, threshold: s });
+  }
+  return { points, auroc: P && N ? auc : NaN };
+}
+
+function toRows(probs: Float32Array | number[][], n: number, k: number): number[][] {
+  if (Array.isArray(probs)) return probs;
+  const rows: number[][] = [];
+  for (let i = 0; i < n; i++) rows.push(Array.from(probs.subarray(i * k, (i + 1) * k)));
+  return rows;
+}
+
+export async function evaluateClassifier(options: EvaluateOptions): Promise<Metrics> {
+  const { items, classes } = options;
+  const k = classes.length;
+  const rows = toRows(await options.predictProbs(items), items.length, k);
+  if (rows.length !== items.length) throw new Error(`evaluate: got ${rows.length} predictions for ${items.length} items`);
+  const confusion = classes.map(() => new Array<number>(k).fill(0));
+  const cells: Metrics['cells'] = {};
+  for (const t of classes) {
+    cells[t] = {};
+    for (const p of classes) (cells[t] as Record<string, string[]>)[p] = [];
+  }
+  const predictions: Prediction[] = [];
+  let correct = 0;
+  items.forEach((item, i) => {
+    const probs = rows[i] as number[];
+    let arg = 0;
+    for (let j = 1; j < k; j++) if ((probs[j] as number) > (probs[arg] as number)) arg = j;
+    const t = classes[item.label] as string;
+    const p = classes[arg] as string;
+    (confusion[item.label] as number[])[arg]!++;
+    (cells[t] as Record<string, string[]>)[p]!.push(item.id);
+    if (arg === item.label) correct++;
+    predictions.push({ id: item.id, trueLabel: t, predLabel: p, confidence: probs[arg] as number, probs });
+  });
+  const perClass: Record<string, ClassScores> = {};
+  let f1Sum = 0;
+  let f1Count = 0;
+  classes.forEach((c, j) => {
+    const tp = (confusion[j] as number[])[j] as number;
+    const support = (confusion[j] as number[]).reduce((a, b) => a + b, 0);
+    const predicted = confusion.reduce((a, row) => a + (row[j] as number), 0);
+    const precision = predicted ? tp / predicted : 0;
+    const recall = support ? tp / support : 0;
+    const f1 = precision + recall ? (2 * precision * recall) / (precision + recall) : 0;
+    perClass[c] = { precision, recall, f1, support };
+    // Macro F1 over classes present in the evaluated split (absent classes would count as 0).
+    if (support > 0 || predicted > 0) {
+      f1Sum += f1;
+      f1Count++;
+    }
+  });
+  let roc: RocSummary | null = null;
+  const good = detectGoodClass(classes, options.goodClass);
+  if (good) {
+    const g = classes.indexOf(good);
+    const scores = rows.map((r) => 1 - (r[g] as number));
+    const positive = items.map((it) => it.label !== g);
+    const { points, auroc } = rocCurve(scores, positive);
+    let bestJ = -Infinity;
+    let chosen = points[0] as RocSummary['points'][number];
+    for (const pt of points) {
+      if (!Number.isFinite(pt.threshold)) continue;
+      if (pt.tpr - pt.fpr > bestJ) {
+        bestJ = pt.tpr - pt.fpr;
+        chosen = pt;
+      }
+    }
+    roc = {
+      goodClass: good,
+      points,
+      auroc,
+      threshold: chosen.threshold,
+      tpr: chosen.tpr,
+      fpr: chosen.fpr,
+      positives: positive.filter(Boolean).length,
+      negatives: positive.filter((p) => !p).length,
+    };
+  }
+  return {
+    classes,
+    count: items.length,
+    accuracy: items.length ? correct / items.length : 0,
+    perClass,
+    macroF1: f1Count ? f1Sum / f1Count : 0,
+    confusion,
+    cells,
+    predictions,
+    roc,
+  };
+}

@@ -1,0 +1,146 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../src/backend/index.ts';
+import { generateSampleDataset, loadDataset } from '../../src/data/index.ts';
+import type { DatasetManifest } from '../../src/data/index.ts';
+import { freezeBackbone, loadBackbone } from '../../src/model/backbone.ts';
+import { disposeTrained, predictItems, trainOnDataset } from '../../src/model/classifier.ts';
+import { evaluateClassifier } from '../../src/model/evaluate.ts';
+import { exportModel, loadExportedModel, predictImages } from '../../src/model/export.ts';
+import { FeatureCache } from '../../src/model/features.ts';
+
+let tmp: string;
+let manifest: DatasetManifest;
+
+beforeAll(async () => {
+  await initBackend();
+  tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'df-model-'));
+  await generateSampleDataset(path.join(tmp, 'datasets', 'steel'), { perClass: 10, size: 64, seed: 5 });
+  manifest = await loadDataset({ root: path.join(tmp, 'datasets'), path: 'steel', valRatio: 0.2, testRatio: 0.2, seed: 1 });
+});
+
+/** Exported-model probabilities equal the in-memory model's (rows × classes) within 1e-5. */
+function expectSameProbabilities(predictions: { probabilities: Record<string, number> }[], inMemory: Float32Array): void {
+  const k = manifest.classes.length;
+  expect(predictions.length * k).toBe(inMemory.length);
+  predictions.forEach((p, i) => {
+    manifest.classes.forEach((c, j) => {
+      expect(Math.abs((p.probabilities[c] as number) - (inMemory[i * k + j] as number))).toBeLessThan(1e-5);
+    });
+  });
+}
+
+afterAll(async () => {
+  await fs.rm(tmp, { recursive: true, force: true });
+});
+
+describe('dataset → features → head → evaluate → export → predict', () => {
+  it('trains, evaluates, exports one self-contained model that reloads with identical predictions', async () => {
+    const backbone = await loadBackbone({ cutAt: 'block_6_expand_relu', inputSize: 64 });
+    const cache = new FeatureCache(path.join(tmp, 'cache'));
+    const logs: string[] = [];
+    const progress: string[] = [];
+    const epochs: number[] = [];
+    const trained = await trainOnDataset({
+      manifest,
+      augmentation: { copies: 1, seed: 3 },
+      backbone,
+      headSpec: { pooling: 'avgmax', hidden: 32, dropout: 0.1 },
+      cache,
+      epochs: 20,
+      onProgress: (phase) => progress.push(phase),
+      onEpoch: (e) => epochs.push(e.epoch),
+      log: (m) => logs.push(m),
+    });
+    expect(trained.pooled).toBe(true);
+    expect(trained.trainPath).toBe('dense');
+    const nTrain = manifest.items.filter((i) => i.split === 'train').length;
+    expect(trained.trainViews).toBe(nTrain * 2); // originals + one augmented copy
+    expect(progress).toContain('features:train');
+    expect(progress.some((p) => p.startsWith('features:augment'))).toBe(true);
+    expect(epochs[0]).toBe(1);
+
+    // A second run reuses every cached activation (nothing extracted again).
+    const again = await trainOnDataset({
+      manifest,
+      augmentation: { copies: 1, seed: 3 },
+      backbone,
+      headSpec: { pooling: 'avgmax' },
+      cache,
+      epochs: 1,
+      log: (m) => logs.push(m),
+    });
+    expect(logs.filter((l) => l.includes('reused')).length).toBeGreaterThanOrEqual(3);
+    disposeTrained(again);
+
+    const testItems = manifest.items.filter((i) => i.split === 'test');
+    const opts = { cache, datasetSignature: manifest.signature };
+    const metrics = await evaluateClassifier({
+      predictProbs: (items) => predictItems(trained, testItems.filter((t) => items.some((i) => i.id === t.id)), opts),
+      items: testItems.map((i) => ({ id: i.id, label: i.label })),
+      classes: manifest.classes,
+    });
+    expect(metrics.count).toBe(testItems.length);
+    expect(metrics.accuracy).toBeGreaterThan(1 / 6);
+
+    const dir = path.join(tmp, 'models', 'm1');
+    const exported = await exportModel(trained, dir, { name: 'steel-test', metrics });
+    expect((await fs.readdir(dir)).sort()).toEqual(['defectflow.json', 'model.json', 'weights.bin']);
+    expect(exported.meta.labels).toEqual(manifest.classes);
+    expect(exported.meta.metrics?.accuracy).toBeCloseTo(metrics.accuracy);
+
+    const loaded = await loadExportedModel(dir);
+    expect(loaded.meta.inputSize).toBe(64);
+    const predictions = await predictImages(loaded, testItems.map((i) => i.path));
+    const inMemory = await predictItems(trained, testItems, opts);
+    expectSameProbabilities(predictions, inMemory);
+    predictions.forEach((p, i) => {
+      expect(p.label).toBe(metrics.predictions[i]?.predLabel);
+    });
+    loaded.model.dispose();
+    disposeTrained(trained);
+    backbone.model.dispose();
+  });
+
+  it('exports a model whose backbone blocks were fine-tuned (staged) with the trained weights inside', async () => {
+    const backbone = await loadBackbone({ cutAt: 'block_3_expand_relu', inputSize: 64 });
+    const frozen = await freezeBackbone(backbone, { mode: 'staged', unfreezeBlocks: 1, headEpochs: 1 });
+    // Autodiff through conv blocks is slow on CPU: a few images per class are enough here.
+    const perClass = new Map<string, number>();
+    const small = {
+      ...manifest,
+      items: manifest.items.filter((i) => {
+        const key = `${i.split}:${i.label}`;
+        perClass.set(key, (perClass.get(key) ?? 0) + 1);
+        return (perClass.get(key) as number) <= (i.split === 'train' ? 2 : 1);
+      }),
+    };
+    const trained = await trainOnDataset({ manifest: small, backbone: frozen, headSpec: { hidden: 0 }, epochs: 2, batchSize: 12 });
+    expect(trained.trainPath).toBe('autodiff');
+    expect(trained.trainable).not.toBe(frozen.trainable); // the port value is not mutated
+    const dir = path.join(tmp, 'models', 'm2');
+    await exportModel(trained, dir, { name: 'staged' });
+    const items = manifest.items.filter((i) => i.split === 'test').slice(0, 4);
+    const predictions = await predictImages(dir, items.map((i) => i.path));
+    const inMemory = await predictItems(trained, items, { datasetSignature: manifest.signature });
+    expectSameProbabilities(predictions, inMemory);
+    disposeTrained(trained);
+    frozen.trainable?.dispose();
+    backbone.model.dispose();
+  });
+
+  it('holds tensor memory flat across training runs', async () => {
+    const backbone = await loadBackbone({ cutAt: 'block_3_expand_relu', inputSize: 64 });
+    const cache = new FeatureCache(path.join(tmp, 'cache2'));
+    const run = async () => disposeTrained(await trainOnDataset({ manifest, backbone, cache, epochs: 3 }));
+    await run();
+    const before = tf.memory().numTensors;
+    await run();
+    await run();
+    expect(tf.memory().numTensors).toBe(before);
+    backbone.model.dispose();
+  });
+});

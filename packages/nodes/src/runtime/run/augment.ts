@@ -1,0 +1,14 @@
+import { augmentationSignature, normalizeAugmentPolicy } from '@defectflow/engine';
+import type { NodeRunFn } from '../types.ts';
+import { type DatasetValue, input, isDataset } from './shared.ts';
+
+export const runAugment: NodeRunFn = async (inputs, params) => {
+  const dataset = input<DatasetValue>(inputs, 'dataset', isDataset);
+  const policy = normalizeAugmentPolicy(params);
+  const value: DatasetValue = { manifest: dataset.manifest, augmentation: policy };
+  const trainImages = dataset.manifest.items.filter((i) => i.split === 'train').length;
+  return {
+    outputs: { dataset: value },
+    summary: { copies: policy.copies, trainViews: trainImages * (1 + policy.copies), signature: augmentationSignature(policy) },
+  };
+};

@@ -1,0 +1,48 @@
+import path from 'node:path';
+import { type BackboneSource, loadBackbone, resolveInsideRoot } from '@defectflow/engine';
+import { NodeError, type NodeRunFn } from '../types.ts';
+import { asNodeError, ensureBackend } from './shared.ts';
+
+/** A custom model folder must live inside DATASETS_ROOT or DATA_DIR/models. */
+function resolveModelPath(userPath: string, roots: string[]): string {
+  for (const root of roots) {
+    try {
+      return resolveInsideRoot(root, userPath);
+    } catch {
+      // try the next allowed root
+    }
+  }
+  throw new NodeError('path_outside_root', `modelPath "${userPath}" is not inside ${roots.join(' or ')}`);
+}
+
+export const runBackbone: NodeRunFn = async (_inputs, params, ctx) => {
+  await ensureBackend();
+  const source = (params.source ?? 'mobilenet_v2') as BackboneSource;
+  try {
+    const modelPath =
+      source === 'custom'
+        ? resolveModelPath(String(params.modelPath ?? ''), [ctx.dirs.datasetsRoot, path.join(ctx.dirs.dataDir, 'models')])
+        : undefined;
+    const backbone = await loadBackbone({
+      source,
+      inputSize: params.inputSize as number | undefined,
+      cutAt: params.cutAt as string | undefined,
+      modelPath,
+      customLayer: (params.customLayer as string | undefined) || undefined,
+      seed: params.seed as number | undefined,
+    });
+    ctx.log('info', backbone.describe());
+    return {
+      outputs: { backbone },
+      summary: {
+        source,
+        inputSize: backbone.inputSize,
+        cutAt: backbone.cutAt,
+        featureShape: backbone.outputShape,
+        params: backbone.model.countParams(),
+      },
+    };
+  } catch (err) {
+    throw asNodeError(err, 'backbone_invalid');
+  }
+};

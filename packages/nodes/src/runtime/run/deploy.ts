@@ -1,0 +1,52 @@
+import path from 'node:path';
+import { exportModel } from '@defectflow/engine';
+import { NodeError, type NodeRunFn } from '../types.ts';
+import {
+  type DeploymentValue,
+  type MetricsValue,
+  type TrainedModelValue,
+  asNodeError,
+  ensureBackend,
+  input,
+  isMetrics,
+  isTrained,
+  pct,
+} from './shared.ts';
+
+function slug(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'model';
+}
+
+export const runDeploy: NodeRunFn = async (inputs, params, ctx) => {
+  const trained = input<TrainedModelValue>(inputs, 'trained', isTrained);
+  const metrics = inputs.metrics ? input<MetricsValue>(inputs, 'metrics', isMetrics) : null;
+  const name = String(params.name ?? 'defect-model');
+  const gateMetric = (params.gateMetric ?? 'none') as 'none' | 'accuracy' | 'macroF1';
+  const gateMin = (params.gateMin ?? 0.9) as number;
+  if (gateMetric !== 'none') {
+    if (!metrics) throw new NodeError('gate_not_met', `quality gate on ${gateMetric} needs the metrics input connected`);
+    const value = metrics[gateMetric];
+    if (!(value >= gateMin))
+      throw new NodeError('gate_not_met', `${gateMetric} ${value.toFixed(4)} is below the gate minimum ${gateMin}; model not deployed`);
+  }
+  const modelId = `${slug(name)}-${ctx.runId.slice(0, 8)}-${ctx.nodeId}`.slice(0, 100);
+  const dir = path.join(ctx.dirs.modelsDir, modelId);
+  try {
+    await ensureBackend();
+    const exported = await exportModel(trained, dir, { name, metrics });
+    const value: DeploymentValue = { modelId, dir, name };
+    return {
+      outputs: { deployment: value },
+      summary: {
+        modelId,
+        dir,
+        labels: exported.meta.labels,
+        inputSize: exported.meta.inputSize,
+        bytes: exported.bytes,
+        accuracy: pct(metrics?.accuracy),
+      },
+    };
+  } catch (err) {
+    throw asNodeError(err, 'deploy_failed');
+  }
+};

@@ -1,0 +1,96 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { generateSampleDataset } from '@defectflow/engine';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDefaultPipeline } from '../../default-pipeline.ts';
+import type { RunEventBody } from '../../events.ts';
+import { execute } from '../executor.ts';
+import { nodeRunFunctions } from '../run-functions.ts';
+import { NodeError, type NodeRunContext } from '../types.ts';
+
+let tmp: string;
+let dirs: NodeRunContext['dirs'];
+
+beforeAll(async () => {
+  tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'df-run-'));
+  dirs = {
+    dataDir: tmp,
+    datasetsRoot: path.join(tmp, 'datasets'),
+    runDir: path.join(tmp, 'runs', 'r1'),
+    modelsDir: path.join(tmp, 'models'),
+    cacheDir: path.join(tmp, 'cache'),
+  };
+  await generateSampleDataset(path.join(dirs.datasetsRoot, 'sample-steel'), { perClass: 8, size: 64, seed: 2 });
+});
+
+afterAll(async () => {
+  await fs.rm(tmp, { recursive: true, force: true });
+});
+
+/** The default template, shrunk so it runs in seconds on a CPU. */
+function smallPipeline() {
+  const graph = createDefaultPipeline();
+  for (const node of graph.nodes) {
+    if (node.type === 'backbone') node.params = { ...node.params, inputSize: 64, cutAt: 'block_6_expand_relu' };
+    if (node.type === 'train') node.params = { ...node.params, epochs: 4 };
+    if (node.type === 'dataset') node.params = { ...node.params, valRatio: 0.25, testRatio: 0.25 };
+  }
+  return graph;
+}
+
+describe('engine-backed node run functions', () => {
+  it('has one run function per node type', () => {
+    expect(Object.keys(nodeRunFunctions).sort()).toEqual(['augment', 'backbone', 'dataset', 'deploy', 'evaluate', 'freeze', 'head', 'train']);
+  });
+
+  it('runs the default pipeline end to end: progress, epochs, metrics and a deployed model', async () => {
+    const events: RunEventBody[] = [];
+    const result = await execute({ runId: 'run-abc', graph: smallPipeline(), sink: (e) => events.push(e), dirs }, nodeRunFunctions);
+    expect(result.failed).toBeUndefined();
+    expect(result.status).toBe('succeeded');
+    const epochs = events.filter((e) => e.type === 'train.epoch');
+    expect(epochs.length).toBeGreaterThan(0);
+    expect(epochs[0]).toMatchObject({ nodeId: 'train', epoch: 1, epochs: 4 });
+    expect(events.some((e) => e.type === 'train.batch')).toBe(true);
+    expect(events.some((e) => e.type === 'node.progress' && e.phase.startsWith('features'))).toBe(true);
+    const metrics = result.outputs.evaluate?.metrics as { accuracy: number; confusion: number[][] };
+    expect(metrics.confusion.length).toBe(6);
+    const deployment = result.outputs.deploy?.deployment as { modelId: string; dir: string };
+    expect(deployment.dir.startsWith(dirs.modelsDir)).toBe(true);
+    expect((await fs.readdir(deployment.dir)).sort()).toEqual(['defectflow.json', 'model.json', 'weights.bin']);
+  });
+
+  it('deploy refuses a model below the quality gate with code gate_not_met', async () => {
+    const ctx = {
+      runId: 'r',
+      nodeId: 'deploy',
+      signal: new AbortController().signal,
+      progress: () => {},
+      log: () => {},
+      emit: () => {},
+      dirs,
+      cacheKey: 'k',
+    } satisfies NodeRunContext;
+    const trained = { head: {}, history: [] };
+    const metrics = { accuracy: 0.5, macroF1: 0.4, confusion: [] };
+    const run = nodeRunFunctions.deploy?.({ trained, metrics }, { name: 'm', gateMetric: 'accuracy', gateMin: 0.9 }, ctx);
+    await expect(run).rejects.toThrow(NodeError);
+    await expect(run).rejects.toMatchObject({ code: 'gate_not_met' });
+  });
+
+  it('a dataset path outside DATASETS_ROOT fails with a clear code', async () => {
+    const ctx = {
+      runId: 'r',
+      nodeId: 'dataset',
+      signal: new AbortController().signal,
+      progress: () => {},
+      log: () => {},
+      emit: () => {},
+      dirs,
+      cacheKey: 'k',
+    } satisfies NodeRunContext;
+    const run = nodeRunFunctions.dataset?.({}, { path: '../../etc' }, ctx);
+    await expect(run).rejects.toMatchObject({ name: 'NodeError', code: 'path_outside_root' });
+  });
+});

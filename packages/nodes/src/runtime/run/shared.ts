@@ -1,0 +1,73 @@
+import path from 'node:path';
+import {
+  type AugmentPolicy,
+  type Backbone,
+  type DatasetManifest,
+  FeatureCache,
+  type HeadSpec,
+  type Metrics,
+  type TrainedClassifier,
+  initBackend,
+} from '@defectflow/engine';
+import { NodeError } from '../types.ts';
+
+/** What flows on a Dataset edge. */
+export interface DatasetValue {
+  manifest: DatasetManifest;
+  augmentation: AugmentPolicy | null;
+}
+/** What flows on a Model edge: a backbone (maybe frozen) and the head to put on it. */
+export interface ModelValue {
+  backbone: Backbone;
+  headSpec: HeadSpec;
+}
+export type TrainedModelValue = TrainedClassifier;
+export type MetricsValue = Metrics & { split: 'test' | 'val' };
+export interface DeploymentValue {
+  modelId: string;
+  dir: string;
+  name: string;
+}
+
+export async function ensureBackend(): Promise<void> {
+  await initBackend();
+}
+
+const caches = new Map<string, FeatureCache>();
+/** One feature cache per cache dir for the whole process (its in-memory LRU is shared across runs). */
+export function featureCache(cacheDir: string): FeatureCache {
+  const dir = path.join(cacheDir, 'features');
+  let cache = caches.get(dir);
+  if (!cache) {
+    cache = new FeatureCache(dir);
+    caches.set(dir, cache);
+  }
+  return cache;
+}
+
+/** The input value on `port`, or a NodeError naming the port. */
+export function input<T>(inputs: Record<string, unknown>, port: string, check: (v: unknown) => boolean): T {
+  const value = inputs[port];
+  if (value === undefined || value === null) throw new NodeError('required_input_missing', `input "${port}" is not connected`);
+  if (!check(value)) throw new NodeError('port_type_mismatch', `input "${port}" does not carry the expected value`);
+  return value as T;
+}
+
+export const isDataset = (v: unknown) => typeof v === 'object' && v !== null && 'manifest' in v;
+export const isBackbone = (v: unknown) => typeof v === 'object' && v !== null && 'model' in v && 'topology' in v;
+export const isModel = (v: unknown) => typeof v === 'object' && v !== null && 'backbone' in v && 'headSpec' in v && !('history' in v);
+export const isTrained = (v: unknown) => typeof v === 'object' && v !== null && 'head' in v && 'history' in v;
+export const isMetrics = (v: unknown) => typeof v === 'object' && v !== null && 'accuracy' in v && 'confusion' in v;
+
+/** Engine errors with a machine code (DatasetError, PathOutsideRootError, ImageReadError) keep it. */
+export function asNodeError(err: unknown, fallbackCode: string): unknown {
+  if (err instanceof NodeError) return err;
+  if (err instanceof Error && err.name === 'AbortError') return err;
+  const code = (err as { code?: unknown }).code;
+  const message = err instanceof Error ? err.message : String(err);
+  return new NodeError(typeof code === 'string' ? code : fallbackCode, message);
+}
+
+export function pct(x: number | null | undefined): number | null {
+  return x === null || x === undefined || Number.isNaN(x) ? null : Math.round(x * 10000) / 10000;
+}

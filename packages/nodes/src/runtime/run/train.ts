@@ -1,0 +1,69 @@
+import { type OptimizerName, type Schedule, trainOnDataset } from '@defectflow/engine';
+import type { NodeRunFn } from '../types.ts';
+import { type DatasetValue, type ModelValue, asNodeError, ensureBackend, featureCache, input, isDataset, isModel, pct } from './shared.ts';
+
+export const runTrain: NodeRunFn = async (inputs, params, ctx) => {
+  await ensureBackend();
+  const dataset = input<DatasetValue>(inputs, 'dataset', isDataset);
+  const model = input<ModelValue>(inputs, 'model', isModel);
+  const batchSize = (params.batchSize ?? 32) as number;
+  const trainCount = dataset.manifest.items.filter((i) => i.split === 'train').length * (1 + (dataset.augmentation?.copies ?? 0));
+  // About eight train.batch events per epoch: enough for a live curve, few enough for the event log.
+  const batchEvery = Math.max(1, Math.ceil(Math.ceil(trainCount / batchSize) / 8));
+  try {
+    const trained = await trainOnDataset({
+      manifest: dataset.manifest,
+      augmentation: dataset.augmentation,
+      backbone: model.backbone,
+      headSpec: model.headSpec,
+      cache: featureCache(ctx.dirs.cacheDir),
+      optimizer: params.optimizer as OptimizerName | undefined,
+      learningRate: params.learningRate as number | undefined,
+      schedule: params.schedule as Schedule | undefined,
+      batchSize,
+      epochs: params.epochs as number | undefined,
+      earlyStopping: params.earlyStopping as boolean | undefined,
+      patience: params.patience as number | undefined,
+      classWeights: params.classWeights as 'none' | 'balanced' | undefined,
+      restoreBest: params.restoreBest as boolean | undefined,
+      seed: params.seed as number | undefined,
+      signal: ctx.signal,
+      batchEvery,
+      log: (m) => ctx.log('info', m),
+      onProgress: (phase, done, total, etaMs) => ctx.progress(phase, done, total, etaMs),
+      onEpoch: (e) =>
+        ctx.emit({
+          type: 'train.epoch',
+          nodeId: ctx.nodeId,
+          epoch: e.epoch,
+          epochs: e.epochs,
+          loss: e.loss,
+          acc: e.acc,
+          valLoss: e.valLoss,
+          valAcc: e.valAcc,
+          lr: e.lr,
+          etaMs: e.etaMs,
+        }),
+      onBatch: (b) => ctx.emit({ type: 'train.batch', nodeId: ctx.nodeId, epoch: b.epoch, batch: b.batch, batches: b.batches, loss: b.loss }),
+    });
+    const best = trained.history[trained.bestEpoch - 1];
+    if (trained.stoppedEarly) ctx.log('info', `early stopping after epoch ${trained.history.length}; best epoch ${trained.bestEpoch}`);
+    return {
+      outputs: { trained },
+      summary: {
+        epochs: trained.history.length,
+        bestEpoch: trained.bestEpoch,
+        stoppedEarly: trained.stoppedEarly,
+        loss: pct(best?.loss),
+        acc: pct(best?.acc),
+        valLoss: pct(best?.valLoss),
+        valAcc: pct(best?.valAcc),
+        trainImages: trained.trainViews,
+        durationMs: trained.durationMs,
+        path: trained.trainPath,
+      },
+    };
+  } catch (err) {
+    throw asNodeError(err, 'train_failed');
+  }
+};
