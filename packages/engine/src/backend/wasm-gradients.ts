@@ -20,6 +20,93 @@ interface DataBackend {
 
 let registered = false;
 
+/**
+ * Depthwise filter gradient with flat typed-array loops (the cpu kernel indexes through
+ * TensorBuffer.get, several times slower): dW[fh,fw,c,m] = Σ x[b, y·s+fh·d−pad, x·s+fw·d−pad, c] · dy[b,y,x,c·M+m].
+ */
+function depthwiseFilterGrad(inputs: Record<string, tf.TensorInfo | undefined>, backend: DataBackend, attrs: Record<string, unknown>): tf.TensorInfo | null {
+  const x = inputs.x;
+  const dy = inputs.dy;
+  const filterShape = attrs.filterShape as [number, number, number, number] | undefined;
+  if (!x || !dy || !filterShape || x.dtype !== 'float32') return null;
+  const conv = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filterShape,
+    attrs.strides as number | [number, number],
+    attrs.dilations as number | [number, number],
+    attrs.pad as 'valid' | 'same' | number,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+    true,
+  );
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = conv;
+  const { filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth } = conv;
+  const top = conv.padInfo.top;
+  const left = conv.padInfo.left;
+  const mult = outChannels / inChannels;
+  const xv = backend.readSync(x.dataId) as Float32Array;
+  const dyv = backend.readSync(dy.dataId) as Float32Array;
+  const dw = new Float32Array(filterHeight * filterWidth * outChannels);
+  for (let b = 0; b < batchSize; b++) {
+    for (let yo = 0; yo < outHeight; yo++) {
+      for (let fh = 0; fh < filterHeight; fh++) {
+        const yi = yo * strideHeight - top + fh * dilationHeight;
+        if (yi < 0 || yi >= inHeight) continue;
+        for (let xo = 0; xo < outWidth; xo++) {
+          const dyBase = ((b * outHeight + yo) * outWidth + xo) * outChannels;
+          for (let fw = 0; fw < filterWidth; fw++) {
+            const xi = xo * strideWidth - left + fw * dilationWidth;
+            if (xi < 0 || xi >= inWidth) continue;
+            const xBase = ((b * inHeight + yi) * inWidth + xi) * inChannels;
+            const wBase = (fh * filterWidth + fw) * outChannels;
+            if (mult === 1) {
+              for (let c = 0; c < inChannels; c++)
+                dw[wBase + c] = (dw[wBase + c] as number) + (xv[xBase + c] as number) * (dyv[dyBase + c] as number);
+            } else {
+              for (let c = 0; c < inChannels; c++) {
+                const xval = xv[xBase + c] as number;
+                for (let m = 0; m < mult; m++) {
+                  const k = wBase + c * mult + m;
+                  dw[k] = (dw[k] as number) + xval * (dyv[dyBase + c * mult + m] as number);
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return { dataId: backend.write(dw, filterShape, 'float32'), shape: filterShape, dtype: 'float32' };
+}
+
+type Info = tf.TensorInfo;
+
+/**
+ * Pointwise (1×1, stride 1) filter gradient — every MobileNetV2 conv but the stem — is one matrix
+ * product, dW = Xᵀ·dY over all pixels: run it with wasm's own BatchMatMul (SIMD) instead of the
+ * naive cpu loops, which take seconds per batch at 160 px.
+ */
+function pointwiseFilterGrad(inputs: Record<string, Info | undefined>, backend: tf.KernelBackend, attrs: Record<string, unknown>): Info | null {
+  const x = inputs.x;
+  const dy = inputs.dy;
+  const filterShape = attrs.filterShape as number[] | undefined;
+  const strides = attrs.strides as number | number[] | undefined;
+  const dilations = (attrs.dilations as number | number[] | undefined) ?? 1;
+  const ones = (v: number | number[] | undefined) => (Array.isArray(v) ? v.every((n) => n === 1) : v === 1);
+  if (!x || !dy || !filterShape || filterShape[0] !== 1 || filterShape[1] !== 1) return null;
+  if (!ones(strides) || !ones(dilations) || (attrs.dataFormat !== undefined && attrs.dataFormat !== 'NHWC')) return null;
+  if (typeof attrs.pad !== 'string' && attrs.pad !== 0) return null;
+  const matMul = tf.getKernel('BatchMatMul', 'wasm');
+  if (!matMul) return null;
+  const [n, h, w, cin] = x.shape as [number, number, number, number];
+  const cout = dy.shape[3] as number;
+  const out = matMul.kernelFunc({
+    inputs: { a: { ...x, shape: [1, n * h * w, cin] }, b: { ...dy, shape: [1, n * h * w, cout] } },
+    backend,
+    attrs: { transposeA: true, transposeB: false },
+  }) as Info;
+  return { dataId: out.dataId, shape: [1, 1, cin, cout], dtype: out.dtype };
+}
+
 /** Registers the bridges once; kernels wasm already has are left alone. Returns the names added. */
 export function registerWasmGradientKernels(): string[] {
   if (registered) return [];
@@ -34,7 +121,15 @@ export function registerWasmGradientKernels(): string[] {
       kernelName: name,
       backendName: 'wasm',
       kernelFunc: ({ inputs, backend, attrs }) => {
+        if (name === 'Conv2DBackpropFilter') {
+          const fast = pointwiseFilterGrad(inputs, backend as tf.KernelBackend, (attrs ?? {}) as Record<string, unknown>);
+          if (fast) return fast;
+        }
         const wasm = backend as unknown as DataBackend;
+        if (name === 'DepthwiseConv2dNativeBackpropFilter') {
+          const fast = depthwiseFilterGrad(inputs, wasm, (attrs ?? {}) as Record<string, unknown>);
+          if (fast) return fast;
+        }
         const cpu = tf.findBackend('cpu') as unknown as DataBackend | null;
         if (!cpu) throw new Error(`wasm bridge for ${name}: the cpu backend is not available`);
         // The cpu backend greets its first write with "install tfjs-node" — noise for a 4-kernel bridge.

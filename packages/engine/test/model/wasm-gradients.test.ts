@@ -36,6 +36,12 @@ describe('wasm gradient kernels (bridged to cpu)', () => {
     const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'))));
     return g([x, w]);
   };
+  const pointwiseGrads = () => {
+    const x = tf.tensor4d(xs, [2, 9, 9, 4]);
+    const w = tf.tensor4d(ws.slice(0, 4 * 5), [1, 1, 4, 5]);
+    const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same'))));
+    return g([x, w]);
+  };
   const depthwiseGrads = () => {
     const x = tf.tensor4d(xs, [2, 9, 9, 4]);
     const w = tf.tensor4d(dws, [3, 3, 4, 2]);
@@ -53,10 +59,33 @@ describe('wasm gradient kernels (bridged to cpu)', () => {
     for (let i = 0; i < cpu.length; i++) expect(maxRelDiff(wasm[i] as Float32Array, cpu[i] as Float32Array)).toBeLessThan(1e-4);
   });
 
+  it('pointwise (1×1) conv gradients — the matMul fast path — match the cpu backend', async () => {
+    if (main !== 'wasm') return expect(main).not.toBe('wasm');
+    const wasm = await on('wasm', pointwiseGrads);
+    const cpu = await on('cpu', pointwiseGrads);
+    expect(wasm[1]?.length).toBe(4 * 5);
+    for (let i = 0; i < cpu.length; i++) expect(maxRelDiff(wasm[i] as Float32Array, cpu[i] as Float32Array)).toBeLessThan(1e-4);
+  });
+
   it('depthwise conv input and filter gradients match the cpu backend', async () => {
     if (main !== 'wasm') return expect(main).not.toBe('wasm');
     const wasm = await on('wasm', depthwiseGrads);
     const cpu = await on('cpu', depthwiseGrads);
+    for (let i = 0; i < cpu.length; i++) expect(maxRelDiff(wasm[i] as Float32Array, cpu[i] as Float32Array)).toBeLessThan(1e-4);
+  });
+
+  it('strided, padded depthwise gradients (MobileNetV2 downsampling blocks) match the cpu backend', async () => {
+    if (main !== 'wasm') return expect(main).not.toBe('wasm');
+    const strided = () => {
+      const x = tf.tensor4d(xs, [2, 9, 9, 4]);
+      const w = tf.tensor4d(dws.slice(0, 3 * 3 * 4), [3, 3, 4, 1]);
+      const g = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.square(tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'))),
+      );
+      return g([x, w]);
+    };
+    const wasm = await on('wasm', strided);
+    const cpu = await on('cpu', strided);
     for (let i = 0; i < cpu.length; i++) expect(maxRelDiff(wasm[i] as Float32Array, cpu[i] as Float32Array)).toBeLessThan(1e-4);
   });
 
@@ -66,6 +95,7 @@ describe('wasm gradient kernels (bridged to cpu)', () => {
     const before = tf.memory().numTensors;
     const dataIdsBefore = tf.engine().backend.numDataIds();
     await on('wasm', convGrads);
+    await on('wasm', pointwiseGrads);
     await on('wasm', depthwiseGrads);
     await tf.setBackend('wasm');
     expect(tf.memory().numTensors).toBe(before);
