@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -37,7 +38,33 @@ function errorLine(err: unknown): string {
   return msg.split('\n')[0]?.slice(0, 200) ?? msg;
 }
 
+/**
+ * tfjs-node(-gpu) installs without its native binding when its install script (which downloads libtensorflow)
+ * did not run. Importing it then fails only after registering every kernel, and the next candidate's import
+ * prints hundreds of "already registered" warnings: look for the binding first and skip cleanly.
+ */
+function missingNativeBinding(pkg: string): string | null {
+  let dir: string;
+  try {
+    dir = path.dirname(require.resolve(`${pkg}/package.json`));
+  } catch {
+    return 'not installed (optional dependency)';
+  }
+  const lib = path.join(dir, 'lib');
+  const hasBinding =
+    fs.existsSync(lib) &&
+    fs.readdirSync(lib).some((sub) => sub.startsWith('napi-v') && fs.existsSync(path.join(lib, sub, 'tfjs_binding.node')));
+  return hasBinding
+    ? null
+    : `installed without its native binding (its install script downloads libtensorflow; with internet run \`npm rebuild ${pkg} --ignore-scripts=false\`)`;
+}
+
 async function tryNative(pkg: string, gpu: boolean, reasons: string[]): Promise<BackendInfo | null> {
+  const missing = missingNativeBinding(pkg);
+  if (missing) {
+    reasons.push(`${pkg}: ${missing}`);
+    return null;
+  }
   try {
     await tryImport(pkg);
     if (!(await tf.setBackend('tensorflow'))) throw new Error('backend "tensorflow" did not initialise');
