@@ -71,7 +71,10 @@ export const runsRouter = {
         })
         .optional(),
     )
-    .query(({ ctx, input }) => ctx.repo.runs.list(input ?? {})),
+    // History rows poll every few seconds: leave out the graph and the per-image parts of the metrics.
+    .query(async ({ ctx, input }) =>
+      (await ctx.repo.runs.list(input ?? {})).map(({ graph: _graph, metrics, ...run }) => ({ ...run, metrics: headlineMetrics(metrics) })),
+    ),
 
   get: publicProcedure
     .input(z.object({ runId: RunId }))
@@ -116,3 +119,11 @@ export const runsRouter = {
       return { runs: entries, paramDiffs };
     }),
 } satisfies TRPCRouterRecord;
+
+/** The numbers a history row shows; the full report stays behind runs.get. */
+function headlineMetrics(metrics: unknown): Record<string, unknown> | null {
+  if (!metrics || typeof metrics !== 'object') return null;
+  const { accuracy, macroF1, classes, auroc, roc } = metrics as Record<string, unknown>;
+  const rocAuroc = roc && typeof roc === 'object' ? (roc as { auroc?: unknown }).auroc : undefined;
+  return { accuracy, macroF1, classes, auroc: auroc ?? rocAuroc };
+}
