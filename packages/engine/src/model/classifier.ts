@@ -112,9 +112,10 @@ export async function boundaryFeatures(
     return hit;
   }
   const features = await extractFeatures(backbone.frozen, imageSourceFromItems(items, backbone.inputSize, options.augment), {
-    batchSize: options.batchSize ?? 16,
+    batchSize: options.batchSize,
     pool,
     signal: options.signal,
+    log: options.log,
     onProgress: (done, total, eta) => options.onProgress?.(options.phase ?? 'features', done, total, eta),
   });
   const value: CachedFeatures = { ...features, ids: items.map((i) => i.id), labels: items.map((i) => i.label) };

@@ -19,6 +19,7 @@ export {
   type CachedFeatures,
   type ExtractOptions,
   type FeatureArray,
+  type FeatureEngineInfo,
   FeatureCache,
   type ImageSource,
   type Pooling,

@@ -214,6 +214,8 @@ export async function trainClassifier(options: TrainOptions): Promise<TrainResul
           const done = epoch * batches + b + 1;
           const elapsed = Date.now() - started;
           options.onBatch({ epoch: epoch + 1, batch: b + 1, batches, loss, etaMs: Math.round((elapsed / done) * (epochs * batches - done)) });
+          // Let the event just emitted leave (socket writes, progress) instead of waiting for the epoch's end.
+          if (path === 'dense') await tick();
         }
         if (path === 'autodiff') await tick();
       }
