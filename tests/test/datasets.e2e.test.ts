@@ -13,6 +13,7 @@ import type { PipelineGraph, RunEvent } from '@defectflow/nodes';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeZip } from '../../apps/web/test/zip-fixture.ts';
+import { tinyTransferGraph } from '../src/graphs.ts';
 import { type AppHandle, launchBrowser, REPO_ROOT, startApp } from '../src/harness.ts';
 
 const PORT = 3611;
@@ -21,35 +22,14 @@ const NAME = 'line3-plates';
 const CLASSES = ['crazing', 'patches', 'scratches'] as const;
 const PER_CLASS = 10;
 
-/** Tiny transfer-learning pipeline: 64 px, an early MobileNetV2 cut, three epochs. */
+/** Tiny transfer-learning pipeline on the uploaded dataset: three epochs, ends at evaluate. */
 function tinyGraph(): PipelineGraph {
-  const node = (id: string, type: string, params: Record<string, unknown>, x: number) => ({ id, type, params, position: { x, y: 0 } });
-  const edge = (source: string, sourceHandle: string, target: string, targetHandle: string) => ({
-    id: `${source}-${target}-${targetHandle}`,
-    source,
-    sourceHandle,
-    target,
-    targetHandle,
+  return tinyTransferGraph({
+    dataset: { path: NAME, valRatio: 0.2, testRatio: 0.3, seed: 1 },
+    head: { hidden: 16, dropout: 0.1 },
+    train: { epochs: 3, batchSize: 8, learningRate: 0.003, earlyStopping: false, schedule: 'constant', seed: 1 },
+    deploy: false,
   });
-  return {
-    version: 1,
-    nodes: [
-      node('dataset', 'dataset', { path: NAME, valRatio: 0.2, testRatio: 0.3, seed: 1 }, 0),
-      node('backbone', 'backbone', { source: 'mobilenet_v2', inputSize: 64, cutAt: 'block_6_expand_relu' }, 200),
-      node('freeze', 'freeze', { mode: 'all' }, 400),
-      node('head', 'head', { hidden: 16, dropout: 0.1 }, 600),
-      node('train', 'train', { epochs: 3, batchSize: 8, learningRate: 0.003, earlyStopping: false, schedule: 'constant', seed: 1 }, 800),
-      node('evaluate', 'evaluate', { split: 'test' }, 1000),
-    ],
-    edges: [
-      edge('backbone', 'backbone', 'freeze', 'backbone'),
-      edge('freeze', 'backbone', 'head', 'backbone'),
-      edge('dataset', 'dataset', 'train', 'dataset'),
-      edge('head', 'model', 'train', 'model'),
-      edge('train', 'trained', 'evaluate', 'trained'),
-      edge('dataset', 'dataset', 'evaluate', 'dataset'),
-    ],
-  };
 }
 
 async function runToEnd(app: AppHandle, graph: PipelineGraph): Promise<{ runId: string; events: RunEvent[] }> {

@@ -12,6 +12,7 @@ import { generateSampleDataset } from '@defectflow/engine';
 import type { PipelineGraph } from '@defectflow/nodes';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tinyTransferGraph } from '../src/graphs.ts';
 import { type AppHandle, launchBrowser, startApp } from '../src/harness.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -20,52 +21,19 @@ const CLASSES = ['crazing', 'patches', 'scratches'] as const;
 const PORT = 3531;
 const RUNNER_PORT = 3532;
 
-/** The sample pipeline, shrunk so a run takes seconds: 64 px, an early MobileNetV2 cut, few epochs. */
+/** The tiny pipeline with this suite's dataset; tests vary train, head and freeze params. */
 function smallGraph(
   train: Record<string, unknown> = {},
   head: Record<string, unknown> = {},
   freeze: Record<string, unknown> = { mode: 'all' },
 ): PipelineGraph {
-  const node = (id: string, type: string, params: Record<string, unknown>, x: number, y = 0) => ({
-    id,
-    type,
-    params,
-    position: { x, y },
+  return tinyTransferGraph({
+    dataset: { path: DATASET, valRatio: 0.2, testRatio: 0.25, seed: 1 },
+    freeze,
+    head: { hidden: 32, dropout: 0.1, ...head },
+    train: { epochs: 12, batchSize: 4, learningRate: 0.003, earlyStopping: false, schedule: 'constant', seed: 1, ...train },
+    deploy: { name: 'e2e-steel-model', gateMetric: 'none' },
   });
-  const edge = (source: string, sourceHandle: string, target: string, targetHandle: string) => ({
-    id: `${source}-${target}-${targetHandle}`,
-    source,
-    sourceHandle,
-    target,
-    targetHandle,
-  });
-  return {
-    version: 1,
-    nodes: [
-      node('dataset', 'dataset', { path: DATASET, valRatio: 0.2, testRatio: 0.25, seed: 1 }, 0),
-      node('backbone', 'backbone', { source: 'mobilenet_v2', inputSize: 64, cutAt: 'block_6_expand_relu' }, 0, 220),
-      node('freeze', 'freeze', freeze, 280, 220),
-      node('head', 'head', { hidden: 32, dropout: 0.1, ...head }, 560, 220),
-      node(
-        'train',
-        'train',
-        { epochs: 12, batchSize: 4, learningRate: 0.003, earlyStopping: false, schedule: 'constant', seed: 1, ...train },
-        840,
-      ),
-      node('evaluate', 'evaluate', { split: 'test' }, 1120),
-      node('deploy', 'deploy', { name: 'e2e-steel-model', gateMetric: 'none' }, 1400, 220),
-    ],
-    edges: [
-      edge('backbone', 'backbone', 'freeze', 'backbone'),
-      edge('freeze', 'backbone', 'head', 'backbone'),
-      edge('dataset', 'dataset', 'train', 'dataset'),
-      edge('head', 'model', 'train', 'model'),
-      edge('train', 'trained', 'evaluate', 'trained'),
-      edge('dataset', 'dataset', 'evaluate', 'dataset'),
-      edge('train', 'trained', 'deploy', 'trained'),
-      edge('evaluate', 'metrics', 'deploy', 'metrics'),
-    ],
-  };
 }
 
 /** Starts a run through the web API (the first test starts one from the editor's Run button instead). */
