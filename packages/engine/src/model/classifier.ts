@@ -18,20 +18,9 @@ import {
 } from './features.ts';
 import { type HeadSpec, buildHead } from './head.ts';
 import { headForward } from './stepper.ts';
-import { type EpochLog, type OptimizerName, type Schedule, trainClassifier } from './train.ts';
+import { type EpochLog, type TrainParams, trainClassifier } from './train.ts';
 
-export interface TrainParams {
-  optimizer?: OptimizerName;
-  learningRate?: number;
-  schedule?: Schedule;
-  batchSize?: number;
-  epochs?: number;
-  earlyStopping?: boolean;
-  patience?: number;
-  classWeights?: 'none' | 'balanced';
-  restoreBest?: boolean;
-  seed?: number;
-}
+export type { TrainParams } from './train.ts';
 
 /** Everything needed to predict, evaluate and export after training. */
 export interface TrainedClassifier {

@@ -18,14 +18,8 @@ export interface EpochLog {
   phase: 'train' | 'head' | 'finetune';
 }
 
-export interface TrainOptions {
-  /** Head built by buildHead; its input matches the output of `trainable` (or the cached features). */
-  head: tf.LayersModel;
-  /** Backbone blocks after the freeze boundary, trained together with the head; null = head only. */
-  trainable?: tf.LayersModel | null;
-  train: LabeledArray;
-  val?: LabeledArray | null;
-  numClasses: number;
+/** The train node's knobs, shared by trainClassifier and trainOnDataset. */
+export interface TrainParams {
   optimizer?: OptimizerName;
   learningRate?: number;
   schedule?: Schedule;
@@ -36,6 +30,16 @@ export interface TrainOptions {
   classWeights?: 'none' | 'balanced';
   restoreBest?: boolean;
   seed?: number;
+}
+
+export interface TrainOptions extends TrainParams {
+  /** Head built by buildHead; its input matches the output of `trainable` (or the cached features). */
+  head: tf.LayersModel;
+  /** Backbone blocks after the freeze boundary, trained together with the head; null = head only. */
+  trainable?: tf.LayersModel | null;
+  train: LabeledArray;
+  val?: LabeledArray | null;
+  numClasses: number;
   /** Staged fine-tuning: head-only for headEpochs, then head + trainable at lr × fineTuneLrFactor. */
   staged?: { headEpochs: number; fineTuneLrFactor: number } | null;
   onEpoch?: (log: EpochLog & { epochs: number; etaMs: number }) => void;
