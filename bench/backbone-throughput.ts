@@ -135,6 +135,7 @@ async function main(): Promise<void> {
       const cpuRate = await tfjsRate(model, 2, size, 1, 0);
       await tf.setBackend('wasm');
       let ours: Rate = { wall: Number.NaN, cpu: Number.NaN };
+      let oursSpin: Rate = { wall: Number.NaN, cpu: Number.NaN };
       let ref: Rate = { wall: Number.NaN, cpu: Number.NaN };
       let refName = '—';
       if (ortOk.ok) {
@@ -143,7 +144,8 @@ async function main(): Promise<void> {
         const ort = await loadOnnxRuntime();
         const { bytes, inputShape } = convertLayersModelToOnnxDetailed(model);
         const input = new ort.Tensor('float32', batch, [BATCH, ...inputShape]);
-        const runs: Record<string, () => Promise<unknown>> = { ours: () => fx.run(batch, BATCH) };
+        const fxSpin = await createOnnxFeatureExtractor(model, { threads: THREADS, spin: true });
+        const runs: Record<string, () => Promise<unknown>> = { ours: () => fx.run(batch, BATCH), 'ours, spin': () => fxSpin.run(batch, BATCH) };
         const sessions = [];
         for (const [name, settings] of Object.entries(REFERENCE_SETTINGS)) {
           const session = await ort.InferenceSession.create(bytes, { ...settings, intraOpNumThreads: THREADS, interOpNumThreads: 1 });
@@ -153,7 +155,9 @@ async function main(): Promise<void> {
         const rates = await interleaved(runs, BATCH, REPS);
         for (const s of sessions) await s.release();
         await fx.dispose();
+        await fxSpin.dispose();
         ours = rates.ours ?? ours;
+        oursSpin = rates['ours, spin'] ?? oursSpin;
         for (const name of Object.keys(REFERENCE_SETTINGS)) {
           const rate = rates[name];
           if (rate && !(rate.wall <= ref.wall)) {
@@ -165,7 +169,7 @@ async function main(): Promise<void> {
       const f = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : 'n/a');
       const ratio = (a: number, b: number) => (Number.isFinite(a / b) ? (a / b).toFixed(2) : 'n/a');
       rows.push(
-        `| ${label} | ${f(wasm)} | ${f(cpuRate)} | ${f(ours.wall)} | ${f(ref.wall)} (${refName}) | ${ratio(ours.wall, ref.wall)} | ${f(ours.cpu)} | ${f(ref.cpu)} | ${ratio(ours.cpu, ref.cpu)} |`,
+        `| ${label} | ${f(wasm)} | ${f(cpuRate)} | ${f(ours.wall)} | ${f(oursSpin.wall)} | ${f(ref.wall)} (${refName}) | ${ratio(ours.wall, ref.wall)} | ${ratio(oursSpin.wall, ref.wall)} | ${f(ours.cpu)} | ${f(ref.cpu)} | ${ratio(ours.cpu, ref.cpu)} |`,
       );
       console.log(rows[rows.length - 1]);
       model.dispose();
@@ -173,9 +177,9 @@ async function main(): Promise<void> {
   }
   console.log(`\n${header.map((h) => `${h}  `).join('\n')}\n`);
   console.log(
-    '| input → cut (features) | TF.js wasm img/s | TF.js cpu img/s | ours (ONNX in ORT) img/s | ORT reference img/s (best setting) | ours / ref | ours img/CPU-s | ref img/CPU-s | ours / ref (CPU) |',
+    '| input → cut (features) | TF.js wasm img/s | TF.js cpu img/s | ours (ONNX in ORT) img/s | ours, spin img/s | ORT reference img/s (best setting) | ours / ref | ours, spin / ref | ours img/CPU-s | ref img/CPU-s | ours / ref (CPU) |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(r);
 }
 

@@ -14,6 +14,11 @@ export interface ReadImageOptions {
   fit?: 'fill' | 'cover' | 'contain';
   /** Colour that transparent pixels (and letterbox bars) are flattened onto. Default black. */
   background?: { r: number; g: number; b: number };
+  /**
+   * Report the file's own size/format in `source` (default true). Training passes false: the
+   * extra metadata read costs ≈ 15 % of a decode, and nothing there uses it.
+   */
+  describeSource?: boolean;
 }
 
 export interface FloatImage {
@@ -22,8 +27,8 @@ export interface FloatImage {
   width: number;
   height: number;
   channels: 3;
-  /** The file as stored, before normalisation. */
-  source: { width: number; height: number; channels: number; depth: string; format: string };
+  /** The file as stored, before normalisation; null when `describeSource` was false. */
+  source: { width: number; height: number; channels: number; depth: string; format: string } | null;
 }
 
 const BLACK = { r: 0, g: 0, b: 0 };
@@ -38,7 +43,7 @@ export async function readImageAsFloat(file: string, size: number, opts: ReadIma
   try {
     // failOn 'warning' (sharp's default, made explicit) rejects truncated or corrupt pixel data.
     const image = sharp(file, { failOn: 'warning', autoOrient: true });
-    const meta = await image.metadata();
+    const meta = opts.describeSource === false ? null : await image.metadata();
     const { data, info } = await image
       .flatten({ background })
       .resize(size, size, { fit: opts.fit ?? 'fill', background, kernel: 'lanczos3' })
@@ -64,7 +69,7 @@ export async function readImageAsFloat(file: string, size: number, opts: ReadIma
       width: size,
       height: size,
       channels: 3,
-      source: {
+      source: meta && {
         width: meta.autoOrient?.width ?? meta.width ?? 0,
         height: meta.autoOrient?.height ?? meta.height ?? 0,
         channels: meta.channels ?? 0,

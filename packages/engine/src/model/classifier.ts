@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
-import { augmentImage } from '../data/augment/augment.ts';
+import { augmentRgbView } from '../data/augment/augment.ts';
 import { type AugmentPolicy, augmentationSignature, normalizeAugmentPolicy } from '../data/augment/policy.ts';
 import type { DatasetItem, DatasetManifest } from '../data/dataset/types.ts';
 import { readImagesBatch } from '../data/image-io.ts';
@@ -37,6 +37,8 @@ export interface TrainedClassifier {
   stoppedEarly: boolean;
   durationMs: number;
   trainPath: 'dense' | 'autodiff';
+  /** What ran the training steps (TrainResult.stepEngine). */
+  stepEngine: 'onnxruntime' | 'tfjs';
   /** Training set size including augmented views. */
   trainViews: number;
 }
@@ -53,30 +55,111 @@ export interface FeatureOptions {
   log?: (message: string) => void;
 }
 
-/** Images from disk at the backbone's input size; `augment` turns each into a seeded random view. */
-export function imageSourceFromItems(
-  items: DatasetItem[],
-  size: number,
-  augment?: { policy: AugmentPolicy; view: number } | null,
-): ImageSource {
+type AugmentView = { policy: AugmentPolicy; view: number };
+
+function viewCacheKey(backbone: FrozenBackbone, items: DatasetItem[], pool: Pooling | null, datasetSignature: string, augment: AugmentView | null): string {
+  return featureCacheKey({
+    v: 1,
+    dataset: datasetSignature,
+    ids: createHash('sha1').update(items.map((i) => i.id).join('\n')).digest('hex'),
+    augment: augment ? `${augmentationSignature(augment.policy)}#${augment.view}` : 'none',
+    backbone: backbone.signature,
+    boundary: backbone.boundary,
+    pool,
+  });
+}
+
+/**
+ * Several views of the same items (views[v] null = the image as stored) as one source, item-major:
+ * row j·m + v is view v of item j. Each image is decoded once for all its views (decoding costs
+ * as much as augmenting), including an item whose views straddle two batches.
+ */
+function multiViewSource(items: DatasetItem[], size: number, views: (AugmentView | null)[]): ImageSource {
+  const m = views.length;
+  let carried: { index: number; data: Float32Array } | null = null;
   return {
-    count: items.length,
+    count: items.length * m,
     async load(start, end, signal) {
-      const slice = items.slice(start, end);
+      const first = Math.floor(start / m);
+      const last = Math.floor((end - 1) / m);
+      const decoded = new Map<number, Float32Array>();
+      if (carried && carried.index === first) decoded.set(first, carried.data);
+      const todo = items.slice(first, last + 1).map((item, k) => ({ item, index: first + k })).filter((t) => !decoded.has(t.index));
       const { images, failures } = await readImagesBatch(
-        slice.map((i) => i.path),
+        todo.map((t) => t.item.path),
         size,
-        { signal },
+        { signal, describeSource: false },
       );
       if (failures.length) throw new Error(`cannot read image ${failures[0]?.path}: ${failures[0]?.reason}`);
-      return images.map((img, k) => {
-        if (!augment) return img.data;
-        const item = slice[k] as DatasetItem;
-        const rng = createRng(hashSeed(augment.policy.seed, item.id, augment.view));
-        return augmentImage(img.data, size, 3, augment.policy, rng);
+      images.forEach((img, k) => {
+        decoded.set((todo[k] as { index: number }).index, img.data);
       });
+      const lastData = decoded.get(last);
+      carried = lastData ? { index: last, data: lastData } : null;
+      const out: Float32Array[] = [];
+      for (let i = start; i < end; i++) {
+        const j = Math.floor(i / m);
+        const augment = views[i % m] ?? null;
+        const data = decoded.get(j) as Float32Array;
+        if (!augment) {
+          out.push(data);
+          continue;
+        }
+        const item = items[j] as DatasetItem;
+        const rng = createRng(hashSeed(augment.policy.seed, item.id, augment.view));
+        out.push(augmentRgbView(data, size, augment.policy, rng));
+      }
+      return out;
     },
   };
+}
+
+/** Images from disk at the backbone's input size; `augment` turns each into a seeded random view. */
+export function imageSourceFromItems(items: DatasetItem[], size: number, augment?: AugmentView | null): ImageSource {
+  return multiViewSource(items, size, [augment ?? null]);
+}
+
+/**
+ * Boundary activations for views of the same items (null = the images as stored, or augmented
+ * views), each cached under its own key: what is cached is read, and the missing views are
+ * computed together in one pass that decodes each image once.
+ */
+export async function boundaryFeatureViews(
+  backbone: FrozenBackbone,
+  items: DatasetItem[],
+  pool: Pooling | null,
+  views: (AugmentView | null)[],
+  options: FeatureOptions & { phase?: string },
+): Promise<CachedFeatures[]> {
+  const keys = views.map((v) => viewCacheKey(backbone, items, pool, options.datasetSignature, v));
+  const result: (CachedFeatures | null)[] = await Promise.all(keys.map(async (k) => (await options.cache?.get(k)) ?? null));
+  result.forEach((hit, v) => {
+    if (!hit) return;
+    const what = views[v] ? `augmented view ${(views[v] as AugmentView).view + 1}` : 'plain';
+    options.log?.(`features: reused ${hit.n} cached ${options.phase ?? ''} (${what}) activations at ${backbone.boundary}`);
+  });
+  const missing = views.map((v, i) => ({ v, i })).filter(({ i }) => !result[i]);
+  if (missing.length) {
+    const m = missing.length;
+    const features = await extractFeatures(backbone.frozen, multiViewSource(items, backbone.inputSize, missing.map((x) => x.v)), {
+      batchSize: options.batchSize,
+      pool,
+      signal: options.signal,
+      log: options.log,
+      onProgress: (done, total, eta) => options.onProgress?.(options.phase ?? 'features', done, total, eta),
+    });
+    const per = features.shape.reduce((a, b) => a * b, 1);
+    for (let k = 0; k < m; k++) {
+      // Rows of view k: k, k + m, k + 2m, …
+      const data = new Float32Array(items.length * per);
+      for (let j = 0; j < items.length; j++) data.set(features.data.subarray((j * m + k) * per, (j * m + k + 1) * per), j * per);
+      const value: CachedFeatures = { data, n: items.length, shape: features.shape, engine: features.engine, ids: items.map((i) => i.id), labels: items.map((i) => i.label) };
+      const { i } = missing[k] as { i: number };
+      await options.cache?.set(keys[i] as string, value);
+      result[i] = value;
+    }
+  }
+  return result as CachedFeatures[];
 }
 
 /** Boundary activations for items (optionally one augmented view), from the cache or computed once. */
@@ -84,32 +167,10 @@ export async function boundaryFeatures(
   backbone: FrozenBackbone,
   items: DatasetItem[],
   pool: Pooling | null,
-  options: FeatureOptions & { augment?: { policy: AugmentPolicy; view: number } | null; phase?: string },
+  options: FeatureOptions & { augment?: AugmentView | null; phase?: string },
 ): Promise<CachedFeatures> {
-  const key = featureCacheKey({
-    v: 1,
-    dataset: options.datasetSignature,
-    ids: createHash('sha1').update(items.map((i) => i.id).join('\n')).digest('hex'),
-    augment: options.augment ? `${augmentationSignature(options.augment.policy)}#${options.augment.view}` : 'none',
-    backbone: backbone.signature,
-    boundary: backbone.boundary,
-    pool,
-  });
-  const hit = await options.cache?.get(key);
-  if (hit) {
-    options.log?.(`features: reused ${hit.n} cached ${options.phase ?? ''} activations at ${backbone.boundary}`);
-    return hit;
-  }
-  const features = await extractFeatures(backbone.frozen, imageSourceFromItems(items, backbone.inputSize, options.augment), {
-    batchSize: options.batchSize,
-    pool,
-    signal: options.signal,
-    log: options.log,
-    onProgress: (done, total, eta) => options.onProgress?.(options.phase ?? 'features', done, total, eta),
-  });
-  const value: CachedFeatures = { ...features, ids: items.map((i) => i.id), labels: items.map((i) => i.label) };
-  await options.cache?.set(key, value);
-  return value;
+  const [features] = await boundaryFeatureViews(backbone, items, pool, [options.augment ?? null], options);
+  return features as CachedFeatures;
 }
 
 function concatFeatures(parts: CachedFeatures[]): { x: Float32Array; y: number[]; shape: number[] } {
@@ -159,9 +220,10 @@ export async function trainOnDataset(options: TrainOnDatasetOptions): Promise<Tr
     onProgress: options.onProgress,
     log: options.log,
   };
-  const parts: CachedFeatures[] = [await boundaryFeatures(backbone, trainItems, pool, { ...common, phase: 'features:train' })];
-  for (let view = 0; policy && view < policy.copies; view++)
-    parts.push(await boundaryFeatures(backbone, trainItems, pool, { ...common, augment: { policy, view }, phase: `features:augment ${view + 1}/${policy.copies}` }));
+  const views: (AugmentView | null)[] = [null, ...Array.from({ length: policy?.copies ?? 0 }, (_, view) => (policy ? { policy, view } : null))];
+  // The plain images and every augmented view in one pass: each training image is decoded once.
+  const phase = views.length > 1 ? `features:train + ${views.length - 1} augmented view${views.length > 2 ? 's' : ''}` : 'features:train';
+  const parts = await boundaryFeatureViews(backbone, trainItems, pool, views, { ...common, phase });
   const val = valItems.length ? await boundaryFeatures(backbone, valItems, pool, { ...common, phase: 'features:val' }) : null;
   const train = concatFeatures(parts);
   const head = buildHead({
@@ -199,6 +261,10 @@ export async function trainOnDataset(options: TrainOnDatasetOptions): Promise<Tr
     batchEvery: options.batchEvery,
     signal: options.signal,
   });
+  options.log?.(
+    `training: ${result.path} path on ${result.path === 'dense' && result.stepEngine === 'onnxruntime' ? 'onnxruntime (gradients) + wasm SIMD (optimizer)' : `tfjs ${tf.getBackend()}`}` +
+      `${result.stepFallbackReason ? ` (ONNX Runtime not used: ${result.stepFallbackReason})` : ''}, ${result.history.length} epochs in ${(result.durationMs / 1000).toFixed(1)} s`,
+  );
   return {
     backbone,
     head,
@@ -211,6 +277,7 @@ export async function trainOnDataset(options: TrainOnDatasetOptions): Promise<Tr
     stoppedEarly: result.stoppedEarly,
     durationMs: result.durationMs,
     trainPath: result.path,
+    stepEngine: result.stepEngine,
     trainViews: train.y.length,
   };
 }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { OptimizerName, Stepper } from './stepper.ts';
 
-interface DenseParams {
+export interface DenseParams {
   /** Dropout rate applied to this layer's input. */
   rate: number;
   inSize: number;
@@ -18,7 +18,7 @@ interface DenseParams {
 }
 
 /** dropout → dense(relu) → dropout → dense(softmax), as buildHead makes it, read from the layers. */
-function readHead(head: tf.LayersModel): DenseParams[] {
+export function readHead(head: tf.LayersModel): DenseParams[] {
   const out: DenseParams[] = [];
   let rate = 0;
   for (const layer of head.layers) {
@@ -347,9 +347,10 @@ export class DenseStepper implements Stepper {
 
 /**
  * Inverted dropout of `x[0..n)` into `out` with a xorshift stream seeded by one `rand()` call
- * (the stream the previous tensor-based stepper used); also writes the mask when given.
+ * (the stream the previous tensor-based stepper used); also writes the mask when given. With no
+ * `x`/`out` it only draws the mask (the same stream, so both steppers drop the same units).
  */
-function fillMasked(x: Float32Array, n: number, rate: number, rand: () => number, out: Float32Array, mask: Float32Array | null): void {
+export function fillMasked(x: Float32Array | null, n: number, rate: number, rand: () => number, out: Float32Array | null, mask: Float32Array | null): void {
   const keep = 1 / (1 - rate);
   const threshold = rate * 4294967296;
   let s = (Math.floor(rand() * 4294967296) | 1) >>> 0;
@@ -358,7 +359,7 @@ function fillMasked(x: Float32Array, n: number, rate: number, rand: () => number
     s ^= s >>> 17;
     s ^= s << 5;
     const kept = s >>> 0 >= threshold;
-    out[i] = kept ? (x[i] as number) * keep : 0;
+    if (out && x) out[i] = kept ? (x[i] as number) * keep : 0;
     if (mask) mask[i] = kept ? keep : 0;
   }
 }

@@ -16,9 +16,16 @@ export type OptimizerName = 'adam' | 'sgd';
 export interface Stepper {
   /** Fresh optimizer state (a new phase). */
   resetOptimizer(): void;
-  step(x: Float32Array, y: Int32Array, w: Float32Array, lr: number, rand: () => number, phase: 'train' | 'head' | 'finetune'): { loss: number; hits: number };
+  step(
+    x: Float32Array,
+    y: Int32Array,
+    w: Float32Array,
+    lr: number,
+    rand: () => number,
+    phase: 'train' | 'head' | 'finetune',
+  ): { loss: number; hits: number } | Promise<{ loss: number; hits: number }>;
   /** Class probabilities, rows × classes. */
-  predict(x: Float32Array, rows: number): Float32Array;
+  predict(x: Float32Array, rows: number): Float32Array | Promise<Float32Array>;
   snapshot(): unknown;
   restore(snapshot: unknown): void;
   /** Leaves the trained weights in the models. */

@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { DenseStepper } from './dense-stepper.ts';
 import { AbortError } from './features.ts';
+import { OnnxDenseStepper } from './onnx-dense-stepper.ts';
 import { AutodiffStepper, type LabeledArray, type OptimizerName, type Stepper } from './stepper.ts';
 
 export { headForward, type LabeledArray, type OptimizerName } from './stepper.ts';
@@ -47,6 +48,11 @@ export interface TrainOptions extends TrainParams {
   /** Batches between onBatch calls (default 1). */
   batchEvery?: number;
   signal?: AbortSignal;
+  /**
+   * Engine of the dense path: 'auto' (default) runs forward and gradients in ONNX Runtime and the
+   * optimizer in wasm SIMD where both load, else 'js'; 'js' forces DenseStepper (TF.js products).
+   */
+  denseEngine?: 'auto' | 'js';
 }
 
 export interface TrainResult {
@@ -60,6 +66,24 @@ export interface TrainResult {
   classWeights: number[];
   /** 'dense' (hand-written backprop on pooled vectors) or 'autodiff'. */
   path: 'dense' | 'autodiff';
+  /** What ran the steps: 'onnxruntime' (dense path, ONNX Runtime + wasm SIMD) or 'tfjs' (TF.js backend + JS). */
+  stepEngine: 'onnxruntime' | 'tfjs';
+  /** Why the dense path did not use ONNX Runtime; null when it did or on the autodiff path. */
+  stepFallbackReason: string | null;
+}
+
+async function makeStepper(options: TrainOptions, path: TrainResult['path'], numClasses: number): Promise<{ stepper: Stepper; engine: TrainResult['stepEngine']; reason: string | null }> {
+  const optimizer = options.optimizer ?? 'adam';
+  if (path === 'autodiff') {
+    return { stepper: new AutodiffStepper(options.head, options.trainable ?? null, optimizer, options.train.shape, numClasses), engine: 'tfjs', reason: null };
+  }
+  let reason = 'denseEngine: js';
+  if ((options.denseEngine ?? 'auto') === 'auto') {
+    const made = await OnnxDenseStepper.create(options.head, optimizer, numClasses);
+    if ('stepper' in made) return { stepper: made.stepper, engine: 'onnxruntime', reason: null };
+    reason = made.reason;
+  }
+  return { stepper: new DenseStepper(options.head, optimizer, numClasses), engine: 'tfjs', reason };
 }
 
 /** mulberry32: small, fast, seedable. */
@@ -151,10 +175,7 @@ export async function trainClassifier(options: TrainOptions): Promise<TrainResul
   if (val) validate(val, numClasses, 'val');
   const classWeights = computeClassWeights(train.y, numClasses, options.classWeights ?? 'balanced');
   const path: TrainResult['path'] = !trainable && train.shape.length === 1 ? 'dense' : 'autodiff';
-  const stepper: Stepper =
-    path === 'dense'
-      ? new DenseStepper(head, options.optimizer ?? 'adam', numClasses)
-      : new AutodiffStepper(head, trainable, options.optimizer ?? 'adam', train.shape, numClasses);
+  const { stepper, engine: stepEngine, reason: stepFallbackReason } = await makeStepper(options, path, numClasses);
   const staged = trainable && options.staged ? options.staged : null;
   const headEpochs = staged ? Math.min(Math.max(0, Math.floor(staged.headEpochs)), epochs - 1) : 0;
   const per = train.shape.reduce((a, b) => a * b, 1);
@@ -203,7 +224,7 @@ export async function trainClassifier(options: TrainOptions): Promise<TrainResul
           yb[r] = c;
           wb[r] = classWeights[c] as number;
         }
-        const { loss, hits } = stepper.step(
+        const { loss, hits } = await stepper.step(
           xb.subarray(0, rows * per),
           yb.subarray(0, rows),
           wb.subarray(0, rows),
@@ -223,7 +244,7 @@ export async function trainClassifier(options: TrainOptions): Promise<TrainResul
         }
         if (path === 'autodiff') await tick();
       }
-      const valScore = val ? scoreProbs(stepper.predict(val.x, val.y.length), val.y, numClasses, classWeights) : null;
+      const valScore = val ? scoreProbs(await stepper.predict(val.x, val.y.length), val.y, numClasses, classWeights) : null;
       const log: EpochLog = {
         epoch: epoch + 1,
         loss: lossSum / n,
@@ -257,7 +278,7 @@ export async function trainClassifier(options: TrainOptions): Promise<TrainResul
       bestEpoch = best.epoch;
     }
     stepper.finish();
-    return { head, trainable, history, bestEpoch, stoppedEarly, durationMs: Date.now() - started, classWeights, path };
+    return { head, trainable, history, bestEpoch, stoppedEarly, durationMs: Date.now() - started, classWeights, path, stepEngine, stepFallbackReason };
   } finally {
     dropSnapshot();
     stepper.dispose();

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_AUGMENT_POLICY,
   augmentImage,
+  augmentRgbView,
   augmentationSignature,
   createRng,
   imageOps,
@@ -88,9 +89,94 @@ describe('image ops', () => {
   it('gaussian noise has about the requested standard deviation', () => {
     const rng = createRng(5);
     const flat = new Float32Array(64 * 64).fill(128);
-    const noisy = imageOps.addGaussianNoise(flat, 10, () => rng.normal());
-    expect(Math.sqrt(variance(noisy))).toBeGreaterThan(9);
-    expect(Math.sqrt(variance(noisy))).toBeLessThan(11);
+    const noisy = imageOps.addGaussianNoise(flat, 10, rng);
+    expect(Math.sqrt(variance(noisy))).toBeGreaterThan(9.7);
+    expect(Math.sqrt(variance(noisy))).toBeLessThan(10.3);
+    expect(Math.abs(mean(noisy) - 128)).toBeLessThan(0.6); // 4 standard errors
+    // Gaussian shape: about 68 % within one σ, 95 % within two, and tails beyond three.
+    const within = (k: number) => noisy.filter((v) => Math.abs(v - 128) < 10 * k).length / noisy.length;
+    expect(within(1)).toBeGreaterThan(0.66);
+    expect(within(1)).toBeLessThan(0.7);
+    expect(within(2)).toBeGreaterThan(0.94);
+    expect(within(2)).toBeLessThan(0.965);
+    expect(noisy.some((v) => Math.abs(v - 128) > 30)).toBe(true);
+  });
+});
+
+describe('fused augmentation passes', () => {
+  /** What augmentImage did before the fused passes: one op after another, with the same draws. */
+  function sequential(img: Float32Array, size: number, policy: Partial<typeof DEFAULT_AUGMENT_POLICY>, seed: number): Float32Array {
+    const p = normalizeAugmentPolicy(policy);
+    const rng = createRng(seed);
+    const d = {
+      hflip: rng.next() < 0.5,
+      vflip: rng.next() < 0.5,
+      k: Math.floor(rng.next() * 4),
+      cropSide: 1 - p.cropScale * rng.next(),
+      cropX: rng.next(),
+      cropY: rng.next(),
+      brightness: rng.float(-1, 1) * p.brightness * 255,
+      contrast: 1 + rng.float(-1, 1) * p.contrast,
+      blur: rng.next() * p.blur,
+    };
+    let out = img;
+    const side = d.cropSide * size;
+    if (p.cropScale > 0) out = imageOps.cropResize(out, size, CH, d.cropX * (size - side), d.cropY * (size - side), side);
+    if (p.hflip && d.hflip) out = imageOps.hflip(out, size, CH);
+    if (p.vflip && d.vflip) out = imageOps.vflip(out, size, CH);
+    if (p.rot90 && d.k > 0) out = imageOps.rot90(out, size, CH, d.k);
+    if (p.brightness > 0 || p.contrast > 0) out = imageOps.adjustBrightnessContrast(out, size, CH, d.brightness, d.contrast);
+    if (d.blur > 0) out = imageOps.gaussianBlur(out, size, CH, d.blur);
+    if (p.noise > 0) out = imageOps.addGaussianNoise(out, p.noise * 255, rng);
+    return out;
+  }
+
+  it('give exactly the values of the ops one after another, for every flip/turn/crop/photometry mix', () => {
+    const size = 24;
+    const img = Float32Array.from({ length: size * size * CH }, (_, i) => (Math.sin(i * 0.11) * 0.5 + 0.5) * 255);
+    const policies = [
+      DEFAULT_AUGMENT_POLICY,
+      { ...DEFAULT_AUGMENT_POLICY, cropScale: 0 },
+      { ...DEFAULT_AUGMENT_POLICY, noise: 0 },
+      { ...DEFAULT_AUGMENT_POLICY, blur: 1 },
+      { ...NONE, hflip: true, rot90: true },
+      { ...NONE, cropScale: 0.3, vflip: true, brightness: 0.2, contrast: 0.3, noise: 0.05 },
+    ];
+    let turnsSeen = 0;
+    for (const policy of policies) {
+      for (let seed = 1; seed <= 12; seed++) {
+        const fused = augmentImage(img, size, CH, policy, createRng(seed));
+        expect(Array.from(fused)).toEqual(Array.from(sequential(img, size, policy, seed)));
+        turnsSeen++;
+      }
+    }
+    expect(turnsSeen).toBe(72);
+  });
+});
+
+describe('augmentRgbView', () => {
+  const size = 20;
+  const gray = new Float32Array(size * size * 3);
+  for (let i = 0; i < size * size; i++) gray.fill(((i * 37) % 200) + 20, i * 3, i * 3 + 3);
+
+  it('augments a grayscale image on one channel: same result as three channels when there is no noise', () => {
+    for (let seed = 1; seed <= 8; seed++) {
+      const policy = { ...DEFAULT_AUGMENT_POLICY, noise: 0, blur: 0.5 };
+      const one = augmentRgbView(gray, size, policy, createRng(seed));
+      expect(Array.from(one)).toEqual(Array.from(augmentImage(gray, size, CH, policy, createRng(seed))));
+    }
+  });
+
+  it('keeps a grayscale image grey under noise, and leaves colour images to augmentImage', () => {
+    const noisy = augmentRgbView(gray, size, { ...NONE, noise: 0.05 }, createRng(2));
+    for (let i = 0; i < size * size; i++) {
+      expect(noisy[i * 3 + 1]).toBe(noisy[i * 3]);
+      expect(noisy[i * 3 + 2]).toBe(noisy[i * 3]);
+    }
+    expect(Math.sqrt(variance(Float32Array.from(noisy, (v, i) => v - (gray[i] as number))))).toBeGreaterThan(8);
+    const colour = ramp();
+    const policy = { ...DEFAULT_AUGMENT_POLICY };
+    expect(Array.from(augmentRgbView(colour, SIZE, policy, createRng(5)))).toEqual(Array.from(augmentImage(colour, SIZE, CH, policy, createRng(5))));
   });
 });
 

@@ -107,6 +107,10 @@ describe('image I/O', () => {
     expect(img.source).toMatchObject({ width: 10, height: 20 });
     expect(img.data[(0 * 10 + 5) * 3]).toBeLessThan(30);
     expect(img.data[(9 * 10 + 5) * 3]).toBeGreaterThan(225);
+    // Without the metadata read (the training path) the pixels are the same, orientation included.
+    const lean = await readImageAsFloat(f('exif6.jpg'), 10, { describeSource: false });
+    expect(lean.source).toBeNull();
+    expect(Array.from(lean.data)).toEqual(Array.from(img.data));
   });
 
   it('stretches non-square images with fit "fill" (no border content lost)', async () => {

@@ -3,10 +3,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
 import { type Backbone, freezeBackbone, loadBackbone } from '../../src/model/backbone.ts';
 import { DenseStepper } from '../../src/model/dense-stepper.ts';
+import { OnnxDenseStepper } from '../../src/model/onnx-dense-stepper.ts';
 import { extractFeatures } from '../../src/model/features.ts';
 import { buildHead } from '../../src/model/head.ts';
 import { AutodiffStepper } from '../../src/model/stepper.ts';
-import { type LabeledArray, computeClassWeights, learningRateAt, trainClassifier } from '../../src/model/train.ts';
+import { type LabeledArray, computeClassWeights, learningRateAt, seededRandom, trainClassifier } from '../../src/model/train.ts';
 import { makeTextureImages, splitIndices } from './fixtures.ts';
 
 const SIZE = 64;
@@ -157,6 +158,63 @@ describe('dense fast path', () => {
       h1.dispose();
       h2.dispose();
     }
+  });
+});
+
+describe('dense path on ONNX Runtime + wasm SIMD', () => {
+  it('makes the same updates as DenseStepper, dropout included, with Adam and momentum SGD', async () => {
+    const d = 40;
+    const k = 4;
+    const rows = 10;
+    const x = Float32Array.from({ length: rows * d }, (_, i) => Math.abs(Math.sin(i * 0.7)));
+    const y = Int32Array.from({ length: rows }, (_, i) => i % k);
+    const w = Float32Array.from({ length: rows }, (_, i) => 0.5 + (i % 3));
+    for (const opt of ['adam', 'sgd'] as const) {
+      const h1 = buildHead({ numClasses: k, inputShape: [d], seed: 5, dropout: 0.3, hidden: 9 });
+      const h2 = buildHead({ numClasses: k, inputShape: [d], seed: 5, dropout: 0.3, hidden: 9 });
+      const made = await OnnxDenseStepper.create(h1, opt, k);
+      if (!('stepper' in made)) throw new Error(made.reason);
+      const fast = made.stepper;
+      const js = new DenseStepper(h2, opt, k);
+      const r1 = seededRandom(9);
+      const r2 = seededRandom(9);
+      for (let s = 0; s < 5; s++) {
+        const a = await fast.step(x, y, w, 0.02, r1);
+        const b = js.step(x, y, w, 0.02, r2);
+        expect(a.loss).toBeCloseTo(b.loss, 5);
+        expect(a.hits).toBe(b.hits);
+      }
+      const pa = await fast.predict(x, rows);
+      const pb = js.predict(x, rows);
+      for (const [i, v] of pa.entries()) expect(v).toBeCloseTo(pb[i] as number, 5);
+      fast.finish();
+      js.finish();
+      const w1 = h1.getWeights().map((t) => t.dataSync());
+      const w2 = h2.getWeights().map((t) => t.dataSync());
+      w1.forEach((a, i) => {
+        a.forEach((v, j) => {
+          expect(v).toBeCloseTo(w2[i]?.[j] as number, 5);
+        });
+      });
+      h1.dispose();
+      h2.dispose();
+    }
+  });
+
+  it('trainClassifier reports the engine it stepped with, and the forced JS path agrees with it', async () => {
+    const set = { x: Float32Array.from({ length: 60 * 16 }, (_, i) => ((i * 37) % 101) / 101), shape: [16], y: Array.from({ length: 60 }, (_, i) => i % 3) };
+    const results: Awaited<ReturnType<typeof trainClassifier>>[] = [];
+    for (const denseEngine of ['auto', 'js'] as const) {
+      const head = buildHead({ numClasses: 3, inputShape: [16], seed: 4 });
+      const r = await trainClassifier({ head, train: set, numClasses: 3, epochs: 3, batchSize: 16, denseEngine });
+      results.push(r);
+      head.dispose();
+    }
+    expect(results[0]?.stepEngine).toBe('onnxruntime');
+    expect(results[0]?.stepFallbackReason).toBeNull();
+    expect(results[1]?.stepEngine).toBe('tfjs');
+    expect(results[0]?.history.length).toBe(3);
+    for (const [i, h] of (results[0]?.history ?? []).entries()) expect(h.loss).toBeCloseTo(results[1]?.history[i]?.loss as number, 4);
   });
 });
 

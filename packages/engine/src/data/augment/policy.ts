@@ -56,5 +56,5 @@ export function augmentationSignature(policy: Partial<AugmentPolicy>): string {
   const p = normalizeAugmentPolicy(policy);
   const keys = Object.keys(p).sort() as (keyof AugmentPolicy)[];
   const canonical = JSON.stringify(keys.map((k) => [k, p[k]]));
-  return createHash('sha1').update(`augment:v1:${canonical}`).digest('hex').slice(0, 16);
+  return createHash('sha1').update(`augment:v2:${canonical}`).digest('hex').slice(0, 16);
 }

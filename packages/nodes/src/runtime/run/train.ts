@@ -61,6 +61,7 @@ export const runTrain: NodeRunFn = async (inputs, params, ctx) => {
         trainImages: trained.trainViews,
         durationMs: trained.durationMs,
         path: trained.trainPath,
+        engine: trained.stepEngine,
       },
     };
   } catch (err) {
