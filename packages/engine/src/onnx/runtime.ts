@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { poolFeatureMap } from '../model/features.ts';
 import { type ConvertToOnnxOptions, convertLayersModelToOnnxDetailed, type OnnxPooling } from './convert.ts';
@@ -100,6 +101,12 @@ export interface FeatureExtractorOptions extends Omit<ConvertToOnnxOptions, 'bat
    * them (measured on the shared 2-core dev machine: spinning was slower there, not faster).
    */
   spin?: boolean;
+  /**
+   * Run the session in a worker thread (default true with the default loader): onnxruntime-node
+   * runs on the calling JS thread, which blocked the event loop for each batch (≈ 100 ms) and
+   * kept JS work (augmentation, event delivery) from overlapping inference.
+   */
+  inWorker?: boolean;
   /** Injected for tests; defaults to importing onnxruntime-node. */
   loadRuntime?: OrtLoader;
 }
@@ -142,16 +149,31 @@ export async function createOnnxFeatureExtractor(model: tf.LayersModel, options:
   const availability = await isOnnxRuntimeAvailable(loader);
   if (!availability.ok) throw new OnnxRuntimeUnavailableError(availability.reason);
   const conversion = convertLayersModelToOnnxDetailed(model, { inputSize: options.inputSize, pool: options.pool, batch: 'dynamic' });
-  const ort = await loader();
   const threads = Math.max(1, Math.floor(options.threads ?? os.cpus().length));
-  const session = await ort.InferenceSession.create(conversion.bytes, {
+  const sessionOptions: OrtSessionOptions = {
     graphOptimizationLevel: 'all',
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
     executionProviders: ['cpu'],
     extra: { session: { intra_op: { allow_spinning: options.spin ? '1' : '0' }, inter_op: { allow_spinning: options.spin ? '1' : '0' } } },
-  });
+  };
+  if ((options.inWorker ?? true) && !options.loadRuntime) {
+    const worker = await WorkerSession.start(conversion.bytes, sessionOptions, conversion.inputName, conversion.outputName);
+    return {
+      engine: 'onnxruntime',
+      fallbackReason: null,
+      inputShape: conversion.inputShape,
+      outputShape: conversion.outputShape,
+      async run(batch, n) {
+        checkBatch(batch, n, conversion.inputShape);
+        return worker.run(batch, [n, ...conversion.inputShape]);
+      },
+      dispose: () => worker.release(),
+    };
+  }
+  const ort = await loader();
+  const session = await ort.InferenceSession.create(conversion.bytes, sessionOptions);
   let released = false;
   return {
     engine: 'onnxruntime',
@@ -174,6 +196,106 @@ export async function createOnnxFeatureExtractor(model: tf.LayersModel, options:
     },
   };
 }
+
+type WorkerReply =
+  | { type: 'ready' }
+  | { type: 'released' }
+  | { type: 'result'; id: number; data: Float32Array }
+  | { type: 'error'; id: number | null; message: string };
+
+interface WorkerState {
+  pending: Map<number, { resolve: (v: Float32Array) => void; reject: (e: Error) => void }>;
+  failure: Error | null;
+}
+
+/**
+ * The worker's listeners hold only this state, never the WorkerSession: so a session whose
+ * extractor was dropped can be garbage-collected, and workerRegistry then stops its thread.
+ */
+function listen(worker: Worker, state: WorkerState): void {
+  worker.on('message', (msg: WorkerReply) => {
+    if (msg.type !== 'result' && msg.type !== 'error') return;
+    const waiter = state.pending.get(msg.id ?? 0);
+    if (!waiter) return;
+    state.pending.delete(msg.id ?? 0);
+    if (state.pending.size === 0) worker.unref();
+    if (msg.type === 'result') waiter.resolve(msg.data);
+    else waiter.reject(new Error(`ONNX Runtime (worker): ${msg.message}`));
+  });
+  const fail = (err: Error) => {
+    state.failure = err;
+    for (const w of state.pending.values()) w.reject(err);
+    state.pending.clear();
+  };
+  worker.on('error', fail);
+  worker.on('exit', (code) => fail(new Error(`ONNX Runtime worker exited (code ${code})`)));
+  // An idle worker must not keep a CLI process alive; one with work pending must (see run()).
+  worker.unref();
+}
+
+/** An ONNX Runtime session living in a worker thread (ort-worker.mjs). */
+class WorkerSession {
+  private nextId = 1;
+  private released: Promise<void> | null = null;
+
+  private constructor(
+    private readonly worker: Worker,
+    private readonly state: WorkerState,
+  ) {}
+
+  static async start(bytes: Uint8Array, options: OrtSessionOptions, inputName: string, outputName: string): Promise<WorkerSession> {
+    const worker = new Worker(new URL('./ort-worker.mjs', import.meta.url));
+    const ready = new Promise<void>((resolve, reject) => {
+      const onMessage = (msg: WorkerReply) => {
+        if (msg.type === 'ready') resolve();
+        else if (msg.type === 'error') reject(new Error(`ONNX Runtime (worker): ${msg.message}`));
+        else return;
+        worker.off('message', onMessage);
+        worker.off('error', reject);
+      };
+      worker.on('message', onMessage);
+      worker.once('error', reject);
+    });
+    worker.postMessage({ type: 'init', bytes, options, inputName, outputName });
+    try {
+      await ready;
+    } catch (err) {
+      await worker.terminate();
+      throw err;
+    }
+    const state: WorkerState = { pending: new Map(), failure: null };
+    listen(worker, state);
+    const session = new WorkerSession(worker, state);
+    workerRegistry.register(session, worker, session);
+    return session;
+  }
+
+  /** Runs one batch; `data` is copied (the caller keeps reusing its buffer) and moved to the worker. */
+  run(data: Float32Array, dims: number[]): Promise<Float32Array> {
+    if (this.released) return Promise.reject(new Error('feature extractor: run() after dispose()'));
+    if (this.state.failure) return Promise.reject(this.state.failure);
+    const id = this.nextId++;
+    const copy = data.slice();
+    return new Promise((resolve, reject) => {
+      this.state.pending.set(id, { resolve, reject });
+      this.worker.ref();
+      this.worker.postMessage({ type: 'run', id, data: copy, dims }, [copy.buffer]);
+    });
+  }
+
+  release(): Promise<void> {
+    this.released ??= (async () => {
+      workerRegistry.unregister(this);
+      await this.worker.terminate();
+    })();
+    return this.released;
+  }
+}
+
+/** Workers of extractors dropped without dispose() (their model was garbage-collected) are stopped. */
+const workerRegistry = new FinalizationRegistry<Worker>((worker) => {
+  void worker.terminate();
+});
 
 /** The same contract on TF.js (model.predict), for when ONNX Runtime cannot be used. */
 export function createTfjsFeatureExtractor(model: tf.LayersModel, options: { pool?: OnnxPooling | null; fallbackReason?: string | null } = {}): FeatureExtractor {

@@ -90,6 +90,33 @@ describe('ONNX Runtime availability and fallback to TF.js', () => {
   });
 });
 
+describe('ONNX Runtime in a worker thread', () => {
+  it('gives the in-thread session\'s features while the event loop keeps running, and stops on dispose', async () => {
+    const input = tf.input({ shape: [96, 96, 3] });
+    let y = input as tf.SymbolicTensor;
+    for (let i = 0; i < 6; i++) y = tf.layers.conv2d({ filters: 32, kernelSize: 3, padding: 'same', activation: 'relu', name: `c${i}` }).apply(y) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: y });
+    randomizeWeights(model, 5);
+    const x = pseudoImages(8, 96);
+    const inThread = await createOnnxFeatureExtractor(model, { threads: 1, inWorker: false, pool: 'avg' });
+    const inWorker = await createOnnxFeatureExtractor(model, { threads: 1, pool: 'avg' });
+    const expected = await inThread.run(x, 8);
+    // Timers fire during the worker's run; in the calling thread the same run would hold them back.
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    const started = performance.now();
+    const got = await inWorker.run(x, 8);
+    const ms = performance.now() - started;
+    clearInterval(timer);
+    expect(Array.from(got)).toEqual(Array.from(expected));
+    expect(ms).toBeGreaterThan(20); // ≈ 8 GFLOP: long enough to see timers
+    expect(ticks).toBeGreaterThan(ms / 10);
+    await inWorker.dispose();
+    await expect(inWorker.run(x, 8)).rejects.toThrowError(/after dispose/);
+    await inThread.dispose();
+  });
+});
+
 describe('cachedFeatureExtractor', () => {
   it('reuses the session for the same model and options, and rebuilds it after the weights change', async () => {
     const model = smallModel();

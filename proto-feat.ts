@@ -1,0 +1,15 @@
+import { loadDataset } from './packages/engine/src/data/index.ts';
+import { normalizeAugmentPolicy } from './packages/engine/src/data/augment/policy.ts';
+import { loadBackbone, freezeBackbone } from './packages/engine/src/model/backbone.ts';
+import { boundaryFeatureViews } from './packages/engine/src/model/classifier.ts';
+import { readFileSync } from 'node:fs';
+const g = JSON.parse(readFileSync('examples/default-pipeline.json', 'utf8'));
+const policy = normalizeAugmentPolicy(g.nodes.find((n: any) => n.type === 'augment')?.params ?? {});
+const m = await loadDataset({ root: '/tmp/df-bench/datasets', path: 'sample-steel' } as any);
+const items = m.items.filter((i: any) => i.split === 'train');
+const b = await freezeBackbone(await loadBackbone({ inputSize: 160, cutAt: 'block_13_expand_relu' }), { mode: 'all' });
+const t0 = performance.now();
+const c0 = process.cpuUsage();
+await boundaryFeatureViews(b, items, 'avg', [null, { policy, view: 0 }], { datasetSignature: 'x' });
+const c = process.cpuUsage(c0);
+console.log(`views pass: ${((performance.now() - t0) / 1000).toFixed(2)} s for ${items.length * 2} images; cpu ${((c.user + c.system) / 1e6).toFixed(1)} s`);
