@@ -7,7 +7,8 @@
  * Rows per (size, cut), batch 16, images/second (median of reps after warm-up):
  *  - TF.js wasm (one thread, the engine's default CPU backend)
  *  - TF.js cpu (pure JS; one small rep of 2 images — it is two orders of magnitude slower)
- *  - ours: createOnnxFeatureExtractor (TF.js layers → ONNX conversion, run in onnxruntime-node, spinning off)
+ *  - ours: createOnnxFeatureExtractor as the engine uses it (TF.js layers → ONNX conversion, run in
+ *    onnxruntime-node in a worker thread, spinning off), and the same with spinning on
  *  - reference: the same converted ONNX bytes in a bare onnxruntime-node InferenceSession, best of a
  *    few session settings. That is the SAME engine (ONNX Runtime is the fastest CPU inference engine
  *    on npm); the fair question is whether our conversion + wrapper lose anything against ORT's best.
@@ -104,6 +105,8 @@ async function interleaved(runs: Record<string, () => Promise<unknown>>, n: numb
       await fn();
       const dt = (performance.now() - t0) / 1000;
       const dc = cpuSeconds() - c0;
+      // Let a spinning session's threads go idle before the next one runs (they would steal its cores).
+      await new Promise((resolve) => setTimeout(resolve, 50));
       if (r < 0) continue;
       (wall[name] ??= []).push(n / dt);
       (cpu[name] ??= []).push(n / dc);
