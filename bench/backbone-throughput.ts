@@ -8,7 +8,8 @@
  *  - TF.js wasm (one thread, the engine's default CPU backend)
  *  - TF.js cpu (pure JS; one small rep of 2 images — it is two orders of magnitude slower)
  *  - ours: createOnnxFeatureExtractor as the engine uses it (TF.js layers → ONNX conversion, run in
- *    onnxruntime-node in a worker thread, spinning off), and the same with spinning on
+ *    onnxruntime-node in a worker thread): spinning off (what extractFeatures uses while images
+ *    decode beside inference) and on (what it uses for images already in memory)
  *  - reference: the same converted ONNX bytes in a bare onnxruntime-node InferenceSession, best of a
  *    few session settings. That is the SAME engine (ONNX Runtime is the fastest CPU inference engine
  *    on npm); the fair question is whether our conversion + wrapper lose anything against ORT's best.
@@ -180,7 +181,7 @@ async function main(): Promise<void> {
   }
   console.log(`\n${header.map((h) => `${h}  `).join('\n')}\n`);
   console.log(
-    '| input → cut (features) | TF.js wasm img/s | TF.js cpu img/s | ours (ONNX in ORT) img/s | ours, spin img/s | ORT reference img/s (best setting) | ours / ref | ours, spin / ref | ours img/CPU-s | ref img/CPU-s | ours / ref (CPU) |',
+    '| input → cut (features) | TF.js wasm img/s | TF.js cpu img/s | ours, no spin (decoding beside) img/s | ours, spin (in-memory images) img/s | ORT reference img/s (best setting) | ours no spin / ref | ours spin / ref | ours no spin img/CPU-s | ref img/CPU-s | ours no spin / ref (CPU) |',
   );
   console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(r);

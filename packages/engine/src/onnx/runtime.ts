@@ -96,9 +96,10 @@ export interface FeatureExtractorOptions extends Omit<ConvertToOnnxOptions, 'bat
   /** ONNX Runtime intra-op threads (default: all cores). */
   threads?: number;
   /**
-   * Let ORT's worker threads busy-wait between work items (its default). Off by default here: the
-   * runner shares its cores with the web server and TF.js training, and spinning threads steal from
-   * them (measured on the shared 2-core dev machine: spinning was slower there, not faster).
+   * Let ORT's threads busy-wait between work items (ORT's own default). Off by default here:
+   * spinning threads steal the cores from whatever runs beside inference (image decoding during
+   * training: slower overall). extractFeatures turns it on for images already in memory, where
+   * inference has the machine to itself (10–25 % faster on a quiet 2-core machine).
    */
   spin?: boolean;
   /**
