@@ -1,8 +1,9 @@
 // One ONNX Runtime session in a worker thread (plain JS: workers do not inherit the tsx loader).
 // onnxruntime-node runs a session on the calling JS thread, so in the main thread every batch
 // blocked the event loop (socket events, decoding callbacks, augmentation) for its whole run.
-// Protocol: init {bytes, options} → ready | error; run {id, data, dims} → result {id, data} |
-// error {id, message}; release → released. Buffers move by transfer, not copy.
+// Protocol: init {bytes, options, inputName, outputName} → ready | error; run {id, data, dims} →
+// result {id, data} | error {id, message}. Buffers move by transfer, not copy; the owner ends the
+// session by terminating the thread.
 import { parentPort } from 'node:worker_threads';
 
 let ort = null;
@@ -30,10 +31,6 @@ parentPort.on('message', async (msg) => {
       // ORT's output may sit in a native (non-transferable) buffer: move a plain copy (small: features).
       const copy = out.slice();
       parentPort.postMessage({ type: 'result', id: msg.id, data: copy }, [copy.buffer]);
-    } else if (msg.type === 'release') {
-      await session?.release();
-      session = null;
-      parentPort.postMessage({ type: 'released' });
     }
   } catch (err) {
     parentPort.postMessage({ type: 'error', id: msg.id ?? null, message: err instanceof Error ? err.message : String(err) });

@@ -159,8 +159,12 @@ export async function createOnnxFeatureExtractor(model: tf.LayersModel, options:
     executionProviders: ['cpu'],
     extra: { session: { intra_op: { allow_spinning: options.spin ? '1' : '0' }, inter_op: { allow_spinning: options.spin ? '1' : '0' } } },
   };
-  if ((options.inWorker ?? true) && !options.loadRuntime) {
-    const worker = await WorkerSession.start(conversion.bytes, sessionOptions, conversion.inputName, conversion.outputName);
+  // Where the worker cannot start (a loader without worker support, a sandbox), the session runs here.
+  const worker =
+    (options.inWorker ?? true) && !options.loadRuntime
+      ? await WorkerSession.start(conversion.bytes, sessionOptions, conversion.inputName, conversion.outputName).catch(() => null)
+      : null;
+  if (worker) {
     return {
       engine: 'onnxruntime',
       fallbackReason: null,
@@ -200,7 +204,6 @@ export async function createOnnxFeatureExtractor(model: tf.LayersModel, options:
 
 type WorkerReply =
   | { type: 'ready' }
-  | { type: 'released' }
   | { type: 'result'; id: number; data: Float32Array }
   | { type: 'error'; id: number | null; message: string };
 
