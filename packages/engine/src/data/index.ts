@@ -40,7 +40,7 @@ export {
   renderSteelImage,
   renderSteelSample,
 } from './sample/generate.ts';
-export { augmentImage, augmentRgbView } from './augment/augment.ts';
+export { augmentImage, augmentRgbView, drawAugmentation } from './augment/augment.ts';
 export { type AugmentPolicy, DEFAULT_AUGMENT_POLICY, augmentationSignature, normalizeAugmentPolicy } from './augment/policy.ts';
 export * as imageOps from './augment/ops.ts';
 export { type ImageSourceOnDemand, type ImageSourceOptions, createImageSource } from './image-source.ts';

@@ -321,28 +321,43 @@ export class DenseStepper implements Stepper {
   }
 
   snapshot(): Float32Array[] {
-    return this.layers.flatMap((p) => [Float32Array.from(p.w), Float32Array.from(p.b)]);
+    return snapshotDense(this.layers);
   }
 
   restore(s: Float32Array[]): void {
-    this.layers.forEach((p, l) => {
-      p.w.set(s[2 * l] as Float32Array);
-      p.b.set(s[2 * l + 1] as Float32Array);
-    });
+    restoreDense(this.layers, s);
   }
 
-  /** Writes the trained weights into the head's layers. */
   finish(): void {
-    for (const p of this.layers) {
-      const w = tf.tensor2d(p.w, [p.inSize, p.outSize]);
-      const b = tf.tensor1d(p.b);
-      p.layer.setWeights([w, b]);
-      tf.dispose([w, b]);
-    }
+    writeDenseWeights(this.layers);
     void this.head;
   }
 
   dispose(): void {}
+}
+
+type DenseWeights = Pick<DenseParams, 'w' | 'b' | 'inSize' | 'outSize' | 'layer'>;
+
+/** Copies of every layer's kernel and bias (best-epoch snapshots), shared by both dense steppers. */
+export function snapshotDense(layers: DenseWeights[]): Float32Array[] {
+  return layers.flatMap((p) => [Float32Array.from(p.w), Float32Array.from(p.b)]);
+}
+
+export function restoreDense(layers: DenseWeights[], s: Float32Array[]): void {
+  layers.forEach((p, l) => {
+    p.w.set(s[2 * l] as Float32Array);
+    p.b.set(s[2 * l + 1] as Float32Array);
+  });
+}
+
+/** Writes the trained weights into the head's layers (copies: a tensor may keep the array it was made from). */
+export function writeDenseWeights(layers: DenseWeights[]): void {
+  for (const p of layers) {
+    const w = tf.tensor2d(Float32Array.from(p.w), [p.inSize, p.outSize]);
+    const b = tf.tensor1d(Float32Array.from(p.b));
+    p.layer.setWeights([w, b]);
+    tf.dispose([w, b]);
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { buildDenseForward, buildDenseGradients, type DenseLayerShape } from '../onnx/dense-train-graph.ts';
 import { isOnnxRuntimeAvailable, loadOnnxRuntime, type OrtModule, type OrtSession, type OrtSessionOptions, type OrtTensor } from '../onnx/runtime.ts';
-import { type DenseParams, fillMasked, readHead } from './dense-stepper.ts';
+import { type DenseParams, fillMasked, readHead, restoreDense, snapshotDense, writeDenseWeights } from './dense-stepper.ts';
 import { SimdOptimizer } from './simd-optimizer.ts';
 import type { OptimizerName, Stepper } from './stepper.ts';
 
@@ -204,25 +204,15 @@ export class OnnxDenseStepper implements Stepper {
   }
 
   snapshot(): Float32Array[] {
-    return this.layers.flatMap((p) => [Float32Array.from(p.w), Float32Array.from(p.b)]);
+    return snapshotDense(this.layers);
   }
 
   restore(s: Float32Array[]): void {
-    this.layers.forEach((p, l) => {
-      p.w.set(s[2 * l] as Float32Array);
-      p.b.set(s[2 * l + 1] as Float32Array);
-    });
+    restoreDense(this.layers, s);
   }
 
-  /** Writes the trained weights into the head's layers. */
   finish(): void {
-    for (const p of this.layers) {
-      // Copies: a tensor may keep the array it was made from, and these views are wasm memory.
-      const w = tf.tensor2d(Float32Array.from(p.w), [p.inSize, p.outSize]);
-      const b = tf.tensor1d(Float32Array.from(p.b));
-      p.layer.setWeights([w, b]);
-      tf.dispose([w, b]);
-    }
+    writeDenseWeights(this.layers);
   }
 
   /** The sessions are shared (see sessionCache) and the wasm memory is garbage-collected. */

@@ -30,24 +30,10 @@ export function buildDenseGradients(layers: DenseLayerShape[]): Uint8Array {
   });
   const k = layers[layers.length - 1]?.outSize ?? 0;
   inputs.push({ name: 'target', dims: ['B', k] }, { name: 'rowWeight', dims: ['B', 1] });
-  layers.forEach((p, l) => {
-    inputs.push({ name: `w${l}`, dims: [p.inSize, p.outSize] }, { name: `b${l}`, dims: [p.outSize] });
-  });
+  pushParameters(inputs, layers);
   // Reserve the graph's own names so generated intermediates cannot collide with them.
   for (const i of inputs) g.unique(i.name);
-
-  // Forward: keep each layer's input (for the weight gradient) and each hidden output (ReLU mask).
-  const layerInput: string[] = [];
-  const hidden: string[] = [];
-  let a = 'x';
-  layers.forEach((p, l) => {
-    if (l > 0 && p.dropout) a = g.node('Mul', [a, `mask${l}`], `in${l}`);
-    layerInput.push(a);
-    const z = g.node('Gemm', [a, `w${l}`, `b${l}`], `z${l}`);
-    a = p.relu ? g.node('Relu', [z], `h${l}`) : g.node('Softmax', [z], 'probs_raw', [{ name: 'axis', i: 1 }]);
-    hidden.push(a);
-  });
-  const probs = g.node('Identity', [a], 'probs');
+  const { layerInput, outputs: hidden, probs } = addForward(g, layers, true);
 
   // Backward: dL/dz of the last layer, then down through the layers.
   const axis0 = g.constInt64([0]);
@@ -76,16 +62,36 @@ export function buildDenseGradients(layers: DenseLayerShape[]): Uint8Array {
 export function buildDenseForward(layers: DenseLayerShape[]): Uint8Array {
   const g = new GraphBuilder();
   const inputs: OnnxValueInfo[] = [{ name: 'x', dims: ['B', layers[0]?.inSize ?? 0] }];
+  pushParameters(inputs, layers);
+  for (const i of inputs) g.unique(i.name);
+  const { probs } = addForward(g, layers, false);
+  const k = layers[layers.length - 1]?.outSize ?? 0;
+  const graph = g.build('dense_forward', inputs, [{ name: probs, dims: ['B', k] }]);
+  return encodeOnnxModel({ producerName: 'defectflow', producerVersion: '0.1.0', graph });
+}
+
+/** Graph inputs `w{l}` [inₗ, outₗ] and `b{l}` [outₗ] for every layer. */
+function pushParameters(inputs: OnnxValueInfo[], layers: DenseLayerShape[]): void {
   layers.forEach((p, l) => {
     inputs.push({ name: `w${l}`, dims: [p.inSize, p.outSize] }, { name: `b${l}`, dims: [p.outSize] });
   });
-  for (const i of inputs) g.unique(i.name);
+}
+
+/**
+ * Gemm → ReLU per hidden layer, Gemm → Softmax last, from input `x` to the output `probs`; with
+ * `masks`, each later layer's input is multiplied by its dropout mask input. Returns every
+ * layer's input (for weight gradients) and output (for ReLU gradients).
+ */
+function addForward(g: GraphBuilder, layers: DenseLayerShape[], masks: boolean): { layerInput: string[]; outputs: string[]; probs: string } {
+  const layerInput: string[] = [];
+  const outputs: string[] = [];
   let a = 'x';
   layers.forEach((p, l) => {
+    if (masks && l > 0 && p.dropout) a = g.node('Mul', [a, `mask${l}`], `in${l}`);
+    layerInput.push(a);
     const z = g.node('Gemm', [a, `w${l}`, `b${l}`], `z${l}`);
     a = p.relu ? g.node('Relu', [z], `h${l}`) : g.node('Softmax', [z], 'probs', [{ name: 'axis', i: 1 }]);
+    outputs.push(a);
   });
-  const k = layers[layers.length - 1]?.outSize ?? 0;
-  const graph = g.build('dense_forward', inputs, [{ name: a, dims: ['B', k] }]);
-  return encodeOnnxModel({ producerName: 'defectflow', producerVersion: '0.1.0', graph });
+  return { layerInput, outputs, probs: a };
 }

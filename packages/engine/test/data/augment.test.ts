@@ -4,6 +4,7 @@ import {
   augmentImage,
   augmentRgbView,
   augmentationSignature,
+  drawAugmentation,
   createRng,
   imageOps,
   normalizeAugmentPolicy,
@@ -108,17 +109,7 @@ describe('fused augmentation passes', () => {
   function sequential(img: Float32Array, size: number, policy: Partial<typeof DEFAULT_AUGMENT_POLICY>, seed: number): Float32Array {
     const p = normalizeAugmentPolicy(policy);
     const rng = createRng(seed);
-    const d = {
-      hflip: rng.next() < 0.5,
-      vflip: rng.next() < 0.5,
-      k: Math.floor(rng.next() * 4),
-      cropSide: 1 - p.cropScale * rng.next(),
-      cropX: rng.next(),
-      cropY: rng.next(),
-      brightness: rng.float(-1, 1) * p.brightness * 255,
-      contrast: 1 + rng.float(-1, 1) * p.contrast,
-      blur: rng.next() * p.blur,
-    };
+    const d = drawAugmentation(p, rng);
     let out = img;
     const side = d.cropSide * size;
     if (p.cropScale > 0) out = imageOps.cropResize(out, size, CH, d.cropX * (size - side), d.cropY * (size - side), side);

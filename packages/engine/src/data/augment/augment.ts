@@ -2,6 +2,21 @@ import type { Rng } from '../rng.ts';
 import { adjustBrightnessContrast, addGaussianNoise, brightnessContrastNoise, gaussianBlur, transformGeometry } from './ops.ts';
 import { type AugmentPolicy, normalizeAugmentPolicy } from './policy.ts';
 
+/** The random draws of one view, in their fixed order (all drawn whatever the policy enables). */
+export function drawAugmentation(p: AugmentPolicy, rng: Rng) {
+  return {
+    hflip: rng.next() < 0.5,
+    vflip: rng.next() < 0.5,
+    k: Math.floor(rng.next() * 4),
+    cropSide: 1 - p.cropScale * rng.next(),
+    cropX: rng.next(),
+    cropY: rng.next(),
+    brightness: rng.float(-1, 1) * p.brightness * 255,
+    contrast: 1 + rng.float(-1, 1) * p.contrast,
+    blur: rng.next() * p.blur,
+  };
+}
+
 /**
  * One random augmented view of a square HWC float image (0..255): geometry first (crop/scale,
  * flips, 90° turns), then photometry (brightness/contrast, blur, noise). Every random number is
@@ -16,17 +31,7 @@ export function augmentImage(
   rng: Rng,
 ): Float32Array {
   const p = normalizeAugmentPolicy(policy);
-  const draw = {
-    hflip: rng.next() < 0.5,
-    vflip: rng.next() < 0.5,
-    k: Math.floor(rng.next() * 4),
-    cropSide: 1 - p.cropScale * rng.next(),
-    cropX: rng.next(),
-    cropY: rng.next(),
-    brightness: rng.float(-1, 1) * p.brightness * 255,
-    contrast: 1 + rng.float(-1, 1) * p.contrast,
-    blur: rng.next() * p.blur,
-  };
+  const draw = drawAugmentation(p, rng);
   // Geometry as one resampling pass, photometry as one pass when no blur sits between its steps:
   // the same values as the ops one after another (tested), at a third of the time.
   const side = draw.cropSide * size;

@@ -66,34 +66,16 @@ export function rot90(data: Float32Array, size: number, channels: number, k: num
  * it bilinearly back to size×size. side = size and x0 = y0 = 0 reproduces the input.
  */
 export function cropResize(data: Float32Array, size: number, channels: number, x0: number, y0: number, side: number): Float32Array {
-  checkShape(data, size, channels);
-  const out = new Float32Array(data.length);
-  const scale = side / size;
-  const max = size - 1;
-  for (let y = 0; y < size; y++) {
-    // Pixel-centre mapping keeps the identity crop exact.
-    const fy = Math.min(max, Math.max(0, y0 + (y + 0.5) * scale - 0.5));
-    const iy = Math.floor(fy);
-    const iy1 = Math.min(max, iy + 1);
-    const wy = fy - iy;
-    for (let x = 0; x < size; x++) {
-      const fx = Math.min(max, Math.max(0, x0 + (x + 0.5) * scale - 0.5));
-      const ix = Math.floor(fx);
-      const ix1 = Math.min(max, ix + 1);
-      const wx = fx - ix;
-      const a = (iy * size + ix) * channels;
-      const b = (iy * size + ix1) * channels;
-      const c0 = (iy1 * size + ix) * channels;
-      const d = (iy1 * size + ix1) * channels;
-      const dst = (y * size + x) * channels;
-      for (let c = 0; c < channels; c++) {
-        const top = (data[a + c] as number) * (1 - wx) + (data[b + c] as number) * wx;
-        const bottom = (data[c0 + c] as number) * (1 - wx) + (data[d + c] as number) * wx;
-        out[dst + c] = top * (1 - wy) + bottom * wy;
-      }
-    }
-  }
-  return out;
+  return transformGeometry(data, size, channels, { x0, y0, side }, false, false, 0);
+}
+
+/** Per channel, what out = in × contrastFactor + shift adds: mean × (1 − contrastFactor) + brightnessShift. */
+function channelShifts(data: Float32Array, size: number, channels: number, brightnessShift: number, contrastFactor: number): Float64Array {
+  const means = new Float64Array(channels);
+  for (let i = 0; i < data.length; i += channels) for (let c = 0; c < channels; c++) means[c] = (means[c] as number) + (data[i + c] as number);
+  const shift = new Float64Array(channels);
+  for (let c = 0; c < channels; c++) shift[c] = ((means[c] as number) / (size * size)) * (1 - contrastFactor) + brightnessShift;
+  return shift;
 }
 
 /** out = (in - channelMean) × contrastFactor + channelMean + brightnessShift, clamped to 0..255. */
@@ -105,12 +87,9 @@ export function adjustBrightnessContrast(
   contrastFactor: number,
 ): Float32Array {
   checkShape(data, size, channels);
-  const means = new Float64Array(channels);
-  // Pixel-major loops with the channel inner: no modulo per value (this runs on every augmented view).
-  for (let i = 0; i < data.length; i += channels) for (let c = 0; c < channels; c++) means[c] = (means[c] as number) + (data[i + c] as number);
-  const shift = new Float64Array(channels);
-  for (let c = 0; c < channels; c++) shift[c] = ((means[c] as number) / (size * size)) * (1 - contrastFactor) + brightnessShift;
+  const shift = channelShifts(data, size, channels, brightnessShift, contrastFactor);
   const out = new Float32Array(data.length);
+  // Pixel-major loops with the channel inner: no modulo per value (this runs on every augmented view).
   for (let i = 0; i < data.length; i += channels) {
     for (let c = 0; c < channels; c++) {
       const v = (data[i + c] as number) * contrastFactor + (shift[c] as number);
@@ -306,10 +285,7 @@ export function brightnessContrastNoise(
   rng: { next(): number },
 ): Float32Array {
   checkShape(data, size, channels);
-  const means = new Float64Array(channels);
-  for (let i = 0; i < data.length; i += channels) for (let c = 0; c < channels; c++) means[c] = (means[c] as number) + (data[i + c] as number);
-  const shift = new Float64Array(channels);
-  for (let c = 0; c < channels; c++) shift[c] = ((means[c] as number) / (size * size)) * (1 - contrastFactor) + brightnessShift;
+  const shift = channelShifts(data, size, channels, brightnessShift, contrastFactor);
   const table = quantiles();
   const out = new Float32Array(data.length);
   let bits = 0;
