@@ -132,7 +132,8 @@ export async function boundaryFeatureViews(
   options: FeatureOptions & { phase?: string },
 ): Promise<CachedFeatures[]> {
   const keys = views.map((v) => viewCacheKey(backbone, items, pool, options.datasetSignature, v));
-  const result: (CachedFeatures | null)[] = await Promise.all(keys.map(async (k) => (await options.cache?.get(k)) ?? null));
+  const cache = options.cache;
+  const result: (CachedFeatures | null)[] = await Promise.all(keys.map(async (k) => (await cache?.get(k)) ?? (await cache?.awaitPending(k)) ?? null));
   result.forEach((hit, v) => {
     if (!hit) return;
     const what = views[v] ? `augmented view ${(views[v] as AugmentView).view + 1}` : 'plain';
@@ -141,22 +142,28 @@ export async function boundaryFeatureViews(
   const missing = views.map((v, i) => ({ v, i })).filter(({ i }) => !result[i]);
   if (missing.length) {
     const m = missing.length;
-    const features = await extractFeatures(backbone.frozen, multiViewSource(items, backbone.inputSize, missing.map((x) => x.v)), {
-      batchSize: options.batchSize,
-      pool,
-      signal: options.signal,
-      log: options.log,
-      onProgress: (done, total, eta) => options.onProgress?.(options.phase ?? 'features', done, total, eta),
-    });
-    const per = features.shape.reduce((a, b) => a * b, 1);
-    for (let k = 0; k < m; k++) {
-      // Rows of view k: k, k + m, k + 2m, …
-      const data = new Float32Array(items.length * per);
-      for (let j = 0; j < items.length; j++) data.set(features.data.subarray((j * m + k) * per, (j * m + k + 1) * per), j * per);
-      const value: CachedFeatures = { data, n: items.length, shape: features.shape, engine: features.engine, ids: items.map((i) => i.id), labels: items.map((i) => i.label) };
-      const { i } = missing[k] as { i: number };
-      await options.cache?.set(keys[i] as string, value);
-      result[i] = value;
+    const computed = (async () => {
+      const features = await extractFeatures(backbone.frozen, multiViewSource(items, backbone.inputSize, missing.map((x) => x.v)), {
+        batchSize: options.batchSize,
+        pool,
+        signal: options.signal,
+        log: options.log,
+        onProgress: (done, total, eta) => options.onProgress?.(options.phase ?? 'features', done, total, eta),
+      });
+      const per = features.shape.reduce((a, b) => a * b, 1);
+      return missing.map((_, k) => {
+        // Rows of view k: k, k + m, k + 2m, …
+        const data = new Float32Array(items.length * per);
+        for (let j = 0; j < items.length; j++) data.set(features.data.subarray((j * m + k) * per, (j * m + k + 1) * per), j * per);
+        const value: CachedFeatures = { data, n: items.length, shape: features.shape, engine: features.engine, ids: items.map((i) => i.id), labels: items.map((i) => i.label) };
+        return value;
+      });
+    })();
+    missing.forEach(({ i }, k) => cache?.track(keys[i] as string, computed.then((values) => values[k] as CachedFeatures)));
+    const values = await computed;
+    for (const [k, { i }] of missing.entries()) {
+      await cache?.set(keys[i] as string, values[k] as CachedFeatures);
+      result[i] = values[k] as CachedFeatures;
     }
   }
   return result as CachedFeatures[];
@@ -198,6 +205,11 @@ export interface TrainOnDatasetOptions extends TrainParams {
   onBatch?: Parameters<typeof trainClassifier>[0]['onBatch'];
   batchEvery?: number;
   log?: (message: string) => void;
+  /**
+   * Extract this split's features into the cache while the head trains (the train node passes
+   * 'test': evaluation usually comes next, and training leaves a core idle). Needs `cache`.
+   */
+  prefetchSplit?: 'test' | 'val' | null;
 }
 
 /**
@@ -225,6 +237,12 @@ export async function trainOnDataset(options: TrainOnDatasetOptions): Promise<Tr
   const phase = views.length > 1 ? `features:train + ${views.length - 1} augmented view${views.length > 2 ? 's' : ''}` : 'features:train';
   const parts = await boundaryFeatureViews(backbone, trainItems, pool, views, { ...common, phase });
   const val = valItems.length ? await boundaryFeatures(backbone, valItems, pool, { ...common, phase: 'features:val' }) : null;
+  const prefetchItems = options.prefetchSplit && options.cache ? manifest.items.filter((i) => i.split === options.prefetchSplit) : [];
+  if (prefetchItems.length && options.prefetchSplit !== 'val') {
+    options.log?.(`features: extracting ${prefetchItems.length} ${options.prefetchSplit} images while the head trains`);
+    // Not awaited: the evaluate node picks the result up from the cache (or waits for it there).
+    void boundaryFeatures(backbone, prefetchItems, pool, { ...common, onProgress: undefined, log: undefined, phase: `features:${options.prefetchSplit}` }).catch(() => {});
+  }
   const train = concatFeatures(parts);
   const head = buildHead({
     ...headSpec,

@@ -181,6 +181,25 @@ export function featureCacheKey(parts: Record<string, unknown>): string {
 export class FeatureCache {
   private readonly memory = new Map<string, CachedFeatures>();
   private memoryBytes = 0;
+  /** Entries being computed now: a second caller waits for them instead of computing them again. */
+  private readonly inflight = new Map<string, Promise<CachedFeatures | null>>();
+
+  /**
+   * Marks `key` as being computed until `work` settles; `awaitPending(key)` meanwhile waits for it.
+   * A failed computation counts as absent (the waiter computes it itself).
+   */
+  track(key: string, work: Promise<CachedFeatures>): void {
+    const settled = work.catch(() => null);
+    this.inflight.set(key, settled);
+    void settled.then(() => {
+      if (this.inflight.get(key) === settled) this.inflight.delete(key);
+    });
+  }
+
+  /** The entry being computed under `key` once it is done, or null when none is (or it failed). */
+  awaitPending(key: string): Promise<CachedFeatures | null> {
+    return this.inflight.get(key) ?? Promise.resolve(null);
+  }
 
   constructor(
     readonly dir: string,

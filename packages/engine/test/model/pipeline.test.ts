@@ -58,6 +58,7 @@ describe('dataset → features → head → evaluate → export → predict', ()
       backbone,
       headSpec: { pooling: 'avgmax', hidden: 32, dropout: 0.1 },
       cache,
+      prefetchSplit: 'test',
       // 36 images × 2 views is 3 batches an epoch: a higher rate so 20 epochs visibly learn.
       learningRate: 0.01,
       earlyStopping: false,
@@ -92,6 +93,12 @@ describe('dataset → features → head → evaluate → export → predict', ()
 
     const testItems = manifest.items.filter((i) => i.split === 'test');
     const opts = { cache, datasetSignature: manifest.signature };
+    // The first run prefetched the test split while its head trained: predicting reuses it.
+    expect(logs.some((l) => l.startsWith(`features: extracting ${testItems.length} test images while the head trains`))).toBe(true);
+    const evalLogs: string[] = [];
+    await predictItems(trained, testItems, { ...opts, log: (m) => evalLogs.push(m) });
+    expect(evalLogs.filter((l) => l.includes('reused'))).toHaveLength(1);
+    expect(evalLogs.some((l) => l.startsWith('features: onnxruntime'))).toBe(false);
     const metrics = await evaluateClassifier({
       predictProbs: (items) => predictItems(trained, testItems.filter((t) => items.some((i) => i.id === t.id)), opts),
       items: testItems.map((i) => ({ id: i.id, label: i.label })),
@@ -178,6 +185,26 @@ describe('dataset → features → head → evaluate → export → predict', ()
     expect(logs.filter((l) => l.includes('reused'))).toHaveLength(1);
     expect(logs.some((l) => l.includes(`${items.length * 2} images`))).toBe(true);
     for (const [v, f] of mixed.entries()) expect(maxAbsDiff(f.data, together[v]?.data)).toBeLessThan(1e-4);
+    backbone.model.dispose();
+  });
+
+  it('a caller asking for features being extracted waits for them instead of extracting them again', async () => {
+    const backbone = await loadBackbone({ cutAt: 'block_3_expand_relu', inputSize: 64 });
+    const frozen = await freezeBackbone(backbone, { mode: 'all' });
+    const items = manifest.items.filter((i) => i.split === 'val');
+    const cache = new FeatureCache(path.join(tmp, 'cache-inflight'));
+    const logs: string[] = [];
+    const opts = { cache, datasetSignature: manifest.signature, log: (m: string) => logs.push(m) };
+    const [a, b] = await Promise.all([boundaryFeatures(frozen, items, 'avg', opts), boundaryFeatures(frozen, items, 'avg', opts)]);
+    expect(logs.filter((l) => l.startsWith('features: onnxruntime'))).toHaveLength(1);
+    expect(b.data).toBe(a.data);
+    // A failed extraction is not left behind as pending: the next caller computes it.
+    const aborted = new AbortController();
+    aborted.abort();
+    const cache2 = new FeatureCache(path.join(tmp, 'cache-inflight-2'));
+    await expect(boundaryFeatures(frozen, items, 'avg', { ...opts, cache: cache2, signal: aborted.signal })).rejects.toThrow(/cancelled/);
+    const again = await boundaryFeatures(frozen, items, 'avg', { ...opts, cache: cache2 });
+    expect(maxAbsDiff(again.data, a.data)).toBeLessThan(1e-6);
     backbone.model.dispose();
   });
 

@@ -17,6 +17,8 @@ export const runTrain: NodeRunFn = async (inputs, params, ctx) => {
       backbone: model.backbone,
       headSpec: model.headSpec,
       cache: featureCache(ctx.dirs.cacheDir),
+      // Evaluation (of the test split, by default) usually follows: its features extract while the head trains.
+      prefetchSplit: 'test',
       optimizer: params.optimizer as OptimizerName | undefined,
       learningRate: params.learningRate as number | undefined,
       schedule: params.schedule as Schedule | undefined,
