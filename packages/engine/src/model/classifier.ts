@@ -133,16 +133,21 @@ export async function boundaryFeatureViews(
 ): Promise<CachedFeatures[]> {
   const keys = views.map((v) => viewCacheKey(backbone, items, pool, options.datasetSignature, v));
   const cache = options.cache;
-  const result: (CachedFeatures | null)[] = await Promise.all(keys.map(async (k) => (await cache?.get(k)) ?? (await cache?.awaitPending(k)) ?? null));
-  result.forEach((hit, v) => {
-    if (!hit) return;
-    const what = views[v] ? `augmented view ${(views[v] as AugmentView).view + 1}` : 'plain';
-    options.log?.(`features: reused ${hit.n} cached ${options.phase ?? ''} (${what}) activations at ${backbone.boundary}`);
-  });
-  const missing = views.map((v, i) => ({ v, i })).filter(({ i }) => !result[i]);
-  if (missing.length) {
-    const m = missing.length;
-    const computed = (async () => {
+  // Claimed synchronously, so of two concurrent callers only one extracts a view; the other waits.
+  const claims = keys.map((k) => cache?.claim(k) ?? null);
+  try {
+    const result: (CachedFeatures | null)[] = await Promise.all(
+      keys.map(async (k, i) => (claims[i] ? await cache?.get(k) : await cache?.awaitPending(k)) ?? null),
+    );
+    result.forEach((hit, v) => {
+      if (!hit) return;
+      claims[v]?.settle(hit);
+      const what = views[v] ? `augmented view ${(views[v] as AugmentView).view + 1}` : 'plain';
+      options.log?.(`features: reused ${hit.n} cached ${options.phase ?? ''} (${what}) activations at ${backbone.boundary}`);
+    });
+    const missing = views.map((v, i) => ({ v, i })).filter(({ i }) => !result[i]);
+    if (missing.length) {
+      const m = missing.length;
       const features = await extractFeatures(backbone.frozen, multiViewSource(items, backbone.inputSize, missing.map((x) => x.v)), {
         batchSize: options.batchSize,
         pool,
@@ -151,22 +156,21 @@ export async function boundaryFeatureViews(
         onProgress: (done, total, eta) => options.onProgress?.(options.phase ?? 'features', done, total, eta),
       });
       const per = features.shape.reduce((a, b) => a * b, 1);
-      return missing.map((_, k) => {
+      for (const [k, { i }] of missing.entries()) {
         // Rows of view k: k, k + m, k + 2m, …
         const data = new Float32Array(items.length * per);
         for (let j = 0; j < items.length; j++) data.set(features.data.subarray((j * m + k) * per, (j * m + k + 1) * per), j * per);
-        const value: CachedFeatures = { data, n: items.length, shape: features.shape, engine: features.engine, ids: items.map((i) => i.id), labels: items.map((i) => i.label) };
-        return value;
-      });
-    })();
-    missing.forEach(({ i }, k) => cache?.track(keys[i] as string, computed.then((values) => values[k] as CachedFeatures)));
-    const values = await computed;
-    for (const [k, { i }] of missing.entries()) {
-      await cache?.set(keys[i] as string, values[k] as CachedFeatures);
-      result[i] = values[k] as CachedFeatures;
+        const value: CachedFeatures = { data, n: items.length, shape: features.shape, engine: features.engine, ids: items.map((x) => x.id), labels: items.map((x) => x.label) };
+        await cache?.set(keys[i] as string, value);
+        claims[i]?.settle(value);
+        result[i] = value;
+      }
     }
+    return result as CachedFeatures[];
+  } finally {
+    // Whatever was not settled (an error, a cancel) is released: a waiter then computes it itself.
+    for (const c of claims) c?.settle(null);
   }
-  return result as CachedFeatures[];
 }
 
 /** Boundary activations for items (optionally one augmented view), from the cache or computed once. */

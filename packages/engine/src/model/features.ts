@@ -181,22 +181,29 @@ export function featureCacheKey(parts: Record<string, unknown>): string {
 export class FeatureCache {
   private readonly memory = new Map<string, CachedFeatures>();
   private memoryBytes = 0;
-  /** Entries being computed now: a second caller waits for them instead of computing them again. */
+  /** Entries being looked up or computed now: a second caller waits for them instead of computing them again. */
   private readonly inflight = new Map<string, Promise<CachedFeatures | null>>();
 
   /**
-   * Marks `key` as being computed until `work` settles; `awaitPending(key)` meanwhile waits for it.
-   * A failed computation counts as absent (the waiter computes it itself).
+   * Claims `key` for the caller, synchronously, unless another caller holds it (then null: use
+   * `awaitPending`). The holder must `settle` the claim with the entry, or null when it has none.
    */
-  track(key: string, work: Promise<CachedFeatures>): void {
-    const settled = work.catch(() => null);
-    this.inflight.set(key, settled);
-    void settled.then(() => {
-      if (this.inflight.get(key) === settled) this.inflight.delete(key);
+  claim(key: string): { settle(value: CachedFeatures | null): void } | null {
+    if (this.inflight.has(key)) return null;
+    let settle!: (value: CachedFeatures | null) => void;
+    const done = new Promise<CachedFeatures | null>((resolve) => {
+      settle = resolve;
     });
+    this.inflight.set(key, done);
+    return {
+      settle: (value) => {
+        if (this.inflight.get(key) === done) this.inflight.delete(key);
+        settle(value);
+      },
+    };
   }
 
-  /** The entry being computed under `key` once it is done, or null when none is (or it failed). */
+  /** What the holder of `key` settles it with (null when it failed), or null when nobody holds it. */
   awaitPending(key: string): Promise<CachedFeatures | null> {
     return this.inflight.get(key) ?? Promise.resolve(null);
   }
