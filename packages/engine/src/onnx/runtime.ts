@@ -164,37 +164,38 @@ export async function createOnnxFeatureExtractor(model: tf.LayersModel, options:
     (options.inWorker ?? true) && !options.loadRuntime
       ? await WorkerSession.start(conversion.bytes, sessionOptions, conversion.inputName, conversion.outputName).catch(() => null)
       : null;
-  if (worker) {
-    return {
-      engine: 'onnxruntime',
-      fallbackReason: null,
-      inputShape: conversion.inputShape,
-      outputShape: conversion.outputShape,
-      async run(batch, n) {
-        checkBatch(batch, n, conversion.inputShape);
-        return worker.run(batch, [n, ...conversion.inputShape]);
-      },
-      dispose: () => worker.release(),
-    };
-  }
-  const ort = await loader();
-  const session = await ort.InferenceSession.create(conversion.bytes, sessionOptions);
-  let released = false;
+  const runner = worker ?? (await inThreadSession(await loader(), conversion.bytes, sessionOptions, conversion.inputName, conversion.outputName));
   return {
     engine: 'onnxruntime',
     fallbackReason: null,
     inputShape: conversion.inputShape,
     outputShape: conversion.outputShape,
     async run(batch, n) {
-      if (released) throw new Error('feature extractor: run() after dispose()');
       checkBatch(batch, n, conversion.inputShape);
-      const feeds = { [conversion.inputName]: new ort.Tensor('float32', batch, [n, ...conversion.inputShape]) };
-      const result = await session.run(feeds);
-      const out = result[conversion.outputName]?.data;
+      return runner.run(batch, [n, ...conversion.inputShape]);
+    },
+    dispose: () => runner.release(),
+  };
+}
+
+/** What the extractor needs of a session, in this thread or in a worker (WorkerSession). */
+interface BatchRunner {
+  run(data: Float32Array, dims: number[]): Promise<Float32Array>;
+  release(): Promise<void>;
+}
+
+async function inThreadSession(ort: OrtModule, bytes: Uint8Array, options: OrtSessionOptions, inputName: string, outputName: string): Promise<BatchRunner> {
+  const session = await ort.InferenceSession.create(bytes, options);
+  let released = false;
+  return {
+    async run(data, dims) {
+      if (released) throw new Error('feature extractor: run() after dispose()');
+      const result = await session.run({ [inputName]: new ort.Tensor('float32', data, dims) });
+      const out = result[outputName]?.data;
       if (!(out instanceof Float32Array)) throw new Error('feature extractor: ONNX Runtime returned no float32 output');
       return out;
     },
-    async dispose() {
+    async release() {
       if (released) return;
       released = true;
       await session.release();
@@ -238,7 +239,7 @@ function listen(worker: Worker, state: WorkerState): void {
 }
 
 /** An ONNX Runtime session living in a worker thread (ort-worker.mjs). */
-class WorkerSession {
+class WorkerSession implements BatchRunner {
   private nextId = 1;
   private released: Promise<void> | null = null;
 
