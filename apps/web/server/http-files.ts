@@ -4,7 +4,8 @@
  *   GET /api/images?run=<runId>&id=<itemId>[&thumb=<px>]     a dataset item of a run (ids are relative to
  *                                                           the run's dataset folder, as in the report)
  *   GET /api/models/<id>/archive                            the exported model folder as .tar.gz
- * Every file path is resolved inside DATASETS_ROOT (images) or must be a registered model's folder.
+ * Every file path is resolved inside DATASETS_ROOT (images) or must be a registered model's folder inside
+ * DATA_DIR/models (archives).
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -13,7 +14,7 @@ import { dirname, extname } from 'node:path';
 import type { Repositories } from '@defectflow/db';
 import { isImageFile } from './datasets-fs.ts';
 import { errorMessage, type Logger } from './log.ts';
-import { PathOutsideRootError, resolveInsideRoot } from './paths.ts';
+import { modelDirInside, PathOutsideRootError, resolveInsideRoot } from './paths.ts';
 import { tarGzDirectory } from './tar.ts';
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -32,6 +33,8 @@ const BROWSER_FORMATS = new Set(['.png', '.jpg', '.jpeg', '.gif', '.webp', '.bmp
 export interface FileRoutesOptions {
   repo: Repositories;
   datasetsRoot: string;
+  /** A model's archive is served only when its folder is inside this dir. */
+  modelsDir: string;
   log: Logger;
 }
 
@@ -133,7 +136,8 @@ async function serveImage(req: IncomingMessage, res: ServerResponse, url: URL, o
 async function serveModelArchive(res: ServerResponse, modelId: string, opts: FileRoutesOptions): Promise<void> {
   const model = await opts.repo.models.get(modelId);
   if (!model) throw new HttpError(404, `model ${modelId} does not exist`);
-  const info = await stat(model.dir).catch(() => null);
+  const dir = modelDirInside(opts.modelsDir, model);
+  const info = await stat(dir).catch(() => null);
   if (!info?.isDirectory()) throw new HttpError(410, `model ${modelId}: its folder ${model.dir} is gone`);
   const base = `${model.name.replace(/[^A-Za-z0-9_.-]+/g, '-')}-${model.id}`.slice(0, 120);
   res.writeHead(200, {
@@ -141,7 +145,7 @@ async function serveModelArchive(res: ServerResponse, modelId: string, opts: Fil
     'content-disposition': `attachment; filename="${base}.tar.gz"`,
     'cache-control': 'no-store',
   });
-  const stream = tarGzDirectory(model.dir, base);
+  const stream = tarGzDirectory(dir, base);
   stream.on('error', (err) => {
     opts.log.error(`model archive ${modelId} failed: ${errorMessage(err)}`);
     res.destroy(err);

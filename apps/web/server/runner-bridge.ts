@@ -8,11 +8,12 @@
  * stream of STYLE.md point 8.
  */
 import { readFile } from 'node:fs/promises';
-import { basename, isAbsolute, join, resolve } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Repositories } from '@defectflow/db';
 import type { PipelineGraph, RunEvent } from '@defectflow/nodes';
 import { z } from 'zod';
 import { errorMessage, type Logger, silentLogger } from './log.ts';
+import { modelDirInside, PathOutsideRootError } from './paths.ts';
 import type { RunnerCapabilities, RunnerLink, RunnerStartResult, RunnerStatus } from './runner-link.ts';
 
 export interface RunRelay {
@@ -27,7 +28,7 @@ export interface RunnerBridgeOptions {
   repo: Repositories;
   link: RunnerLink;
   relay: RunRelay;
-  /** Where deploy nodes export models; a relative `dir` in a deploy summary resolves here. */
+  /** Where deploy nodes export models; a relative `dir` in a deploy summary resolves here, one outside it is refused. */
   modelsDir: string;
   /**
    * The runner's run folders (DATA_DIR/runs) when shared with this server (embedded runner): the evaluate
@@ -302,8 +303,16 @@ export class RunnerBridge {
       return;
     }
     if (s.deployed === false) return; // quality gate not met
-    const dir = isAbsolute(folder) ? folder : resolve(this.options.modelsDir, folder);
-    const modelId = s.modelId ?? s.id ?? basename(dir);
+    const modelId = s.modelId ?? s.id ?? basename(folder);
+    let dir: string;
+    try {
+      // A node id or summary could name any folder; only one inside the models dir is registered (and served).
+      dir = modelDirInside(this.options.modelsDir, { id: modelId, dir: folder });
+    } catch (err) {
+      if (!(err instanceof PathOutsideRootError)) throw err;
+      this.log.warn(`run ${runId}: deploy folder refused, model not registered: ${err.message}`);
+      return;
+    }
     if (await this.repo.models.get(modelId)) return;
     const meta = await readExportMeta(dir);
     const run = await this.repo.runs.get(runId);

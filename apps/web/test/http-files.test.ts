@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -23,12 +23,15 @@ let server: Server;
 let base: string;
 let root: string;
 let outside: string;
+let modelsDir: string;
 
 beforeAll(async () => {
   db = await memoryDb();
   const top = tempDir();
   root = join(top, 'datasets');
   outside = join(top, 'secret');
+  modelsDir = join(top, 'models');
+  mkdirSync(modelsDir);
   mkdirSync(join(root, 'steel', 'scratch'), { recursive: true });
   mkdirSync(outside, { recursive: true });
   writeFileSync(join(root, 'steel', 'scratch', 'a.png'), PNG);
@@ -37,7 +40,7 @@ beforeAll(async () => {
   symlinkSync(outside, join(root, 'steel', 'escape'));
   symlinkSync(join(outside, 'leak.png'), join(root, 'steel', 'scratch', 'link.png'));
 
-  const routes = createFileRoutes({ repo: db.repo, datasetsRoot: root, log: silentLogger });
+  const routes = createFileRoutes({ repo: db.repo, datasetsRoot: root, modelsDir, log: silentLogger });
   server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     void routes(req, res, url).then((handled) => {
@@ -99,8 +102,8 @@ describe('/api/images', () => {
 
 describe('/api/models/<id>/archive', () => {
   it('streams the model folder as a .tar.gz that tar extracts byte for byte', async () => {
-    const dir = tempDir('df-model-');
-    mkdirSync(join(dir, 'weights'));
+    const dir = join(modelsDir, 'steel-v1');
+    mkdirSync(join(dir, 'weights'), { recursive: true });
     const big = Buffer.alloc(70_000, 7);
     writeFileSync(join(dir, 'model.json'), '{"format":"layers-model"}');
     writeFileSync(join(dir, 'weights', 'group1.bin'), big);
@@ -121,6 +124,25 @@ describe('/api/models/<id>/archive', () => {
 
   it('404 for an unknown model', async () => {
     expect((await get('/api/models/nope/archive')).status).toBe(404);
+  });
+
+  // Rows a path-like deploy node id (or an older server) registered: the folder exists, but is not served.
+  it.each([
+    ['a folder outside the models dir', () => outside],
+    ['a climb out of the models dir', () => join(modelsDir, 'x', '..', '..', 'secret')],
+    ['a symlink in the models dir pointing out', () => join(modelsDir, 'link-out')],
+    ['the models dir itself', () => modelsDir],
+  ])('403 for a model whose folder is %s', async (_what, dir) => {
+    symlinkSync(outside, join(modelsDir, 'link-out'), 'dir');
+    try {
+      const model = await db.repo.models.create({ name: 'stray', dir: dir(), labels: ['a'], inputSize: 96 });
+      const res = await get(`/api/models/${model.id}/archive`);
+      expect(res.status).toBe(403);
+      expect(res.headers.get('content-type')).not.toBe('application/gzip');
+      expect(((await res.json()) as { error: string }).error).toMatch(new RegExp(`^Model ${model.id}: .*outside the allowed root|names the models folder itself`));
+    } finally {
+      rmSync(join(modelsDir, 'link-out'));
+    }
   });
 });
 

@@ -196,6 +196,7 @@ describe('models', () => {
     const model = await db.repo.models.create({ name: 'm', dir: '/models/m', labels: ['ok', 'scratch'], inputSize: 96, productLineId: lineId });
     const seen: Array<{ dir: string; names: string[]; bytes: number[] }> = [];
     const withPredict = makeCaller(db, runner, {
+      paths: { dataDir: '/', datasetsRoot: '/datasets', modelsDir: '/models' },
       predict: async (dir, images) => {
         seen.push({ dir, names: images.map((i) => i.name), bytes: images.map((i) => i.data.length) });
         return images.map((i) => ({ name: i.name, label: 'scratch', confidence: 0.7, scores: { ok: 0.3, scratch: 0.7 } }));
@@ -212,6 +213,23 @@ describe('models', () => {
     expect(out).toMatchObject({ modelId: model.id, labels: ['ok', 'scratch'], predictions: [{ name: 'a.png', label: 'scratch' }, { name: 'b.png' }] });
     expect((await caller.models.list({ productLineId: lineId })).map((m) => m.id)).toContain(model.id);
     expect(await trpcCode(caller.models.predict({ modelId: 'nope', images: [{ name: 'x', dataBase64: 'YQ==' }] }))).toMatch(/^NOT_FOUND/);
+  });
+
+  it('predict refuses a model whose folder is outside the models dir, before loading it', async () => {
+    const seen: string[] = [];
+    const withPredict = makeCaller(db, runner, {
+      paths: { dataDir: '/', datasetsRoot: '/datasets', modelsDir: '/models' },
+      predict: async (dir) => {
+        seen.push(dir);
+        return [];
+      },
+    });
+    for (const dir of ['/etc', '/models/x/../../etc', '/models']) {
+      const model = await db.repo.models.create({ name: 'stray', dir, labels: ['ok'], inputSize: 96 });
+      const images = [{ name: 'a.png', dataBase64: 'YQ==' }];
+      expect(await trpcCode(withPredict.models.predict({ modelId: model.id, images }))).toMatch(new RegExp(`^BAD_REQUEST: .*${model.id}`));
+    }
+    expect(seen).toEqual([]);
   });
 });
 

@@ -34,8 +34,8 @@ let link: FakeLink;
 let relay: RecordingRelay;
 let bridge: RunnerBridge;
 
-async function makeBridge(lostAfterMs = 10_000) {
-  bridge = new RunnerBridge({ repo: db.repo, link, relay, modelsDir: '/models', lostAfterMs });
+async function makeBridge(lostAfterMs = 10_000, modelsDir = '/models') {
+  bridge = new RunnerBridge({ repo: db.repo, link, relay, modelsDir, lostAfterMs });
   bridge.start();
   await bridge.idle(); // the initial resync (when connected) is done
   return bridge;
@@ -155,9 +155,10 @@ describe('RunnerBridge', () => {
 
   it('fills a sparse deploy summary from the export metadata (defectflow.json)', async () => {
     link.connected = true;
-    await makeBridge();
+    const modelsDir = tempDir('df-models-');
+    await makeBridge(10_000, modelsDir);
     const runId = await newRun();
-    const dir = join(tempDir('df-models-'), `model-${runId.slice(0, 8)}`);
+    const dir = join(modelsDir, `model-${runId.slice(0, 8)}`);
     mkdirSync(dir);
     writeFileSync(join(dir, 'defectflow.json'), JSON.stringify({ name: 'coil', labels: ['good', 'scratch'], inputSize: 128, metrics: { accuracy: 0.8 } }));
     link.record(runId, { type: 'node.finished', nodeId: 'deploy', nodeType: 'deploy', summary: { dir }, durationMs: 1 });
@@ -169,6 +170,30 @@ describe('RunnerBridge', () => {
       metrics: { accuracy: 0.8 },
       dir,
     });
+  });
+
+  it('refuses to register a deploy folder outside the models dir, even one that exists', async () => {
+    link.connected = true;
+    const top = tempDir('df-data-');
+    const modelsDir = join(top, 'models');
+    mkdirSync(modelsDir);
+    await makeBridge(10_000, modelsDir);
+    const runId = await newRun();
+    // What a deploy node with id "x/../../../../<folder>" exported to, and the variants of it.
+    const escapes = [
+      { modelId: `a-${runId.slice(0, 8)}`, dir: top },
+      { modelId: `b-${runId.slice(0, 8)}`, dir: join(modelsDir, 'm-x', '..', '..', '..', 'etc') },
+      { modelId: `c-${runId.slice(0, 8)}`, dir: '../outside' },
+      { modelId: `d-${runId.slice(0, 8)}`, dir: '.' },
+    ];
+    for (const summary of escapes) {
+      link.record(runId, { type: 'node.finished', nodeId: 'deploy', nodeType: 'deploy', summary, durationMs: 1 });
+    }
+    const inside = { modelId: `e-${runId.slice(0, 8)}`, dir: join(modelsDir, 'e') };
+    link.record(runId, { type: 'node.finished', nodeId: 'deploy', nodeType: 'deploy', summary: inside, durationMs: 1 });
+    await bridge.idle();
+    const models = (await db.repo.models.list()).filter((m) => m.runId === runId);
+    expect(models.map((m) => [m.id, m.dir])).toEqual([[inside.modelId, inside.dir]]);
   });
 
   it('ignores events of runs this database does not know', async () => {

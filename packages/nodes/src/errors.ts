@@ -2,6 +2,10 @@
 export const GRAPH_ERROR_CODES = [
   'invalid_json',
   'invalid_graph',
+  /** A node or edge id outside SAFE_ID_PATTERN (ids name files and URLs). */
+  'invalid_id',
+  /** More nodes/edges, or longer strings, than GRAPH_LIMITS allows. */
+  'graph_too_large',
   'empty_graph',
   'duplicate_node_id',
   'duplicate_edge_id',

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { NodeDefinition } from './definition.ts';
 import { nodeDefinitions } from './definitions/index.ts';
-import { type GraphError, nodeName } from './errors.ts';
+import { type GraphError, type GraphErrorCode, nodeName } from './errors.ts';
 import { type GraphEdge, type GraphNode, type PipelineGraph, PipelineGraphSchema } from './graph.ts';
 import { findCycles } from './graph-algorithms.ts';
 import { describeParamIssues } from './param-messages.ts';
@@ -42,16 +42,32 @@ export function checkShape(graph: unknown): GraphError[] {
   const result = PipelineGraphSchema.safeParse(graph);
   if (result.success) return [];
   const rawNodes = (graph as { nodes?: unknown }).nodes;
+  const rawEdges = (graph as { edges?: unknown }).edges;
   return result.error.issues.map((issue) => {
     const field = issue.path.map(String).join('.');
-    const error: GraphError = { code: 'invalid_graph', field, message: `Graph field "${field}": ${issue.message}.` };
+    const error: GraphError = { code: shapeCode(issue), field, message: `Graph field "${field}": ${issue.message}.` };
+    if (error.code === 'graph_too_large' && issue.path.length === 1) {
+      const count = (graph as Record<string, unknown[]>)[field]?.length;
+      error.message = `The graph has ${count} ${field}: ${issue.message}.`;
+    }
     // Name the node when the problem sits inside one that has a readable id.
     if (issue.path[0] === 'nodes' && typeof issue.path[1] === 'number' && Array.isArray(rawNodes)) {
       const id = (rawNodes[issue.path[1]] as { id?: unknown } | undefined)?.id;
       if (typeof id === 'string' && id.length > 0) error.nodeId = id;
     }
+    if (issue.path[0] === 'edges' && typeof issue.path[1] === 'number' && Array.isArray(rawEdges)) {
+      const id = (rawEdges[issue.path[1]] as { id?: unknown } | undefined)?.id;
+      if (typeof id === 'string' && id.length > 0) error.edgeId = id;
+    }
     return error;
   });
+}
+
+/** Unsafe ids and size limits get their own codes; every other shape problem is invalid_graph. */
+function shapeCode(issue: z.core.$ZodIssue): GraphErrorCode {
+  if (issue.code === 'custom' && issue.params?.graphCode === 'invalid_id') return 'invalid_id';
+  if (issue.code === 'too_big') return 'graph_too_large';
+  return 'invalid_graph';
 }
 
 function checkSemantics(graph: PipelineGraph, definitions: readonly NodeDefinition[]): GraphError[] {

@@ -8,10 +8,11 @@
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { dirname, resolve, sep } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import yauzl from 'yauzl';
+import { resolveInsideRoot } from '../paths.ts';
 
 export interface ArchiveLimits {
   /** Total uncompressed bytes. */
@@ -172,8 +173,10 @@ export async function extractZipSafely(
         zip.readEntry();
         return;
       }
-      const target = resolve(root, ...planned.parts);
-      if (!target.startsWith(root + sep)) {
+      let target: string;
+      try {
+        target = resolveInsideRoot(root, planned.parts.join('/'));
+      } catch {
         stop(new ArchiveError('unsafe_path', `Archive entry "${entry.fileName}" escapes the target folder`, entry.fileName));
         return;
       }

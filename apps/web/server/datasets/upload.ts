@@ -16,6 +16,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Repositories } from '@defectflow/db';
 import { errorMessage, type Logger } from '../log.ts';
+import { resolveInsideRoot } from '../paths.ts';
 import { ArchiveError, type ArchiveLimits, checkEntryName, DEFAULT_ARCHIVE_LIMITS, extractZipSafely, formatBytes } from './archive.ts';
 import { inspectDataset } from './inspect.ts';
 import { ensureRegistered } from './versions.ts';
@@ -145,8 +146,12 @@ export function createDatasetUploadRoutes(opts: UploadRoutesOptions) {
       throw new HttpError(400, (err as Error).message.replace('Archive entry', 'File'));
     }
     const dir = join(staging(id), 'files');
-    const target = resolve(dir, ...parts);
-    if (!target.startsWith(dir + sep)) throw new HttpError(400, `File "${rel}" escapes the upload folder`);
+    let target: string;
+    try {
+      target = resolveInsideRoot(dir, parts.join('/'));
+    } catch {
+      throw new HttpError(400, `File "${rel}" escapes the upload folder`);
+    }
     const now = await listFiles(dir);
     if (now.count >= limits.maxFiles) throw new HttpError(413, `Too many files: the limit is ${limits.maxFiles} per dataset`);
     await mkdir(dirname(target), { recursive: true });
@@ -158,7 +163,7 @@ export function createDatasetUploadRoutes(opts: UploadRoutesOptions) {
   async function finish(id: string, url: URL) {
     const name = checkDatasetName(url.searchParams.get('name'));
     const dir = staging(id);
-    const target = join(root, name);
+    const target = resolveInsideRoot(root, name);
     if (await stat(target).catch(() => null)) throw new HttpError(409, `A dataset named "${name}" already exists; choose another name`);
     const archive = join(dir, 'archive.zip');
     let content: string;

@@ -2,6 +2,7 @@ import type { TRPCRouterRecord } from '@trpc/server';
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { errorMessage } from '../log.ts';
+import { modelDirInside } from '../paths.ts';
 import { found, publicProcedure } from '../trpc.ts';
 
 const MAX_IMAGE_BYTES = 20 * 1024 * 1024;
@@ -28,6 +29,8 @@ export const modelsRouter = {
     )
     .mutation(async ({ ctx, input }) => {
       const model = found(await ctx.repo.models.get(input.modelId), 'model', input.modelId);
+      // Outside the models dir: PathOutsideRootError, a BAD_REQUEST naming the model (mapErrors).
+      const dir = modelDirInside(ctx.paths.modelsDir, model);
       const images = input.images.map((img) => {
         const data = Buffer.from(img.dataBase64.replace(/^data:[^,]*,/, ''), 'base64');
         if (data.length === 0) throw new TRPCError({ code: 'BAD_REQUEST', message: `image "${img.name}" is empty or not base64` });
@@ -35,7 +38,7 @@ export const modelsRouter = {
         return { name: img.name, data };
       });
       try {
-        return { modelId: model.id, labels: model.labels, predictions: await ctx.predict(model.dir, images) };
+        return { modelId: model.id, labels: model.labels, predictions: await ctx.predict(dir, images) };
       } catch (err) {
         if (err instanceof TRPCError) throw err;
         throw new TRPCError({ code: 'BAD_REQUEST', message: `Model ${model.id} could not predict: ${errorMessage(err)}`, cause: err });

@@ -51,10 +51,14 @@ export function toCanvasEdge(e: GraphEdge): PipelineEdge {
   };
 }
 
-/** Smallest `${prefix}-${n}` not already taken: ids stay short and readable in exported JSON. */
+/**
+ * Smallest `${prefix}-${n}` not already taken: ids stay short and readable in exported JSON. The prefix is
+ * cut down to SAFE_ID_PATTERN's alphabet, so a node of an odd imported type still gets an id the schema takes.
+ */
 export function freshId(prefix: string, taken: ReadonlySet<string>): string {
+  const safe = prefix.replace(/[^A-Za-z0-9_-]+/g, '_').slice(0, 40) || 'node';
   for (let n = 1; ; n++) {
-    const id = `${prefix}-${n}`;
+    const id = `${safe}-${n}`;
     if (!taken.has(id)) return id;
   }
 }

@@ -209,27 +209,32 @@ describe('loadDataset', () => {
   describe('CSV layout', () => {
     it('reads path,label[,split] relative to the CSV folder, keeping given splits', async () => {
       const dir = path.join(root, 'csvset');
-      await fs.mkdir(dir);
+      await fs.mkdir(path.join(dir, 'meta'), { recursive: true });
       const rows = ['path,label,split'];
       for (const cls of ['scratches', 'patches']) {
+        await fs.cp(path.join(root, 'steel', cls), path.join(dir, 'img', cls), { recursive: true });
         for (let k = 1; k <= PER_CLASS; k++) {
           const split = k === 1 ? 'test' : k === 2 ? 'validation' : '';
-          rows.push(`../steel/${cls}/${cls}_${k}.png,${cls === 'scratches' ? '"scratch, long"' : 'patch'},${split}`);
+          rows.push(`../img/${cls}/${cls}_${k}.png,${cls === 'scratches' ? '"scratch, long"' : 'patch'},${split}`);
         }
       }
-      rows.push('../steel/crazing/does-not-exist.png,patch,');
-      await fs.writeFile(path.join(dir, 'labels.csv'), `${rows.join('\r\n')}\r\n`);
+      rows.push('../img/crazing/does-not-exist.png,patch,');
+      await fs.writeFile(path.join(dir, 'meta', 'labels.csv'), `${rows.join('\r\n')}\r\n`);
+      await fs.writeFile(path.join(dir, 'labels.csv'), `${rows.map((r) => r.replace('../img/', 'img/')).join('\r\n')}\r\n`);
       const m = await loadDataset({ root, path: 'csvset' });
       expect(m.layout).toBe('csv');
       expect(m.classes).toEqual(['patch', 'scratch, long']);
       expect(m.items).toHaveLength(2 * PER_CLASS);
-      expect(m.items.find((i) => i.id === '../steel/scratches/scratches_1.png')?.split).toBe('test');
-      expect(m.items.find((i) => i.id === '../steel/patches/patches_2.png')?.split).toBe('val');
+      expect(m.items.find((i) => i.id === 'img/scratches/scratches_1.png')?.split).toBe('test');
+      expect(m.items.find((i) => i.id === 'img/patches/patches_2.png')?.split).toBe('val');
       expect(m.counts.patch?.test).toBeGreaterThanOrEqual(1);
-      expect(m.warnings.find((w) => w.code === 'missing_files')?.files).toEqual(['../steel/crazing/does-not-exist.png']);
+      expect(m.warnings.find((w) => w.code === 'missing_files')?.files).toEqual(['img/crazing/does-not-exist.png']);
       // A CSV file can also be named directly.
       const direct = await loadDataset({ root, path: 'csvset/labels.csv' });
       expect(splitOf(direct)).toEqual(splitOf(m));
+      // A CSV in a subfolder (csvFile) reaches up, within the dataset folder; ids stay relative to the dataset.
+      const nested = await loadDataset({ root, path: 'csvset', csvFile: 'meta/labels.csv', layout: 'csv' });
+      expect(splitOf(nested)).toEqual(splitOf(m));
     });
 
     it('reports a malformed CSV with its line number', async () => {
@@ -238,15 +243,36 @@ describe('loadDataset', () => {
       const write = (text: string) => fs.writeFile(path.join(dir, 'labels.csv'), text);
       await write('file,class\na.png,x\n');
       await expectDatasetError(loadDataset({ root, path: 'badcsv' }), 'csv_invalid', /labels\.csv line 1: header/);
-      await write('path,label\n../steel/crazing/crazing_1.png,crazing\n../steel/crazing/crazing_2.png\n');
+      await write('path,label\ncrazing_1.png,crazing\ncrazing_2.png\n');
       const err = await expectDatasetError(loadDataset({ root, path: 'badcsv', layout: 'csv' }), 'csv_invalid', /line 3/);
       expect(err.details.line).toBe(3);
-      await write('path,label,split\n../steel/crazing/crazing_1.png,crazing,holdout\n');
+      await write('path,label,split\ncrazing_1.png,crazing,holdout\n');
       await expectDatasetError(loadDataset({ root, path: 'badcsv' }), 'csv_invalid', /line 2: split "holdout"/);
       await write('path,label\n../../outside.png,crazing\n');
       await expectDatasetError(loadDataset({ root, path: 'badcsv' }), 'path_outside_root', /line 2: path "\.\.\/\.\.\/outside\.png"/);
-      await write('path,label\n../steel/crazing/crazing_1.png,a\n../steel/crazing/crazing_1.png,b\n');
+      await write('path,label\ncrazing_1.png,a\ncrazing_1.png,b\n');
       await expectDatasetError(loadDataset({ root, path: 'badcsv' }), 'csv_invalid', /line 3: .* already listed on line 2/);
+    });
+
+    it('confines CSV rows and the CSV file to their own dataset folder, naming the row', async () => {
+      const dir = path.join(root, 'confined');
+      await fs.mkdir(dir);
+      await fs.cp(path.join(root, 'steel', 'crazing', 'crazing_1.png'), path.join(dir, 'own.png'));
+      const write = (text: string) => fs.writeFile(path.join(dir, 'labels.csv'), text);
+      // Another dataset under the same root is out of reach too, not only the rest of the disk.
+      for (const rel of ['../steel/crazing/crazing_1.png', '../../../../../../etc/passwd', '/etc/passwd']) {
+        await write(`path,label\nown.png,crazing\n${rel},crazing\n`);
+        const err = await expectDatasetError(loadDataset({ root, path: 'confined' }), 'path_outside_root', /labels\.csv line 3: .*outside the dataset folder/);
+        expect(err.details).toMatchObject({ line: 3, path: rel });
+      }
+      await fs.symlink(path.join(root, 'steel', 'crazing'), path.join(dir, 'link'));
+      await write('path,label\nlink/crazing_1.png,crazing\n');
+      await expectDatasetError(loadDataset({ root, path: 'confined' }), 'path_outside_root', /line 2: path "link\/crazing_1\.png"/);
+      await expectDatasetError(
+        loadDataset({ root, path: 'confined', layout: 'csv', csvFile: '../steel/labels.csv' }),
+        'path_outside_root',
+        /CSV file "\.\.\/steel\/labels\.csv" is outside the dataset folder "confined"/,
+      );
     });
   });
 

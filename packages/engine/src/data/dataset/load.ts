@@ -66,9 +66,10 @@ async function resolveDatasetLocation(
   if (chosen !== 'csv') return { dir: target, layout: chosen };
   let csvPath: string;
   try {
-    csvPath = resolveInsideRoot(root, path.resolve(target, csvFile));
+    csvPath = resolveInsideRoot(target, path.resolve(target, csvFile));
   } catch (err) {
-    throw new DatasetError('path_outside_root', `CSV file "${csvFile}" is outside the datasets root`, { file: csvFile }, { cause: err });
+    const message = `CSV file "${csvFile}" is outside the dataset folder "${userPath}"`;
+    throw new DatasetError('path_outside_root', message, { file: csvFile }, { cause: err });
   }
   return { dir: target, layout: 'csv', csvPath };
 }
@@ -106,7 +107,7 @@ export async function loadDataset(options: LoadDatasetOptions): Promise<DatasetM
   options.onProgress?.('scan', 0, 1);
   let scan: ScanResult;
   if (layout === 'mvtec') scan = await scanMvtec(options.root, dir, signal);
-  else if (layout === 'csv') scan = await scanCsv(options.root, dir, location.csvPath as string);
+  else if (layout === 'csv') scan = await scanCsv(dir, location.csvPath as string);
   else scan = await scanFolders(options.root, dir, signal);
   options.onProgress?.('scan', 1, 1);
   throwIfAborted(signal);

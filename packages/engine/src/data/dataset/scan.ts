@@ -183,8 +183,11 @@ const SPLIT_ALIASES: Record<string, Split> = {
   testing: 'test',
 };
 
-/** CSV manifest with header path,label[,split]; paths are relative to the CSV's folder and must stay inside root. */
-export async function scanCsv(root: string, datasetDir: string, csvPath: string): Promise<ScanResult> {
+/**
+ * CSV manifest with header path,label[,split]; paths are relative to the CSV's folder and must stay inside
+ * the dataset's own folder (a row may not reach another dataset or anything else on disk).
+ */
+export async function scanCsv(datasetDir: string, csvPath: string): Promise<ScanResult> {
   const csvName = toPosixRelative(datasetDir, csvPath);
   const fail = (line: number, why: string): never => {
     throw new DatasetError('csv_invalid', `${csvName} line ${line}: ${why}`, { file: csvPath, line });
@@ -230,10 +233,10 @@ export async function scanCsv(root: string, datasetDir: string, csvPath: string)
     }
     let abs: string;
     try {
-      abs = resolveInsideRoot(root, path.resolve(csvDir, rel));
+      abs = resolveInsideRoot(datasetDir, path.resolve(csvDir, rel));
     } catch (err) {
       if (!(err instanceof PathOutsideRootError)) throw err;
-      throw new DatasetError('path_outside_root', `${csvName} line ${row.line}: path "${rel}" is outside the datasets root`, {
+      throw new DatasetError('path_outside_root', `${csvName} line ${row.line}: path "${rel}" is outside the dataset folder`, {
         file: csvPath,
         line: row.line,
         path: rel,
