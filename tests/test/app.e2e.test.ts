@@ -47,7 +47,7 @@ describe('defectflow app', () => {
     const created = await app.trpc<Row>('productLines.create', { name: 'Cold-rolled coil', description: 'e2e' }, 'mutation');
     await app.restart();
     const lines = await app.trpc<Row[]>('productLines.list');
-    expect(lines.map((l) => l.name).sort()).toEqual(['Cold-rolled coil', 'Hot-rolled steel strip']);
+    expect(lines.map((l) => l.name).sort()).toEqual(['Cold-rolled coil', 'Hot-rolled steel strip', 'Magnetic tile (small defects)']);
     expect(lines.find((l) => l.name === 'Cold-rolled coil')?.id).toBe(created.id);
     const templates = await app.trpc<Row[]>('templates.list');
     expect(templates.filter((t) => t.name === 'Default transfer (MobileNetV2)')).toHaveLength(1);
@@ -70,7 +70,7 @@ describe('defectflow app', () => {
     expect(runnerAlive).toBe(false);
     await app.restart();
     await app.waitForRunner();
-    expect((await app.trpc<Row[]>('productLines.list')).length).toBe(2);
+    expect((await app.trpc<Row[]>('productLines.list')).length).toBe(3); // two seeded + Cold-rolled coil
   });
 
   it('runs the default template: live run:event over socket.io, persisted exactly as the runner logged it', async () => {

@@ -8,8 +8,10 @@ Usage:
   defectflow run <pipeline.json> [--dataset DIR] [--json]
       Run a pipeline (the same JSON the editor exports). --dataset points every dataset node at DIR.
       Progress goes to stderr; with --json one JSON object (status, backend, metrics, timings) goes to stdout.
-  defectflow sample-data <dir> [--per-class N] [--size PX] [--seed N]
-      Write the synthetic steel-surface defect set (six classes, grayscale) to <dir>.
+  defectflow sample-data <dir> [--kind steel|small-defects] [--per-class N] [--size PX] [--scale X] [--seed N]
+      Write a synthetic defect set to <dir>: steel (default; six NEU-style classes, 300 per class, 200 px)
+      or small-defects (magnetic-tile-style: ~70 % good, five small local defects, 1,344 images of
+      varying size; --scale multiplies the image counts).
   defectflow predict <modelDir> <image...> [--json]
       Classify images with a model exported by a deploy node.
 
@@ -36,17 +38,26 @@ export async function main(argv: string[]): Promise<number> {
           args: rest,
           allowPositionals: true,
           options: {
-            'per-class': { type: 'string', default: '300' },
-            size: { type: 'string', default: '200' },
+            kind: { type: 'string', default: 'steel' },
+            'per-class': { type: 'string' },
+            size: { type: 'string' },
+            scale: { type: 'string' },
             seed: { type: 'string', default: '1' },
           },
         });
         if (positionals.length !== 1) return usageError('sample-data needs exactly one <dir>');
-        const { sampleDataCommand } = await import('./commands/sample-data.ts');
+        const { sampleDataCommand, parseSampleKind } = await import('./commands/sample-data.ts');
+        const kind = parseSampleKind(values.kind);
+        if (kind === 'small-defects' && (values['per-class'] !== undefined || values.size !== undefined)) {
+          return usageError('--per-class and --size apply to --kind steel; use --scale for small-defects');
+        }
+        if (kind === 'steel' && values.scale !== undefined) return usageError('--scale applies to --kind small-defects; use --per-class for steel');
         return await sampleDataCommand({
           dir: positionals[0] as string,
-          perClass: positiveInt(values['per-class'], '--per-class'),
-          size: positiveInt(values.size, '--size'),
+          kind,
+          perClass: values['per-class'] === undefined ? undefined : positiveInt(values['per-class'], '--per-class'),
+          size: values.size === undefined ? undefined : positiveInt(values.size, '--size'),
+          scale: values.scale === undefined ? undefined : positiveNumber(values.scale, '--scale'),
           seed: positiveInt(values.seed, '--seed'),
         });
       }
@@ -79,6 +90,12 @@ export async function main(argv: string[]): Promise<number> {
 function usageError(message: string): number {
   process.stderr.write(`defectflow: ${message}\n\n${USAGE}`);
   return 2;
+}
+
+function positiveNumber(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} must be a positive number, got "${value}"`);
+  return n;
 }
 
 function positiveInt(value: string | undefined, flag: string): number {

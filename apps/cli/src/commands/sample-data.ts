@@ -1,12 +1,27 @@
 import path from 'node:path';
-import { generateSampleDataset } from '@defectflow/engine';
+import { SAMPLE_DATASET_KINDS, type SampleDatasetKind, generateSampleDataset } from '@defectflow/engine';
 
-export async function sampleDataCommand(opts: { dir: string; perClass: number; size: number; seed: number }): Promise<number> {
+export function parseSampleKind(value: string | undefined): SampleDatasetKind {
+  const kind = SAMPLE_DATASET_KINDS.find((k) => k === value);
+  if (!kind) throw new Error(`--kind must be one of ${SAMPLE_DATASET_KINDS.join(', ')}, got "${value}"`);
+  return kind;
+}
+
+export async function sampleDataCommand(opts: {
+  dir: string;
+  kind: SampleDatasetKind;
+  perClass?: number;
+  size?: number;
+  scale?: number;
+  seed: number;
+}): Promise<number> {
   const dir = path.resolve(opts.dir);
   let shown = -1;
   const result = await generateSampleDataset(dir, {
+    kind: opts.kind,
     perClass: opts.perClass,
     size: opts.size,
+    scale: opts.scale,
     seed: opts.seed,
     onProgress: (done, total) => {
       const pct = Math.floor((done / total) * 100);

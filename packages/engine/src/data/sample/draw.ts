@@ -1,16 +1,27 @@
 /**
- * Drawing primitives on a "defect layer": a size×size Float32Array of relative intensity changes
+ * Drawing primitives on a "defect layer": a width×height Float32Array of relative intensity changes
  * (-0.3 = 30 % darker). The layer multiplies the background, so defects keep their look on
  * dark and bright steel alike.
  */
 
-export interface Layer {
-  size: number;
+/** A width×height defect layer (row-major); the primitives below draw on any. */
+export interface Canvas {
+  width: number;
+  height: number;
   data: Float32Array;
 }
 
+/** A square layer: the steel renderers work in `size` units. */
+export interface Layer extends Canvas {
+  size: number;
+}
+
 export function createLayer(size: number): Layer {
-  return { size, data: new Float32Array(size * size) };
+  return { size, width: size, height: size, data: new Float32Array(size * size) };
+}
+
+export function createCanvas(width: number, height: number): Canvas {
+  return { width, height, data: new Float32Array(width * height) };
 }
 
 export interface StrokePoint {
@@ -37,18 +48,18 @@ function distToSegment(px: number, py: number, ax: number, ay: number, bx: numbe
  * Anti-aliased polyline with a Gaussian cross profile. Within one stroke the strongest
  * contribution per pixel wins (no dark beads at the joints); strokes add to each other.
  */
-export function strokePolyline(layer: Layer, points: readonly StrokePoint[]): void {
+export function strokePolyline(layer: Canvas, points: readonly StrokePoint[]): void {
   if (points.length < 2) return;
-  const { size, data } = layer;
+  const { width, height, data } = layer;
   const touched = new Map<number, number>();
   for (let s = 0; s < points.length - 1; s++) {
     const a = points[s] as StrokePoint;
     const b = points[s + 1] as StrokePoint;
     const reach = Math.max(a.hw, b.hw) * 2.5 + 1;
     const x0 = Math.max(0, Math.floor(Math.min(a.x, b.x) - reach));
-    const x1 = Math.min(size - 1, Math.ceil(Math.max(a.x, b.x) + reach));
+    const x1 = Math.min(width - 1, Math.ceil(Math.max(a.x, b.x) + reach));
     const y0 = Math.max(0, Math.floor(Math.min(a.y, b.y) - reach));
-    const y1 = Math.min(size - 1, Math.ceil(Math.max(a.y, b.y) + reach));
+    const y1 = Math.min(height - 1, Math.ceil(Math.max(a.y, b.y) + reach));
     for (let y = y0; y <= y1; y++) {
       for (let x = x0; x <= x1; x++) {
         const { d, t } = distToSegment(x, y, a.x, a.y, b.x, b.y);
@@ -58,7 +69,7 @@ export function strokePolyline(layer: Layer, points: readonly StrokePoint[]): vo
         // Gaussian profile; widths under a pixel still show as faint anti-aliased lines.
         const w = Math.max(hw, 0.35);
         const v = amp * Math.exp(-(d * d) / (2 * w * w)) * Math.min(1, hw / 0.35);
-        const i = y * size + x;
+        const i = y * width + x;
         const prev = touched.get(i);
         if (prev === undefined || Math.abs(v) > Math.abs(prev)) touched.set(i, v);
       }
@@ -72,7 +83,7 @@ export function strokePolyline(layer: Layer, points: readonly StrokePoint[]): vo
  * perturb the normalised radius to make the outline irregular.
  */
 export function stampBlob(
-  layer: Layer,
+  layer: Canvas,
   cx: number,
   cy: number,
   rx: number,
@@ -82,12 +93,12 @@ export function stampBlob(
   hardness: number,
   edge?: (x: number, y: number) => number,
 ): void {
-  const { size, data } = layer;
+  const { width, height, data } = layer;
   const reach = Math.max(rx, ry) * 1.8 + 2;
   const x0 = Math.max(0, Math.floor(cx - reach));
-  const x1 = Math.min(size - 1, Math.ceil(cx + reach));
+  const x1 = Math.min(width - 1, Math.ceil(cx + reach));
   const y0 = Math.max(0, Math.floor(cy - reach));
-  const y1 = Math.min(size - 1, Math.ceil(cy + reach));
+  const y1 = Math.min(height - 1, Math.ceil(cy + reach));
   const cos = Math.cos(angle);
   const sin = Math.sin(angle);
   for (let y = y0; y <= y1; y++) {
@@ -101,7 +112,7 @@ export function stampBlob(
       const gauss = Math.exp(-r * r * 2);
       const disc = r < 0.8 ? 1 : r > 1.15 ? 0 : 1 - (r - 0.8) / 0.35;
       const value = gauss * (1 - hardness) + disc * hardness;
-      if (value > 0.002) data[y * size + x] = (data[y * size + x] as number) + amp * value;
+      if (value > 0.002) data[y * width + x] = (data[y * width + x] as number) + amp * value;
     }
   }
 }

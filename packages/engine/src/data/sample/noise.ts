@@ -11,17 +11,30 @@ export function valueNoise(size: number, cellX: number, cellY: number, rng: Rng)
 
 /** Adds amp × value noise into `out` (one pass, no temporary image). Returns `out`. */
 export function addValueNoise(out: Float32Array, size: number, cellX: number, cellY: number, amp: number, rng: Rng): Float32Array {
-  const gw = Math.ceil(size / cellX) + 2;
-  const gh = Math.ceil(size / cellY) + 2;
+  return addValueNoiseRect(out, size, size, cellX, cellY, amp, rng);
+}
+
+/** addValueNoise on a width×height grid (row-major); same random draws as the square version. */
+export function addValueNoiseRect(
+  out: Float32Array,
+  width: number,
+  height: number,
+  cellX: number,
+  cellY: number,
+  amp: number,
+  rng: Rng,
+): Float32Array {
+  const gw = Math.ceil(width / cellX) + 2;
+  const gh = Math.ceil(height / cellY) + 2;
   const grid = new Float32Array(gw * gh);
   for (let i = 0; i < grid.length; i++) grid[i] = rng.next() * 2 - 1;
   // Random phase so lattice lines do not always sit at x = 0.
   const ox = rng.next() * cellX;
   const oy = rng.next() * cellY;
   for (let i = 0; i < grid.length; i++) grid[i] = (grid[i] as number) * amp;
-  const xs = new Int32Array(size);
-  const wxs = new Float32Array(size);
-  for (let x = 0; x < size; x++) {
+  const xs = new Int32Array(width);
+  const wxs = new Float32Array(width);
+  for (let x = 0; x < width; x++) {
     const fx = (x + ox) / cellX;
     const ix = Math.floor(fx);
     const t = fx - ix;
@@ -30,7 +43,7 @@ export function addValueNoise(out: Float32Array, size: number, cellX: number, ce
   }
   // Blend the two lattice rows once per image row, then each pixel is a single lerp.
   const blended = new Float32Array(gw);
-  for (let y = 0; y < size; y++) {
+  for (let y = 0; y < height; y++) {
     const fy = (y + oy) / cellY;
     const iy = Math.floor(fy);
     const ty = fy - iy;
@@ -41,8 +54,8 @@ export function addValueNoise(out: Float32Array, size: number, cellX: number, ce
       const a = grid[row0 + g] as number;
       blended[g] = a + ((grid[row1 + g] as number) - a) * wy;
     }
-    const base = y * size;
-    for (let x = 0; x < size; x++) {
+    const base = y * width;
+    for (let x = 0; x < width; x++) {
       const ix = xs[x] as number;
       const a = blended[ix] as number;
       out[base + x] = (out[base + x] as number) + a + ((blended[ix + 1] as number) - a) * (wxs[x] as number);
@@ -53,13 +66,18 @@ export function addValueNoise(out: Float32Array, size: number, cellX: number, ce
 
 /** Fractal sum of value-noise octaves (each half the cell size, `gain` the amplitude), normalised to about [-1, 1]. */
 export function fbm(size: number, cellX: number, cellY: number, octaves: number, gain: number, rng: Rng): Float32Array {
-  const out = new Float32Array(size * size);
+  return fbmRect(size, size, cellX, cellY, octaves, gain, rng);
+}
+
+/** fbm on a width×height grid. */
+export function fbmRect(width: number, height: number, cellX: number, cellY: number, octaves: number, gain: number, rng: Rng): Float32Array {
+  const out = new Float32Array(width * height);
   let amp = 1;
   let total = 0;
   let cx = cellX;
   let cy = cellY;
   for (let o = 0; o < octaves; o++) {
-    addValueNoise(out, size, Math.max(1, cx), Math.max(1, cy), amp, rng);
+    addValueNoiseRect(out, width, height, Math.max(1, cx), Math.max(1, cy), amp, rng);
     total += amp;
     amp *= gain;
     cx /= 2;
