@@ -1,6 +1,7 @@
 import os from 'node:os';
-import sharp from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 import { ImageReadError, errorMessage, throwIfAborted } from './errors.ts';
+import { type FitSpec, decodeFitted } from './fit.ts';
 
 /** File extensions the dataset loaders treat as images (lower case, with dot). */
 export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp'];
@@ -12,6 +13,11 @@ export interface ReadImageOptions {
    * 'cover' crops the centre (keeps aspect), 'contain' letterboxes on `background`.
    */
   fit?: 'fill' | 'cover' | 'contain';
+  /**
+   * The backbone's aspect handling (fit.ts). 'letterbox' and 'tiles' take over from `fit`;
+   * tiles come back to back in `data` (see FloatImage.tiles). Absent or 'stretch': `fit` applies.
+   */
+  layout?: FitSpec;
   /** Colour that transparent pixels (and letterbox bars) are flattened onto. Default black. */
   background?: { r: number; g: number; b: number };
   /**
@@ -22,8 +28,10 @@ export interface ReadImageOptions {
 }
 
 export interface FloatImage {
-  /** size*size*3 floats, RGB interleaved (HWC), values 0..255. */
+  /** size*size*3 floats, RGB interleaved (HWC), values 0..255 (tiles × that with layout 'tiles'). */
   data: Float32Array;
+  /** Square tiles back to back in `data`; absent means 1. */
+  tiles?: number;
   width: number;
   height: number;
   channels: 3;
@@ -32,6 +40,16 @@ export interface FloatImage {
 }
 
 const BLACK = { r: 0, g: 0, b: 0 };
+
+function describeMeta(meta: Metadata): NonNullable<FloatImage['source']> {
+  return {
+    width: meta.autoOrient?.width ?? meta.width ?? 0,
+    height: meta.autoOrient?.height ?? meta.height ?? 0,
+    channels: meta.channels ?? 0,
+    depth: meta.depth ?? 'unknown',
+    format: meta.format ?? 'unknown',
+  };
+}
 
 /**
  * Decodes any supported image (gray, gray+alpha, RGB, RGBA, palette, 8/16-bit, CMYK, EXIF-rotated)
@@ -44,6 +62,10 @@ export async function readImageAsFloat(file: string, size: number, opts: ReadIma
     // failOn 'warning' (sharp's default, made explicit) rejects truncated or corrupt pixel data.
     const image = sharp(file, { failOn: 'warning', autoOrient: true });
     const meta = opts.describeSource === false ? null : await image.metadata();
+    if (opts.layout && opts.layout.fit !== 'stretch') {
+      const fitted = await decodeFitted(image.flatten({ background }), size, opts.layout);
+      return { data: fitted.data, tiles: fitted.tiles, width: size, height: size, channels: 3, source: meta && describeMeta(meta) };
+    }
     const { data, info } = await image
       .flatten({ background })
       .resize(size, size, { fit: opts.fit ?? 'fill', background, kernel: 'lanczos3' })
@@ -69,13 +91,7 @@ export async function readImageAsFloat(file: string, size: number, opts: ReadIma
       width: size,
       height: size,
       channels: 3,
-      source: meta && {
-        width: meta.autoOrient?.width ?? meta.width ?? 0,
-        height: meta.autoOrient?.height ?? meta.height ?? 0,
-        channels: meta.channels ?? 0,
-        depth: meta.depth ?? 'unknown',
-        format: meta.format ?? 'unknown',
-      },
+      source: meta && describeMeta(meta),
     };
   } catch (err) {
     throw new ImageReadError(file, errorMessage(err), { cause: err });

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend/index.ts';
+import { type FitSpec, type ImageFit, fitSignature, normalizeFit } from '../data/fit.ts';
 import {
   after,
   asModelTopology,
@@ -48,6 +49,10 @@ export interface LoadBackboneOptions {
   seed?: number;
   /** Default 'unit' (see Preprocessing). */
   preprocessing?: Preprocessing;
+  /** How non-square images become the square input (data/fit.ts). Default 'stretch'. */
+  fit?: ImageFit;
+  /** fit 'tiles': most tiles per image (default 4). */
+  maxTiles?: number;
 }
 
 export interface Backbone {
@@ -58,12 +63,14 @@ export interface Backbone {
   topology: FunctionalJson;
   inputSize: number;
   preprocessing: Preprocessing;
+  /** Aspect handling applied wherever images are decoded for this backbone (train, evaluate, export, predict). */
+  fit: FitSpec;
   cutAt: string;
   /** Ordered layer names where the model can be split (one tensor crosses): what freeze may name. */
   blockNames: string[];
   /** Feature map shape without the batch dimension. */
   outputShape: number[];
-  /** Stable string for cache keys (source, weights identity, size, cut, preprocessing). */
+  /** Stable string for cache keys (source, weights identity, size, cut, preprocessing, fit). */
   signature: string;
   describe(): string;
 }
@@ -202,7 +209,9 @@ function describeBackbone(b: Omit<Backbone, 'describe'>): string {
       : b.source === 'scratch'
         ? 'MobileNetV2 architecture with random (seeded) weights — a baseline for comparison.'
         : 'User-provided TF.js layers model.';
-  return `${where} Input ${b.inputSize}×${b.inputSize}, cut at ${b.cutAt}, features ${b.outputShape.join('×')}.`;
+  const fit =
+    b.fit.fit === 'stretch' ? '' : b.fit.fit === 'letterbox' ? ' (letterboxed, aspect kept)' : ` (up to ${b.fit.maxTiles} square tiles per image, max over tiles)`;
+  return `${where} Input ${b.inputSize}×${b.inputSize}${fit}, cut at ${b.cutAt}, features ${b.outputShape.join('×')}.`;
 }
 
 export async function loadBackbone(options: LoadBackboneOptions = {}): Promise<Backbone> {
@@ -210,6 +219,7 @@ export async function loadBackbone(options: LoadBackboneOptions = {}): Promise<B
   const source = options.source ?? 'mobilenet_v2';
   const inputSize = options.inputSize ?? 160;
   const preprocessing = options.preprocessing ?? 'unit';
+  const fit = normalizeFit({ fit: options.fit, maxTiles: options.maxTiles });
   if (!Number.isInteger(inputSize) || inputSize < 32 || inputSize > 320)
     throw new Error(`backbone inputSize must be an integer 32..320, got ${inputSize}`);
   let base: FunctionalJson;
@@ -255,10 +265,11 @@ export async function loadBackbone(options: LoadBackboneOptions = {}): Promise<B
     topology,
     inputSize: size,
     preprocessing,
+    fit,
     cutAt,
     blockNames: cleanBoundaries(topology).filter((n) => n !== PREPROCESS_NAME),
     outputShape,
-    signature: `${weightsId}|${size}|${cutAt}|${preprocessing}`,
+    signature: `${weightsId}|${size}|${cutAt}|${preprocessing}${fitSignature(fit)}`,
   };
   return { ...partial, describe: () => describeBackbone(partial) };
 }

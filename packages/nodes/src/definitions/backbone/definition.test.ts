@@ -6,6 +6,8 @@ describe('backbone definition', () => {
     expect(backboneNode.params.parse({})).toEqual({
       source: 'mobilenet_v2',
       inputSize: 160,
+      fit: 'stretch',
+      maxTiles: 4,
       cutAt: 'block_13_expand_relu',
       modelPath: '',
       customLayer: '',
@@ -18,6 +20,8 @@ describe('backbone definition', () => {
     expect(backboneNode.params.safeParse({ source: 'custom', modelPath: 'models/mine' }).success).toBe(true);
     expect(backboneNode.params.safeParse({ inputSize: 16 }).success).toBe(false);
     expect(backboneNode.params.safeParse({ cutAt: 'block_2' }).success).toBe(false);
+    expect(backboneNode.params.safeParse({ fit: 'crop' }).success).toBe(false);
+    expect(backboneNode.params.safeParse({ fit: 'tiles', maxTiles: 1 }).success).toBe(false);
   });
 
   it('is a source node with one Backbone output', () => {

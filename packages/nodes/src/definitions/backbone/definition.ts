@@ -3,6 +3,9 @@ import { defineNode, seedParam } from '../shared.ts';
 
 export const BACKBONE_SOURCES = ['mobilenet_v2', 'custom', 'scratch'] as const;
 
+/** How a non-square image becomes the square input (the engine's IMAGE_FITS; run/backbone.ts checks they match). */
+export const IMAGE_FIT_MODES = ['stretch', 'letterbox', 'tiles'] as const;
+
 /** MobileNetV2 layers the feature extractor may end at, shallow to deep. */
 export const MOBILENET_CUT_LAYERS = [
   'block_3_expand_relu',
@@ -31,6 +34,27 @@ export const backboneParams = z
       .default(160)
       .describe('Images are resized to this many pixels square before entering the network.')
       .meta({ title: 'Input size (px)' }),
+    fit: z
+      .enum(IMAGE_FIT_MODES)
+      .default('stretch')
+      .describe(
+        'How a non-square image becomes square. stretch: squeezed to fit; cheapest, and fine when all images ' +
+          'have about the same shape (the squeeze is then the same for every image). letterbox: scaled to fit ' +
+          'inside the square with its aspect kept and the rest filled with the image\'s mean grey; helps when ' +
+          'images of very different shapes are mixed, so a defect keeps its shape. tiles: the short side is ' +
+          'scaled to the input size and the long side cut into up to "Max tiles" overlapping squares, each run ' +
+          'through the backbone, their feature maps combined by maximum; for long thin parts with small defects ' +
+          '(full resolution along the part), at up to that many times the extraction time. Applied the same way ' +
+          'in training, evaluation and the exported model.',
+      )
+      .meta({ title: 'Fit' }),
+    maxTiles: z
+      .int()
+      .min(2)
+      .max(8)
+      .default(4)
+      .describe('Most tiles per image. A part longer than this many squares is squeezed to fit; nothing is cropped.')
+      .meta({ title: 'Max tiles', showWhen: { fit: ['tiles'] } }),
     cutAt: z
       .enum(MOBILENET_CUT_LAYERS)
       .default('block_13_expand_relu')

@@ -1,7 +1,13 @@
 import path from 'node:path';
-import { type BackboneSource, loadBackbone, resolveInsideRoot } from '@defectflow/engine';
+import { type BackboneSource, IMAGE_FITS, type ImageFit, loadBackbone, resolveInsideRoot } from '@defectflow/engine';
+import { IMAGE_FIT_MODES } from '../../definitions/backbone/definition.ts';
 import { NodeError, type NodeRunFn } from '../types.ts';
 import { asNodeError, ensureBackend } from './shared.ts';
+
+// The node's fit options are the engine's, written twice only because the definitions must stay
+// browser-safe: these two lines fail to typecheck when the lists drift apart.
+IMAGE_FIT_MODES satisfies readonly ImageFit[];
+IMAGE_FITS satisfies readonly (typeof IMAGE_FIT_MODES)[number][];
 
 /** A custom model folder must live inside DATASETS_ROOT or DATA_DIR/models. */
 function resolveModelPath(userPath: string, roots: string[]): string {
@@ -30,6 +36,8 @@ export const runBackbone: NodeRunFn = async (_inputs, params, ctx) => {
       modelPath,
       customLayer: (params.customLayer as string | undefined) || undefined,
       seed: params.seed as number | undefined,
+      fit: params.fit as ImageFit | undefined,
+      maxTiles: params.maxTiles as number | undefined,
     });
     ctx.log('info', backbone.describe());
     return {
@@ -37,6 +45,7 @@ export const runBackbone: NodeRunFn = async (_inputs, params, ctx) => {
       summary: {
         source,
         inputSize: backbone.inputSize,
+        fit: backbone.fit.fit,
         cutAt: backbone.cutAt,
         featureShape: backbone.outputShape,
         params: backbone.model.countParams(),

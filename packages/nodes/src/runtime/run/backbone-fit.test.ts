@@ -1,0 +1,46 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { generateSampleDataset } from '@defectflow/engine';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDefaultPipeline } from '../../default-pipeline.ts';
+import { execute } from '../executor.ts';
+import { nodeRunFunctions } from '../run-functions.ts';
+import type { NodeRunContext } from '../types.ts';
+
+let tmp: string;
+let dirs: NodeRunContext['dirs'];
+
+beforeAll(async () => {
+  tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'df-fit-node-'));
+  dirs = {
+    dataDir: tmp,
+    datasetsRoot: path.join(tmp, 'datasets'),
+    runDir: path.join(tmp, 'runs', 'r1'),
+    modelsDir: path.join(tmp, 'models'),
+    cacheDir: path.join(tmp, 'cache'),
+  };
+  await generateSampleDataset(path.join(dirs.datasetsRoot, 'sample-steel'), { perClass: 6, size: 48, seed: 2 });
+});
+
+afterAll(async () => {
+  await fs.rm(tmp, { recursive: true, force: true });
+});
+
+describe('backbone fit param', () => {
+  it('reaches the engine backbone and the deployed defectflow.json', async () => {
+    const graph = createDefaultPipeline();
+    for (const node of graph.nodes) {
+      if (node.type === 'backbone') node.params = { ...node.params, inputSize: 48, cutAt: 'block_3_expand_relu', fit: 'tiles', maxTiles: 3 };
+      if (node.type === 'train') node.params = { ...node.params, epochs: 2 };
+      if (node.type === 'dataset') node.params = { ...node.params, valRatio: 0.25, testRatio: 0.25 };
+    }
+    const result = await execute({ runId: 'run-fit', graph, sink: () => {}, dirs }, nodeRunFunctions);
+    expect(result.status).toBe('succeeded');
+    const backbone = result.outputs.backbone?.backbone as { fit: { fit: string; maxTiles: number } };
+    expect(backbone.fit).toEqual({ fit: 'tiles', maxTiles: 3 });
+    const deployment = result.outputs.deploy?.deployment as { dir: string };
+    const meta = JSON.parse(await fs.readFile(path.join(deployment.dir, 'defectflow.json'), 'utf8'));
+    expect(meta.preprocessing).toMatchObject({ fit: 'tiles', maxTiles: 3 });
+  });
+});
