@@ -8,7 +8,10 @@ import type { NextConfig } from 'next';
  */
 const nextConfig: NextConfig = {
   // Workspace packages export TypeScript source.
-  transpilePackages: ['@defectflow/nodes', '@defectflow/db', '@defectflow/runner'],
+  // Pages import only `@defectflow/engine/decision` (import-free, checked by the engine's decision.test.ts):
+  // the baseline verdict and threshold rule the report shares with predictImages. The engine's heavy
+  // dependencies below stay external.
+  transpilePackages: ['@defectflow/nodes', '@defectflow/db', '@defectflow/runner', '@defectflow/engine'],
   serverExternalPackages: [
     'sharp',
     '@tensorflow/tfjs',
@@ -17,7 +20,6 @@ const nextConfig: NextConfig = {
     '@tensorflow/tfjs-backend-wasm',
     '@electric-sql/pglite',
     'postgres',
-    '@defectflow/engine',
   ],
   // Typechecking is `tsc -p apps/web/tsconfig.json` (CI and `npm run typecheck`); a build should not redo it.
   typescript: { ignoreBuildErrors: true },

@@ -37,6 +37,24 @@ describe('evaluation metrics for the report', () => {
     expect(m?.roc?.threshold).toBe(0.42);
   });
 
+  it('reads the baseline from full metrics or a bare summary and judges it with the engine rule', () => {
+    const full = parseMetrics({ ...raw, baseline: { className: 'good', accuracy: 0.75, macroF1: 0.43 } });
+    expect(full?.baseline).toEqual({ className: 'good', accuracy: 0.75, macroF1: 0.43 });
+    expect(full?.verdict?.clearlyBetter).toBe(false);
+    expect(full?.verdict?.warning).toContain("no better than always answering 'good' (75.0 % accuracy)");
+    const summary = parseMetrics({ accuracy: 0.95, macroF1: 0.9, baselineClass: 'free', baselineAccuracy: 0.71, baselineMacroF1: 0.14 });
+    expect(summary?.baseline?.className).toBe('free');
+    expect(summary?.verdict).toEqual({ clearlyBetter: true, warning: null });
+    expect(parseMetrics(raw)?.baseline).toBeNull(); // runs from before the baseline existed: no warning, no crash
+  });
+
+  it('keeps per-image probabilities and the evaluated operating point', () => {
+    const op = { goodClass: 'good', threshold: 0.3, mode: 'defect-recall', target: 0.99, binary: { caught: 1, missed: 0, passed: 2, flagged: 1 }, defectRecall: 1, falseAlarmRate: 1 / 3 };
+    const m = parseMetrics({ ...raw, operatingPoint: op, predictions: [{ id: 'a', trueLabel: 'good', predLabel: 'good', confidence: 0.9, probs: [0.9, 0.1] }] });
+    expect(m?.operatingPoint).toMatchObject({ threshold: 0.3, mode: 'defect-recall' });
+    expect(m?.predictions[0]?.probs).toEqual([0.9, 0.1]);
+  });
+
   it('returns null for things that are not metrics, and finds nested ones', () => {
     expect(parseMetrics(null)).toBeNull();
     expect(parseMetrics({ items: 3 })).toBeNull();

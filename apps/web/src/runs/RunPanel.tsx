@@ -9,6 +9,7 @@ import { useEffect, useState } from 'react';
 import { useSocket } from '../client/socket.ts';
 import { useTRPC } from '../client/trpc.ts';
 import { TrainingCurves } from './chart/TrainingCurves.tsx';
+import { metricsFromRun } from './metrics.ts';
 import { LogView } from './panel/LogView.tsx';
 import { NodeStateList } from './panel/NodeStateList.tsx';
 import { ProgressBar } from './panel/ProgressBar.tsx';
@@ -74,6 +75,13 @@ export function RunPanel({ runId, hideNodes = false }: RunPanelProps) {
   const device = state.device ?? row?.device ?? undefined;
   const error = state.error ?? row?.error ?? undefined;
   const canCancel = !ended;
+  const metrics = metricsFromRun(
+    row?.metrics,
+    Object.values(state.nodes)
+      .filter((n) => n.nodeType === 'evaluate')
+      .map((n) => n.summary),
+  );
+  const baselineWarning = metrics?.verdict?.warning ?? null;
 
   return (
     <section className="df-card" data-testid="run-panel" data-run-id={runId} style={{ display: 'grid', gap: 12 }}>
@@ -104,6 +112,11 @@ export function RunPanel({ runId, hideNodes = false }: RunPanelProps) {
       {error ? (
         <div role="alert" style={{ color: '#b91c1c', fontSize: 13 }}>
           {error}
+        </div>
+      ) : null}
+      {baselineWarning ? (
+        <div data-testid="run-baseline-warning" style={{ color: '#92400e', background: '#fffbeb', border: '1px solid #f59e0b', borderRadius: 6, padding: '6px 10px', fontSize: 13 }}>
+          ⚠ {baselineWarning}
         </div>
       ) : null}
       {cancel.error ? <div style={{ color: '#b91c1c', fontSize: 12 }}>Cancel failed: {cancel.error.message}</div> : null}

@@ -2,6 +2,12 @@
  * Reads the evaluate node's Metrics (from runs.metrics or its node.finished summary) into one typed
  * shape for the report. Lenient: a missing part (no ROC, no per-item cells) just hides that section.
  */
+import {
+  type Baseline,
+  type BaselineVerdict,
+  type OperatingPoint,
+  judgeBaseline,
+} from '@defectflow/engine/decision';
 
 export interface ClassMetrics {
   precision: number;
@@ -15,6 +21,8 @@ export interface Prediction {
   trueLabel: string;
   predLabel: string;
   confidence: number;
+  /** Per-class probabilities in `classes` order (full metrics only): the report recomputes the operating point from them. */
+  probs?: number[];
 }
 
 export interface RocData {
@@ -35,6 +43,10 @@ export interface ReportMetrics {
   cells: Record<string, Record<string, string[]>>;
   predictions: Prediction[];
   roc: RocData | null;
+  /** Always answering the training split's largest class; null for runs made before it was reported. */
+  baseline: Baseline | null;
+  verdict: BaselineVerdict | null;
+  operatingPoint: OperatingPoint | null;
 }
 
 function num(v: unknown): number | null {
@@ -88,6 +100,7 @@ export function parseMetrics(raw: unknown): ReportMetrics | null {
         trueLabel: String(o.trueLabel ?? ''),
         predLabel: String(o.predLabel ?? ''),
         confidence: num(o.confidence) ?? 0,
+        probs: Array.isArray(o.probs) ? o.probs.map((v) => num(v) ?? 0) : undefined,
       });
     }
   }
@@ -115,7 +128,23 @@ export function parseMetrics(raw: unknown): ReportMetrics | null {
 
   // A bare summary (remote runner: full metrics not available) still carries the AUROC.
   if (!roc && num(m.auroc) !== null) roc = { points: [], auroc: num(m.auroc) as number, goodClass: typeof m.goodClass === 'string' ? m.goodClass : undefined };
-  return { accuracy, macroF1: num(m.macroF1), classes, perClass, confusion, cells, predictions, roc };
+  const baseline = parseBaseline(m);
+  const macroF1 = num(m.macroF1);
+  // The verdict is recomputed with the engine's rule, so a bare summary (no baselineVerdict) still warns.
+  const verdict = baseline ? judgeBaseline({ accuracy, macroF1: macroF1 ?? 0 }, baseline) : null;
+  const op = obj(m.operatingPoint);
+  const operatingPoint = op && typeof op.goodClass === 'string' && num(op.threshold) !== null ? (op as unknown as OperatingPoint) : null;
+  return { accuracy, macroF1, classes, perClass, confusion, cells, predictions, roc, baseline, verdict, operatingPoint };
+}
+
+/** The full metrics' `baseline` object, or the evaluate summary's flat baselineClass/baselineAccuracy/baselineMacroF1. */
+function parseBaseline(m: Record<string, unknown>): Baseline | null {
+  const b = obj(m.baseline);
+  if (b && typeof b.className === 'string' && num(b.accuracy) !== null)
+    return { className: b.className, accuracy: num(b.accuracy) as number, macroF1: num(b.macroF1) ?? 0 };
+  if (typeof m.baselineClass === 'string' && num(m.baselineAccuracy) !== null)
+    return { className: m.baselineClass, accuracy: num(m.baselineAccuracy) as number, macroF1: num(m.baselineMacroF1) ?? 0 };
+  return null;
 }
 
 /**

@@ -1,3 +1,15 @@
+import {
+  type Baseline,
+  type BaselineVerdict,
+  type OperatingMode,
+  type OperatingPoint,
+  binaryRates,
+  confusionAt,
+  judgeBaseline,
+  majorityBaseline,
+  thresholdFor,
+} from './decision.ts';
+
 export interface EvalItem {
   id: string;
   /** Index into `classes`. */
@@ -44,6 +56,12 @@ export interface Metrics {
   cells: Record<string, Record<string, string[]>>;
   predictions: Prediction[];
   roc: RocSummary | null;
+  /** Always answering the training split's largest class, scored on this split. */
+  baseline: Baseline;
+  /** Whether the model clearly beats the baseline (decision.ts BASELINE_MARGIN), with the warning words. */
+  baselineVerdict: BaselineVerdict;
+  /** The defect-vs-good threshold the predictions above were made with; null = argmax. */
+  operatingPoint: OperatingPoint | null;
 }
 
 export interface EvaluateOptions {
@@ -53,6 +71,10 @@ export interface EvaluateOptions {
   classes: string[];
   /** Name of the "no defect" class; '' or undefined = auto-detect good/ok/normal. */
   goodClass?: string;
+  /** Images per class in the training split, for the baseline's majority class (default: this split's counts). */
+  trainCounts?: number[];
+  /** Pick a defect-vs-good threshold (needs a good class); 'argmax' or absent = the most probable class. */
+  operatingPoint?: { mode: OperatingMode; target: number };
 }
 
 const GOOD_NAMES = ['good', 'ok', 'normal', 'no_defect', 'nodefect', 'pass'];
@@ -109,12 +131,25 @@ export async function evaluateClassifier(options: EvaluateOptions): Promise<Metr
     cells[t] = {};
     for (const p of classes) (cells[t] as Record<string, string[]>)[p] = [];
   }
+  const good = detectGoodClass(classes, options.goodClass);
+  const g = good ? classes.indexOf(good) : -1;
+  const scores = g >= 0 ? rows.map((r) => 1 - (r[g] as number)) : [];
+  const positive = items.map((it) => it.label !== g);
+  const mode = options.operatingPoint?.mode ?? 'argmax';
+  let threshold: number | null = null;
+  if (mode !== 'argmax') {
+    const target = options.operatingPoint?.target as number;
+    if (!good)
+      throw new Error(`evaluate operating point "${mode}" needs a good class: set goodClass (classes: ${classes.join(', ')})`);
+    threshold = thresholdFor(scores, positive, mode, target);
+    if (threshold === null) throw new Error(`evaluate operating point "${mode}": the evaluated split has no defect images to measure recall on`);
+  }
+  const decided = confusionAt(rows, items.map((it) => it.label), k, g, threshold);
   const predictions: Prediction[] = [];
   let correct = 0;
   items.forEach((item, i) => {
     const probs = rows[i] as number[];
-    let arg = 0;
-    for (let j = 1; j < k; j++) if ((probs[j] as number) > (probs[arg] as number)) arg = j;
+    const arg = decided.predicted[i] as number;
     const t = classes[item.label] as string;
     const p = classes[arg] as string;
     (confusion[item.label] as number[])[arg]!++;
@@ -140,11 +175,7 @@ export async function evaluateClassifier(options: EvaluateOptions): Promise<Metr
     }
   });
   let roc: RocSummary | null = null;
-  const good = detectGoodClass(classes, options.goodClass);
   if (good) {
-    const g = classes.indexOf(good);
-    const scores = rows.map((r) => 1 - (r[g] as number));
-    const positive = items.map((it) => it.label !== g);
     const { points, auroc } = rocCurve(scores, positive);
     let bestJ = -Infinity;
     let chosen = points[0] as RocSummary['points'][number];
@@ -166,15 +197,25 @@ export async function evaluateClassifier(options: EvaluateOptions): Promise<Metr
       negatives: positive.filter((p) => !p).length,
     };
   }
+  const accuracy = items.length ? correct / items.length : 0;
+  const macroF1 = f1Count ? f1Sum / f1Count : 0;
+  const baseline = majorityBaseline(classes, items.map((it) => it.label), options.trainCounts);
+  const operatingPoint: OperatingPoint | null =
+    mode !== 'argmax' && good && threshold !== null
+      ? { goodClass: good, mode, target: options.operatingPoint?.target as number, threshold, binary: decided.binary, ...binaryRates(decided.binary) }
+      : null;
   return {
     classes,
     count: items.length,
-    accuracy: items.length ? correct / items.length : 0,
+    accuracy,
     perClass,
-    macroF1: f1Count ? f1Sum / f1Count : 0,
+    macroF1,
     confusion,
     cells,
     predictions,
     roc,
+    baseline,
+    baselineVerdict: judgeBaseline({ accuracy, macroF1 }, baseline),
+    operatingPoint,
   };
 }

@@ -72,6 +72,11 @@ export function RunCompare({ ids }: { ids: string[] }) {
     },
     { label: 'epochs', values: loaded.map((r) => String(r.state.epochs.length)) },
     { label: 'accuracy', values: loaded.map((r) => pct(r.metrics?.accuracy)) },
+    {
+      label: 'baseline accuracy (largest class)',
+      values: loaded.map((r) => (r.metrics?.baseline ? `${pct(r.metrics.baseline.accuracy)} '${r.metrics.baseline.className}'` : '–')),
+    },
+    { label: 'beats baseline clearly', values: loaded.map((r) => (r.metrics?.verdict ? (r.metrics.verdict.clearlyBetter ? 'yes' : 'NO') : '–')) },
     { label: 'macro F1', values: loaded.map((r) => pct(r.metrics?.macroF1)) },
     { label: 'AUROC', values: loaded.map((r) => (r.metrics?.roc ? r.metrics.roc.auroc.toFixed(3) : '–')) },
     ...classes.map((c) => ({ label: `F1 ${c}`, values: loaded.map((r) => pct(r.metrics?.perClass[c]?.f1)) })),

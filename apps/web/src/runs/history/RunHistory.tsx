@@ -126,7 +126,15 @@ export function RunHistory() {
                 <td style={{ padding: '4px 8px' }}>
                   {formatDuration(durationBetween(r.startedAt, r.finishedAt ?? (running ? null : r.startedAt)))}
                 </td>
-                <td style={{ padding: '4px 8px' }}>{pct(m?.accuracy)}</td>
+                <td style={{ padding: '4px 8px' }} title={m?.verdict?.warning ?? undefined}>
+                  {pct(m?.accuracy)}
+                  {m?.baseline ? (
+                    <span style={{ color: m.verdict?.clearlyBetter ? '#5b6470' : '#b45309', fontSize: 11 }} data-testid="history-baseline">
+                      {' '}
+                      {m.verdict?.clearlyBetter ? '' : '⚠ '}vs {pct(m.baseline.accuracy)}
+                    </span>
+                  ) : null}
+                </td>
                 <td style={{ padding: '4px 8px' }}>{pct(m?.macroF1)}</td>
                 <td style={{ padding: '4px 8px', color: '#5b6470' }}>{r.backend ?? '–'}</td>
               </tr>

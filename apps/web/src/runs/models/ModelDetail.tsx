@@ -23,7 +23,10 @@ export function ModelDetail({ modelId }: { modelId: string }) {
         <span>
           input {m.inputSize}×{m.inputSize}
         </span>
-        <span>accuracy {pct(metrics?.accuracy)}</span>
+        <span>
+          accuracy {pct(metrics?.accuracy)}
+          {metrics?.baseline ? ` (always '${metrics.baseline.className}': ${pct(metrics.baseline.accuracy)})` : ''}
+        </span>
         <span>macro F1 {pct(metrics?.macroF1)}</span>
         {metrics?.roc ? <span>AUROC {metrics.roc.auroc.toFixed(3)}</span> : null}
         <span>deployed {formatDateTime(m.createdAt)}</span>
@@ -36,6 +39,20 @@ export function ModelDetail({ modelId }: { modelId: string }) {
           Download
         </a>
       </div>
+      {metrics?.verdict?.warning ? (
+        <div role="alert" data-testid="model-baseline-warning" style={{ color: '#92400e', background: '#fffbeb', border: '1px solid #f59e0b', borderRadius: 6, padding: '6px 10px', fontSize: 13 }}>
+          ⚠ {metrics.verdict.warning}
+        </div>
+      ) : null}
+      <p data-testid="model-decision" style={{ fontSize: 13, margin: 0 }}>
+        {metrics?.operatingPoint
+          ? `Decision: defect when 1 − p(${metrics.operatingPoint.goodClass}) ≥ ${metrics.operatingPoint.threshold.toFixed(3)} (${
+              metrics.operatingPoint.mode === 'defect-recall'
+                ? `chosen to catch ${pct(metrics.operatingPoint.target)} of defects`
+                : `chosen to flag at most ${pct(metrics.operatingPoint.target)} of good parts`
+            }; on the test split ${pct(metrics.operatingPoint.defectRecall)} caught, ${pct(metrics.operatingPoint.falseAlarmRate)} false alarms). Predictions below apply it.`
+          : 'Decision: the most probable class (no defect threshold).'}
+      </p>
       <section>
         <h2 style={{ fontSize: 16 }}>Try it</h2>
         <PredictDrop modelId={m.id} />

@@ -49,7 +49,10 @@ export function ModelList() {
                     <td style={{ padding: '4px 8px' }}>
                       {m.inputSize}×{m.inputSize}
                     </td>
-                    <td style={{ padding: '4px 8px' }}>{pct(metrics?.accuracy)}</td>
+                    <td style={{ padding: '4px 8px' }} title={metrics?.verdict?.warning ?? undefined}>
+                      {pct(metrics?.accuracy)}
+                      {metrics?.verdict && !metrics.verdict.clearlyBetter ? <span style={{ color: '#b45309' }}> ⚠ no better than always '{metrics.baseline?.className}'</span> : null}
+                    </td>
                     <td style={{ padding: '4px 8px' }}>{pct(metrics?.macroF1)}</td>
                     <td style={{ padding: '4px 8px' }}>{formatDateTime(m.createdAt)}</td>
                     <td style={{ padding: '4px 8px', fontFamily: 'monospace' }}>

@@ -3,7 +3,13 @@ import { deployNode } from './definition.ts';
 
 describe('deploy definition', () => {
   it('parses {} to the agreed defaults', () => {
-    expect(deployNode.params.parse({})).toEqual({ name: 'defect-model', gateMetric: 'none', gateMin: 0.9 });
+    expect(deployNode.params.parse({})).toEqual({
+      name: 'defect-model',
+      gateMetric: 'none',
+      gateMin: 0.9,
+      gateBaseline: false,
+      baselineMargin: 0.05,
+    });
   });
 
   it('restricts the model name to 1-64 safe characters', () => {

@@ -24,6 +24,21 @@ export const deployParams = z.strictObject({
     .default(0.9)
     .describe('Minimum value of the gate metric, 0–1.')
     .meta({ title: 'Gate minimum', showWhen: { gateMetric: ['accuracy', 'macroF1'] } }),
+  gateBaseline: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Deploy only if the accuracy beats always answering the largest class (the baseline the Evaluate node reports) ' +
+        'by at least the margin below. Needs the metrics input.',
+    )
+    .meta({ title: 'Must beat the baseline' }),
+  baselineMargin: z
+    .number()
+    .min(0)
+    .max(0.5)
+    .default(0.05)
+    .describe('How far above the baseline accuracy the model must be, 0–0.5 (0.05 = 5 accuracy points).')
+    .meta({ title: 'Baseline margin', showWhen: { gateBaseline: [true] } }),
 });
 
 export type DeployParams = z.infer<typeof deployParams>;

@@ -79,6 +79,31 @@ describe('engine-backed node run functions', () => {
     await expect(run).rejects.toMatchObject({ code: 'gate_not_met' });
   });
 
+  it('deploy with gateBaseline refuses a model that does not beat the majority answer by the margin', async () => {
+    const ctx = {
+      runId: 'r',
+      nodeId: 'deploy',
+      signal: new AbortController().signal,
+      progress: () => {},
+      log: () => {},
+      emit: () => {},
+      dirs,
+      cacheKey: 'k',
+    } satisfies NodeRunContext;
+    const trained = { head: {}, history: [] };
+    const baseline = { className: 'good', accuracy: 0.71, macroF1: 0.14 };
+    const gate = { name: 'm', gateMetric: 'none', gateBaseline: true, baselineMargin: 0.05 };
+    const close = nodeRunFunctions.deploy?.({ trained, metrics: { accuracy: 0.74, macroF1: 0.5, confusion: [], baseline } }, gate, ctx);
+    await expect(close).rejects.toMatchObject({
+      code: 'gate_not_met',
+      message: expect.stringMatching(/74\.0 % does not beat always answering 'good' \(71\.0 %\) by the required 5\.0 points/),
+    });
+    await expect(nodeRunFunctions.deploy?.({ trained }, gate, ctx)).rejects.toMatchObject({ code: 'gate_not_met', message: expect.stringMatching(/metrics input/) });
+    // 0.76 clears 0.71 + 0.05: the gate lets it through to the export (which this stub model then fails).
+    const clears = nodeRunFunctions.deploy?.({ trained, metrics: { accuracy: 0.76, macroF1: 0.5, confusion: [], baseline } }, gate, ctx);
+    await expect(clears).rejects.not.toMatchObject({ code: 'gate_not_met' });
+  });
+
   it('a dataset path outside DATASETS_ROOT fails with a clear code', async () => {
     const ctx = {
       runId: 'r',
