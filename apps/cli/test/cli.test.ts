@@ -59,6 +59,21 @@ describe('defectflow CLI', () => {
     expect(await readdir(path.join(datasetDir, 'scratches'))).toHaveLength(16);
   });
 
+  it('writes the small-defects sample with --kind small-defects --scale, and refuses steel-only flags for it', async () => {
+    const dir = path.join(work, 'tiles');
+    const result = await cli(['sample-data', dir, '--kind', 'small-defects', '--scale', '0.02']);
+    expect(result.code, result.stderr).toBe(0);
+    const classes = (await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+    expect(classes.sort()).toEqual(['blowhole', 'break', 'crack', 'fray', 'good', 'uneven']);
+    expect(await readdir(path.join(dir, 'good'))).toHaveLength(19); // 952 × 0.02
+    const wrong = await cli(['sample-data', path.join(work, 'x'), '--kind', 'small-defects', '--per-class', '3']);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/use --scale for small-defects/);
+    const unknown = await cli(['sample-data', path.join(work, 'x'), '--kind', 'wood']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/--kind must be one of steel, small-defects, got "wood"/);
+  });
+
   it('runs a pipeline headless, reports metrics as JSON and exports a model that answers predictions', async () => {
     const pipeline = await smallPipeline();
     const result = await cli(['run', pipeline, '--dataset', datasetDir, '--json']);
@@ -86,6 +101,36 @@ describe('defectflow CLI', () => {
     }
   });
 
+  it('predict applies the decision threshold carried in defectflow.json; without one it keeps argmax', async () => {
+    const pipeline = await smallPipeline();
+    const result = await cli(['run', pipeline, '--dataset', datasetDir, '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout);
+    // The human summary names the baseline beside the accuracy (six balanced classes: always one is ~1/6).
+    expect(result.stderr).toMatch(/result: accuracy [\d.]+ % \(always '[a-z_-]+': [\d.]+ %\)/);
+    expect(report.metrics.baseline.accuracy).toBeLessThan(0.3);
+    expect(typeof report.metrics.beatsBaseline).toBe('boolean');
+    const modelDir = report.deployment.dir as string;
+    const metaFile = path.join(modelDir, 'defectflow.json');
+    const meta = JSON.parse(await readFile(metaFile, 'utf8'));
+    expect(meta.decision).toBeNull(); // argmax template
+    const images = ['scratches', 'patches', 'crazing'].map((c) => path.join(datasetDir, c, `${c}_2.png`));
+    const predict = async () => {
+      const out = await cli(['predict', modelDir, ...images, '--json']);
+      expect(out.code, out.stderr).toBe(0);
+      return (JSON.parse(out.stdout) as { label: string; probabilities: Record<string, number> }[]).map((p) => p.label);
+    };
+    const argmax = await predict();
+    // Treat "crazing" as the good class: a threshold above every defect score passes everything as crazing…
+    await writeFile(metaFile, JSON.stringify({ ...meta, decision: { goodClass: 'crazing', threshold: 1.000001, mode: 'false-alarm', target: 0 } }));
+    expect(await predict()).toEqual(['crazing', 'crazing', 'crazing']);
+    // …and threshold 0 flags everything: never crazing, the most probable other class instead.
+    await writeFile(metaFile, JSON.stringify({ ...meta, decision: { goodClass: 'crazing', threshold: 0, mode: 'defect-recall', target: 1 } }));
+    const flagged = await predict();
+    expect(flagged).not.toContain('crazing');
+    expect(flagged.filter((l, i) => argmax[i] !== 'crazing' && l !== argmax[i])).toEqual([]);
+  });
+
   it('refuses an invalid pipeline with the node and field named, without running anything', async () => {
     const graph = JSON.parse(await readFile(EXAMPLE, 'utf8'));
     graph.nodes.find((n: { type: string }) => n.type === 'train').params.epochs = 0;
@@ -96,6 +141,20 @@ describe('defectflow CLI', () => {
     expect(result.stderr).toContain('param_invalid');
     expect(result.stderr).toContain('epochs');
     expect(result.stdout).toBe('');
+  });
+
+  it('refuses a path-like node id by name and writes nothing outside (or inside) DATA_DIR', async () => {
+    const graph = JSON.parse(await readFile(EXAMPLE, 'utf8'));
+    const climb = `x/../../../../${path.basename(work)}-evil`;
+    for (const n of graph.nodes) if (n.id === 'deploy') n.id = climb;
+    for (const e of graph.edges) if (e.target === 'deploy') e.target = climb;
+    const file = path.join(work, 'climb.json');
+    await writeFile(file, JSON.stringify(graph));
+    const result = await cli(['run', file]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`[invalid_id] Graph field "nodes.7.id": Node id "${climb}" is not allowed`);
+    expect(await readdir(path.dirname(work))).not.toContain(`${path.basename(work)}-evil`);
+    expect(await readdir(path.join(work, 'data', 'models')).catch(() => [])).toEqual([]);
   });
 
   it('explains malformed JSON and unknown commands', async () => {

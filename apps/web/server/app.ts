@@ -18,7 +18,7 @@ import { appRouter } from './router.ts';
 import { RunnerBridge } from './runner-bridge.ts';
 import { connectRunner, type RunnerLink } from './runner-link.ts';
 import { type EmbeddedRunner, startEmbeddedRunner } from './runner-process.ts';
-import { ensureSampleDataset, seedDatabase } from './seed.ts';
+import { ensureSampleDatasets, seedDatabase } from './seed.ts';
 import { attachBrowserSockets } from './sockets.ts';
 import type { WebContext } from './trpc.ts';
 
@@ -106,7 +106,7 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
         if (error.code === 'INTERNAL_SERVER_ERROR') log.error(`tRPC ${path ?? '?'}: ${error.message}`);
       },
     });
-    const imageRoutes = createFileRoutes({ repo: db.repo, datasetsRoot: env.datasetsRoot, log });
+    const imageRoutes = createFileRoutes({ repo: db.repo, datasetsRoot: env.datasetsRoot, modelsDir: env.modelsDir, log });
     const uploadRoutes = createDatasetUploadRoutes({ repo: db.repo, datasetsRoot: env.datasetsRoot, log });
     const fileRoutes = async (req: IncomingMessage, res: ServerResponse, url: URL) =>
       (await uploadRoutes(req, res, url)) || imageRoutes(req, res, url);
@@ -162,7 +162,7 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
     const sampleAbort = new AbortController();
     const sampleReady = env.skipSampleData
       ? Promise.resolve('skipped')
-      : ensureSampleDataset(db.repo, env.datasetsRoot, log, sampleAbort.signal);
+      : ensureSampleDatasets(db.repo, env.datasetsRoot, log, sampleAbort.signal);
 
     const activeBridge = bridge;
     // Cleanups run in reverse: sample generation, runner + bridge, sockets, HTTP server, then Next, link, db.

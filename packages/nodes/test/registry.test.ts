@@ -43,7 +43,7 @@ describe('serializeRegistry', () => {
 
 describe('defaultParams / getNodeDefinition / resolveParams', () => {
   it('gives full defaults per type and a clear error for an unknown type', () => {
-    expect(defaultParams('head')).toEqual({ pooling: 'avg', hidden: 128, dropout: 0.2 });
+    expect(defaultParams('head')).toEqual({ kind: 'spatial', filters: 128, pooling: 'max', hidden: 128, dropout: 0.2 });
     expect(() => defaultParams('resize')).toThrow(/Unknown node type "resize"/);
   });
 
@@ -54,7 +54,13 @@ describe('defaultParams / getNodeDefinition / resolveParams', () => {
   });
 
   it('resolves params with defaults, or undefined when they are invalid', () => {
-    expect(resolveParams('evaluate', { split: 'val' })).toEqual({ split: 'val', goodClass: '' });
+    expect(resolveParams('evaluate', { split: 'val' })).toEqual({
+      split: 'val',
+      goodClass: '',
+      operatingMode: 'argmax',
+      targetRecall: 0.99,
+      maxFalseAlarm: 0.05,
+    });
     expect(resolveParams('evaluate', { split: 'train' })).toBeUndefined();
     expect(resolveParams('nope', {})).toBeUndefined();
   });

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { generateSampleDataset } from '@defectflow/engine';
+import { type Metrics, type SampleDatasetKind, generateSampleDataset } from '@defectflow/engine';
 import { type PipelineGraph, type RunEventBody, parseGraphJson, validateGraph } from '@defectflow/nodes';
 import { execute, MemoryOutputCache } from '@defectflow/nodes/runtime';
 import { readCliEnv } from '../env.ts';
@@ -10,6 +10,8 @@ import { initCliBackend } from '../backend.ts';
 
 /** The dataset name the examples use; the CLI generates it on first use so a fresh clone runs end to end. */
 export const SAMPLE_DATASET = 'sample-steel';
+/** Sample datasets the CLI generates on first use, by name (the web app seeds the same two). */
+const SAMPLE_KINDS: Record<string, SampleDatasetKind> = { [SAMPLE_DATASET]: 'steel', 'sample-tiles': 'small-defects' };
 
 export async function runCommand(opts: { file: string; dataset?: string; json: boolean }): Promise<number> {
   const env = readCliEnv();
@@ -17,7 +19,7 @@ export async function runCommand(opts: { file: string; dataset?: string; json: b
     throw new Error(`cannot read pipeline file ${opts.file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
   });
   const parsed = parseGraphJson(text);
-  if (!parsed.ok) throw new Error(`${opts.file}: ${parsed.error}`);
+  if (!parsed.ok) throw new Error(parsed.errors.map((e) => `${opts.file}: [${e.code}] ${e.message}`).join('\n'));
 
   let graph: PipelineGraph = parsed.graph;
   let datasetsRoot = env.datasetsRoot;
@@ -63,7 +65,9 @@ export async function runCommand(opts: { file: string; dataset?: string; json: b
   });
   process.off('SIGINT', onSigint);
 
-  if (opts.json) process.stdout.write(`${JSON.stringify(summarizeRun(graph, result, backend), null, 2)}\n`);
+  const summary = summarizeRun(graph, result, backend);
+  for (const line of resultLines(summary)) process.stderr.write(`${line}\n`);
+  if (opts.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   return result.status === 'succeeded' ? 0 : 1;
 }
 
@@ -75,11 +79,15 @@ function withDatasetPath(graph: PipelineGraph, datasetPath: string): PipelineGra
 }
 
 async function ensureSampleDataset(graph: PipelineGraph, datasetsRoot: string): Promise<void> {
-  const usesSample = graph.nodes.some((n) => n.type === 'dataset' && (n.params.path ?? SAMPLE_DATASET) === SAMPLE_DATASET);
-  const dir = path.join(datasetsRoot, SAMPLE_DATASET);
-  if (!usesSample || existsSync(dir)) return;
-  process.stderr.write(`generating the synthetic sample dataset in ${dir} (first run only)…\n`);
-  await generateSampleDataset(dir, {});
+  for (const node of graph.nodes) {
+    if (node.type !== 'dataset') continue;
+    const name = String(node.params.path ?? SAMPLE_DATASET);
+    const kind = SAMPLE_KINDS[name];
+    const dir = path.join(datasetsRoot, name);
+    if (!kind || existsSync(dir)) continue;
+    process.stderr.write(`generating the synthetic sample dataset in ${dir} (first run only)…\n`);
+    await generateSampleDataset(dir, { kind });
+  }
 }
 
 type ExecuteResultLike = Awaited<ReturnType<typeof execute>>;
@@ -88,7 +96,7 @@ type ExecuteResultLike = Awaited<ReturnType<typeof execute>>;
 export function summarizeRun(graph: PipelineGraph, result: ExecuteResultLike, backend: { name: string; device: string }) {
   const byType = (type: string) => graph.nodes.filter((n) => n.type === type).map((n) => n.id);
   const evaluateId = byType('evaluate').find((id) => result.outputs[id]);
-  const metrics = evaluateId ? (result.outputs[evaluateId]?.metrics as Record<string, unknown> | undefined) : undefined;
+  const metrics = evaluateId ? (result.outputs[evaluateId]?.metrics as Metrics | undefined) : undefined;
   const deployId = byType('deploy').find((id) => result.outputs[id]);
   return {
     status: result.status,
@@ -102,11 +110,34 @@ export function summarizeRun(graph: PipelineGraph, result: ExecuteResultLike, ba
           classes: metrics.classes,
           perClass: metrics.perClass,
           confusion: metrics.confusion,
-          auroc: (metrics.roc as { auroc?: number } | undefined)?.auroc,
+          auroc: metrics.roc?.auroc,
+          baseline: metrics.baseline,
+          beatsBaseline: metrics.baselineVerdict.clearlyBetter,
+          baselineWarning: metrics.baselineVerdict.warning,
+          operatingPoint: metrics.operatingPoint,
         }
       : null,
     deployment: deployId ? result.outputs[deployId]?.deployment ?? null : null,
     cached: result.cached,
     timingsMs: result.timings,
   };
+}
+
+const pctText = (v: number) => `${(v * 100).toFixed(1)} %`;
+
+/** The human result on stderr: headline metrics beside the baseline, and the warning in words. */
+export function resultLines(summary: ReturnType<typeof summarizeRun>): string[] {
+  const m = summary.metrics;
+  if (!m) return [];
+  const b = m.baseline;
+  const lines = [
+    `result: accuracy ${pctText(m.accuracy)} (always '${b.className}': ${pctText(b.accuracy)}), macro-F1 ${pctText(m.macroF1)} (baseline ${pctText(b.macroF1)})`,
+  ];
+  const op = m.operatingPoint;
+  if (op)
+    lines.push(
+      `operating point (${op.mode} ${op.target}): defect score ≥ ${op.threshold.toFixed(4)}; defects caught ${op.binary.caught}/${op.binary.caught + op.binary.missed}, good flagged ${op.binary.flagged}/${op.binary.flagged + op.binary.passed}`,
+    );
+  if (m.baselineWarning) lines.push(`WARNING: ${m.baselineWarning}`);
+  return lines;
 }

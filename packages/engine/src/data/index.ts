@@ -31,6 +31,8 @@ export type {
 export { SPLITS } from './dataset/types.ts';
 export {
   type MvtecSampleOptions,
+  SAMPLE_DATASET_KINDS,
+  type SampleDatasetKind,
   type SampleDatasetOptions,
   type SampleDatasetResult,
   STEEL_DEFECT_CLASSES,
@@ -40,10 +42,30 @@ export {
   renderSteelImage,
   renderSteelSample,
 } from './sample/generate.ts';
+export {
+  TILE_CLASSES,
+  TILE_CLASS_COUNTS,
+  type TileClass,
+  type TileSample,
+  drawTileSize,
+  renderTileSample,
+  tileClassCounts,
+} from './sample/tiles.ts';
 export { augmentImage, augmentRgbView, drawAugmentation } from './augment/augment.ts';
 export { type AugmentPolicy, DEFAULT_AUGMENT_POLICY, augmentationSignature, normalizeAugmentPolicy } from './augment/policy.ts';
 export * as imageOps from './augment/ops.ts';
 export { type ImageSourceOnDemand, type ImageSourceOptions, createImageSource } from './image-source.ts';
+export {
+  DEFAULT_MAX_TILES,
+  type FitSpec,
+  IMAGE_FITS,
+  type ImageFit,
+  type TileLayout,
+  fitSignature,
+  maxOverTiles,
+  normalizeFit,
+  tileLayout,
+} from './fit.ts';
 export {
   type ResolvedDatasetVersion,
   type VersionEntry,

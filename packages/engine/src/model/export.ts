@@ -2,12 +2,14 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend/index.ts';
+import { type ImageFit, normalizeFit } from '../data/fit.ts';
 import { readImagesBatch } from '../data/image-io.ts';
 import { modelFromTopology } from './backbone.ts';
 import type { TrainedClassifier } from './classifier.ts';
+import { type Baseline, type DecisionRule, type OperatingPoint, decideClass } from './decision.ts';
 import type { Metrics } from './evaluate.ts';
 import { buildHead, modelJson } from './head.ts';
-import { chain } from './topology.ts';
+import { type FunctionalJson, after, chain } from './topology.ts';
 import { copyWeightsByLayerName, readModelFolder } from './weights.ts';
 
 export const EXPORT_FORMAT = 'defectflow-classifier';
@@ -19,10 +21,39 @@ export interface ExportMeta {
   labels: string[];
   inputSize: number;
   channels: 3;
-  /** What the graph's first layer (Rescaling "preprocess") does; feed raw 0..255 RGB. */
-  preprocessing: { name: string; inGraph: true; input: 'RGB float 0..255, [1,h,w,3]' };
+  /**
+   * What the graph's first layer (Rescaling "preprocess") does; feed raw 0..255 RGB. `fit` says how
+   * an image becomes the square input (absent = 'stretch', files written before it existed). With
+   * 'tiles' the graph cannot tile by itself: cut the image into tiles (data/fit.ts tileLayout), run
+   * each through the model up to `tilesMaxAt`, take the element-wise max of their outputs and run
+   * the rest of the model on that — predictImages does exactly this.
+   */
+  preprocessing: {
+    name: string;
+    inGraph: true;
+    input: 'RGB float 0..255, [1,h,w,3]';
+    fit?: ImageFit;
+    maxTiles?: number;
+    tilesMaxAt?: string;
+  };
   backbone: { source: string; cutAt: string; boundary: string; description: string };
-  metrics: { accuracy: number; macroF1: number; auroc: number | null; threshold: number | null; goodClass: string | null; count: number } | null;
+  metrics: {
+    accuracy: number;
+    macroF1: number;
+    auroc: number | null;
+    /** Youden's-J threshold of the ROC (informative; the applied one is `decision`). */
+    threshold: number | null;
+    goodClass: string | null;
+    count: number;
+    baseline?: Baseline;
+    baselineWarning?: string | null;
+    operatingPoint?: OperatingPoint | null;
+  } | null;
+  /**
+   * The defect-vs-good rule `predictImages` applies (decision.ts `decideClass`), chosen by the evaluate node's
+   * operating point. Absent or null (older exports, argmax mode) = the most probable class.
+   */
+  decision?: DecisionRule | null;
   training: { epochs: number; bestEpoch: number; stoppedEarly: boolean };
   createdAt: string;
   backend: string;
@@ -102,7 +133,13 @@ export async function exportModel(
       labels: trained.classes,
       inputSize: trained.backbone.inputSize,
       channels: 3,
-      preprocessing: { name: trained.backbone.preprocessing, inGraph: true, input: 'RGB float 0..255, [1,h,w,3]' },
+      preprocessing: {
+        name: trained.backbone.preprocessing,
+        inGraph: true,
+        input: 'RGB float 0..255, [1,h,w,3]',
+        fit: trained.backbone.fit.fit,
+        ...(trained.backbone.fit.fit === 'tiles' ? { maxTiles: trained.backbone.fit.maxTiles, tilesMaxAt: trained.backbone.boundary } : {}),
+      },
       backbone: {
         source: trained.backbone.source,
         cutAt: trained.backbone.cutAt,
@@ -117,7 +154,13 @@ export async function exportModel(
             threshold: m.roc ? m.roc.threshold : null,
             goodClass: m.roc ? m.roc.goodClass : null,
             count: m.count,
+            baseline: m.baseline,
+            baselineWarning: m.baselineVerdict?.warning ?? null,
+            operatingPoint: m.operatingPoint ?? null,
           }
+        : null,
+      decision: m?.operatingPoint
+        ? { goodClass: m.operatingPoint.goodClass, threshold: m.operatingPoint.threshold, mode: m.operatingPoint.mode, target: m.operatingPoint.target }
         : null,
       training: { epochs: trained.history.length, bestEpoch: trained.bestEpoch, stoppedEarly: trained.stoppedEarly },
       createdAt: new Date().toISOString(),
@@ -157,6 +200,57 @@ export interface ImagePrediction {
   confidence: number;
 }
 
+interface TiledParts {
+  /** image → activations at the layer where tiles are max-combined (shares the loaded model's weights). */
+  features: tf.LayersModel;
+  /** combined activations → probabilities (own copy of the weights after that layer). */
+  rest: tf.LayersModel;
+}
+
+const tiledParts = new WeakMap<tf.LayersModel, Promise<TiledParts>>();
+
+/** The exported model split where training max-combined the tiles (meta.preprocessing.tilesMaxAt, else the boundary). */
+function splitForTiles(loaded: LoadedModel): Promise<TiledParts> {
+  let parts = tiledParts.get(loaded.model);
+  if (!parts) {
+    parts = (async () => {
+      const at = loaded.meta.preprocessing.tilesMaxAt ?? loaded.meta.backbone.boundary;
+      const layer = loaded.model.layers.find((l) => l.name === at);
+      if (!layer) throw new Error(`${loaded.dir}/defectflow.json: tiles are combined at layer "${at}", which the model does not have`);
+      const features = tf.model({ inputs: loaded.model.inputs, outputs: layer.output as tf.SymbolicTensor });
+      const shape = (features.outputs[0]?.shape ?? []).slice(1).map((v) => v ?? 0);
+      const topology = (loaded.model.toJSON(null, false) as unknown as { config: FunctionalJson }).config;
+      const rest = await modelFromTopology(after(topology, at, shape));
+      copyWeightsByLayerName(rest, [loaded.model]);
+      return { features, rest };
+    })();
+    tiledParts.set(loaded.model, parts);
+  }
+  return parts;
+}
+
+/**
+ * Probabilities of decoded images: one composed-model call, or for tiles: every tile through the
+ * model up to the combine layer, the element-wise max per image, then the rest of the model.
+ */
+async function predictDecoded(loaded: LoadedModel, images: { data: Float32Array; tiles?: number }[], size: number): Promise<number[][]> {
+  const tiled = images.some((im) => (im.tiles ?? 1) > 1) || loaded.meta.preprocessing.fit === 'tiles';
+  if (!tiled) {
+    return tf.tidy(() => {
+      const x = tf.stack(images.map((im) => tf.tensor3d(im.data, [size, size, 3])));
+      return (loaded.model.predict(x) as tf.Tensor).arraySync() as number[][];
+    });
+  }
+  const { features, rest } = await splitForTiles(loaded);
+  return tf.tidy(() => {
+    const combined = images.map((im) => {
+      const x = tf.tensor4d(im.data, [im.tiles ?? 1, size, size, 3]);
+      return tf.max(features.predict(x) as tf.Tensor, 0, true);
+    });
+    return (rest.predict(tf.concat(combined, 0)) as tf.Tensor).arraySync() as number[][];
+  });
+}
+
 /** Class probabilities for image files (an exported model folder or one already loaded). */
 export async function predictImages(
   dirOrLoaded: string | LoadedModel,
@@ -166,20 +260,21 @@ export async function predictImages(
   const loaded = typeof dirOrLoaded === 'string' ? await loadExportedModel(dirOrLoaded) : dirOrLoaded;
   const { model, meta } = loaded;
   const size = meta.inputSize;
+  // The fit the model was trained with; a defectflow.json without one was trained stretched.
+  const layout = normalizeFit({ fit: meta.preprocessing?.fit, maxTiles: meta.preprocessing?.maxTiles });
   const batchSize = options.batchSize ?? 16;
   const out: ImagePrediction[] = [];
+  const rule = meta.decision ?? null;
+  const goodIndex = rule ? meta.labels.indexOf(rule.goodClass) : -1;
   try {
+    if (rule && goodIndex < 0) throw new Error(`${loaded.dir}/defectflow.json: decision.goodClass "${rule.goodClass}" is not one of the labels`);
     for (let s = 0; s < imagePaths.length; s += batchSize) {
       const paths = imagePaths.slice(s, s + batchSize);
-      const { images, failures } = await readImagesBatch(paths, size, { signal: options.signal });
+      const { images, failures } = await readImagesBatch(paths, size, { signal: options.signal, layout });
       if (failures.length) throw new Error(`cannot read image ${failures[0]?.path}: ${failures[0]?.reason}`);
-      const probs = tf.tidy(() => {
-        const x = tf.stack(images.map((im) => tf.tensor3d(im.data, [size, size, 3])));
-        return (model.predict(x) as tf.Tensor).arraySync() as number[][];
-      });
+      const probs = await predictDecoded(loaded, images, size);
       probs.forEach((p, i) => {
-        let arg = 0;
-        for (let j = 1; j < p.length; j++) if ((p[j] as number) > (p[arg] as number)) arg = j;
+        const arg = decideClass(p, goodIndex, rule ? rule.threshold : null);
         out.push({
           path: paths[i] as string,
           probabilities: Object.fromEntries(meta.labels.map((l, j) => [l, p[j] as number])),
@@ -190,6 +285,10 @@ export async function predictImages(
     }
     return out;
   } finally {
-    if (typeof dirOrLoaded === 'string') model.dispose();
+    if (typeof dirOrLoaded === 'string') {
+      const parts = tiledParts.get(model);
+      if (parts) void parts.then((p) => p.rest.dispose(), () => {});
+      model.dispose();
+    }
   }
 }

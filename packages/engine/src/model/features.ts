@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
+import { maxOverTiles } from '../data/fit.ts';
 import type { FeatureExtractor, OrtLoader } from '../onnx/runtime.ts';
 
 export type Pooling = 'avg' | 'max' | 'avgmax';
@@ -29,6 +30,17 @@ export interface ExtractOptions {
   log?: (message: string) => void;
   /** Injected for tests: an ONNX Runtime loader (uncached extractor); defaults to onnxruntime-node, memoised per model. */
   loadRuntime?: OrtLoader;
+  /**
+   * Images may hold several square tiles back to back (backbone fit 'tiles'): each tile runs
+   * through the model, the tiles' feature maps are combined by element-wise max, then pooled.
+   */
+  tiles?: boolean;
+  /**
+   * The source interleaves this many views of each image (row j·m + v is view v of image j):
+   * rows go straight into one array per view (FeatureArray.views), so the caller needs no second
+   * copy of them. A feature map at the boundary of the default template is 230 KB an image.
+   */
+  views?: number;
 }
 
 export interface FeatureArray {
@@ -39,6 +51,8 @@ export interface FeatureArray {
   shape: number[];
   /** Which engine computed the features (absent for cache hits written before this field existed). */
   engine?: FeatureEngineInfo;
+  /** With ExtractOptions.views = m: the rows of view v, for each v (`data` is views[0]). */
+  views?: Float32Array[];
 }
 
 export interface FeatureEngineInfo {
@@ -68,6 +82,24 @@ export function poolFeatureMap(x: tf.Tensor4D, pooling: Pooling): tf.Tensor2D {
     if (pooling === 'max') return tf.max(x, [1, 2]) as tf.Tensor2D;
     return tf.concat([tf.mean(x, [1, 2]), tf.max(x, [1, 2])], 1) as tf.Tensor2D;
   });
+}
+
+/** Pools one HWC feature map (hw positions × c channels) like poolFeatureMap, in JS. */
+function poolMap(map: Float32Array, c: number, pooling: Pooling): Float32Array {
+  const hw = map.length / c;
+  const out = new Float32Array(pooling === 'avgmax' ? 2 * c : c);
+  if (pooling !== 'max') {
+    const sum = new Float64Array(c);
+    for (let p = 0; p < hw; p++) for (let k = 0; k < c; k++) sum[k] = (sum[k] as number) + (map[p * c + k] as number);
+    for (let k = 0; k < c; k++) out[k] = (sum[k] as number) / hw;
+  }
+  if (pooling !== 'avg') {
+    const at = pooling === 'max' ? 0 : c;
+    out.fill(Number.NEGATIVE_INFINITY, at, at + c);
+    for (let p = 0; p < hw; p++)
+      for (let k = 0; k < c; k++) if ((map[p * c + k] as number) > (out[at + k] as number)) out[at + k] = map[p * c + k] as number;
+  }
+  return out;
 }
 
 /** The frozen model's runner: ORT (memoised per model) when available, TF.js otherwise. */
@@ -100,11 +132,28 @@ export async function extractFeatures(model: tf.LayersModel, source: ImageSource
     outShape = [options.pool === 'avgmax' ? channels * 2 : channels];
   }
   const per = outShape.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(count * per);
+  const m = Math.max(1, Math.floor(options.views ?? 1));
+  if (count % m !== 0) throw new Error(`${count} rows are not ${m} interleaved views of whole images`);
+  const views = Array.from({ length: m }, () => new Float32Array((count / m) * per));
+  const data = views[0] as Float32Array;
+  /** Row `row` of the output (`values` holds rows row, row+1, … back to back). */
+  const store = (row: number, values: Float32Array) => {
+    if (m === 1) {
+      data.set(values, row * per);
+      return;
+    }
+    for (let r = 0; r < values.length / per; r++) {
+      (views[(row + r) % m] as Float32Array).set(values.subarray(r * per, (r + 1) * per), Math.floor((row + r) / m) * per);
+    }
+  };
+  // Tiles: the model runs unpooled, and pooling follows the max over each image's tiles.
+  const tiled = options.tiles === true;
+  const mapShape = (model.outputs[0]?.shape ?? []).slice(1).map((v) => v ?? 0);
+  const mapPer = mapShape.reduce((a, b) => a * b, 1);
   // ORT's threads may busy-wait between operators when nothing else needs the cores: images
   // already in memory. Decoding from disk runs beside inference, and spinning threads starved it
   // (the default template's extraction took 16.1 s spinning vs 13.9 s not, same run).
-  const { fx, threads } = await featureExtractor(model, options, Array.isArray(source));
+  const { fx, threads } = await featureExtractor(model, tiled ? { ...options, pool: null } : options, Array.isArray(source));
   const engine: FeatureEngineInfo = { name: fx.engine, threads, fallbackReason: fx.fallbackReason };
   // ORT gains a little from larger batches; TF.js wasm peaks around 16.
   const batchSize = Math.max(1, options.batchSize ?? (fx.engine === 'onnxruntime' ? 32 : 16));
@@ -121,6 +170,37 @@ export async function extractFeatures(model: tf.LayersModel, source: ImageSource
   // Decode the next batch (sharp, on libuv threads) while this one runs through the network.
   let pending: Promise<Float32Array[]> | null = count > 0 ? load(0) : null;
   const batch = new Float32Array(batchSize * h * w * c);
+  const pix = h * w * c;
+  // All tiles of a batch's images go through the model in runs of ≤ batchSize tiles (memory stays
+  // that of an untiled batch); then each image's maps are max-combined and pooled.
+  const runTiles = async (images: Float32Array[], start: number): Promise<void> => {
+    const counts = images.map((img, i) => {
+      const t = img.length / pix;
+      if (!Number.isInteger(t) || t < 1) throw new Error(`image ${start + i} has ${img.length} values, not a whole number of ${h}×${w}×${c} tiles`);
+      return t;
+    });
+    const total = counts.reduce((a, b) => a + b, 0);
+    const maps = new Float32Array(total * mapPer);
+    const tilesAt = (k: number): Float32Array => {
+      let i = 0;
+      let rest = k;
+      while (rest >= (counts[i] as number)) rest -= counts[i++] as number;
+      return (images[i] as Float32Array).subarray(rest * pix, (rest + 1) * pix);
+    };
+    for (let s = 0; s < total; s += batchSize) {
+      const e = Math.min(total, s + batchSize);
+      for (let k = s; k < e; k++) batch.set(tilesAt(k), (k - s) * pix);
+      const out = await fx.run(batch.subarray(0, (e - s) * pix), e - s);
+      if (out.length !== (e - s) * mapPer) throw new Error(`feature extractor returned ${out.length} values, expected ${(e - s) * mapPer}`);
+      maps.set(out, s * mapPer);
+    }
+    let k = 0;
+    counts.forEach((t, i) => {
+      const map = maxOverTiles(maps.subarray(k * mapPer, (k + t) * mapPer), t, mapPer);
+      k += t;
+      store(start + i, options.pool ? poolMap(map, mapShape[mapShape.length - 1] ?? 1, options.pool) : map);
+    });
+  };
   try {
     for (let start = 0; start < count; start += batchSize) {
       throwIfAborted(options.signal);
@@ -128,13 +208,17 @@ export async function extractFeatures(model: tf.LayersModel, source: ImageSource
       const images = await (pending as Promise<Float32Array[]>);
       pending = end < count ? load(end) : null;
       if (images.length !== end - start) throw new Error(`image source returned ${images.length} images for range ${start}..${end}`);
-      images.forEach((img, i) => {
-        if (img.length !== h * w * c) throw new Error(`image ${start + i} has ${img.length} values, expected ${h}×${w}×${c}`);
-        batch.set(img, i * h * w * c);
-      });
-      const out = await fx.run(batch.subarray(0, (end - start) * h * w * c), end - start);
-      if (out.length !== (end - start) * per) throw new Error(`feature extractor returned ${out.length} values, expected ${(end - start) * per}`);
-      data.set(out, start * per);
+      if (tiled) {
+        await runTiles(images, start);
+      } else {
+        images.forEach((img, i) => {
+          if (img.length !== h * w * c) throw new Error(`image ${start + i} has ${img.length} values, expected ${h}×${w}×${c}`);
+          batch.set(img, i * h * w * c);
+        });
+        const out = await fx.run(batch.subarray(0, (end - start) * h * w * c), end - start);
+        if (out.length !== (end - start) * per) throw new Error(`feature extractor returned ${out.length} values, expected ${(end - start) * per}`);
+        store(start, out);
+      }
       const elapsed = Date.now() - started;
       options.onProgress?.(end, count, Math.round((elapsed / end) * (count - end)));
       await new Promise((r) => setImmediate(r));
@@ -145,7 +229,7 @@ export async function extractFeatures(model: tf.LayersModel, source: ImageSource
     // Memoised ORT extractors live with their model; only one-off ones (injected loader) are ours to free.
     if (options.loadRuntime || options.engine === 'tfjs') await fx.dispose();
   }
-  return { data, n: count, shape: outShape, engine };
+  return { data, n: count / m, shape: outShape, engine, ...(m > 1 ? { views } : {}) };
 }
 
 export interface CachedFeatures extends FeatureArray {
@@ -259,7 +343,10 @@ export class FeatureCache {
       this.memoryBytes -= old.data.byteLength;
       this.memory.delete(key);
     }
-    if (value.data.byteLength > this.maxMemoryBytes) return;
+    // Unpooled maps (a spatial head's: 290 MB for the default template's training views) are read
+    // from disk when needed instead: kept here they would double the runner's peak memory while
+    // training copies them.
+    if (value.data.byteLength > this.maxMemoryBytes / 4) return;
     this.memory.set(key, value);
     this.memoryBytes += value.data.byteLength;
     for (const [k, v] of this.memory) {

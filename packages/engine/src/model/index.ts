@@ -27,7 +27,7 @@ export {
   featureCacheKey,
   poolFeatureMap,
 } from './features.ts';
-export { type BuildHeadOptions, type HeadSpec, buildHead, pooledSize } from './head.ts';
+export { type BuildHeadOptions, type HeadKind, type HeadSpec, buildHead, isSpatialHead, pooledSize } from './head.ts';
 export {
   type EpochLog,
   type LabeledArray,
@@ -51,6 +51,24 @@ export {
   evaluateClassifier,
   rocCurve,
 } from './evaluate.ts';
+export {
+  BASELINE_MARGIN,
+  type Baseline,
+  type BaselineVerdict,
+  type BinaryConfusion,
+  type DecisionRule,
+  NEVER_FLAG,
+  OPERATING_MODES,
+  type OperatingMode,
+  type OperatingPoint,
+  binaryRates,
+  confusionAt,
+  decideClass,
+  defectScore,
+  judgeBaseline,
+  majorityBaseline,
+  thresholdFor,
+} from './decision.ts';
 export {
   type FeatureOptions,
   type TrainOnDatasetOptions,

@@ -44,11 +44,15 @@ export function headForward(head: tf.LayersModel, x: tf.Tensor, training: boolea
     if (layer.name === 'head_pool_avg') pooled = pooled === 'max' ? 'avgmax' : 'avg';
     else if (layer.name === 'head_pool_max') pooled = pooled === 'avg' ? 'avgmax' : 'max';
   }
-  if (pooled && y.rank === 4) y = poolFeatureMap(y as tf.Tensor4D, pooled);
   let k = 0;
   for (const layer of head.layers) {
     const cls = layer.getClassName();
-    if (cls === 'Dropout') {
+    if (cls === 'Conv2D' || cls === 'BatchNormalization' || cls === 'Activation') {
+      // The spatial head's layers on the map, before pooling: batch norm needs `training`.
+      y = layer.apply(y, { training }) as tf.Tensor;
+    } else if (layer.name.startsWith('head_pool_')) {
+      if (pooled && y.rank === 4) y = poolFeatureMap(y as tf.Tensor4D, pooled);
+    } else if (cls === 'Dropout') {
       const rate = (layer.getConfig().rate as number) ?? 0;
       if (training && rate > 0) y = tf.dropout(y, rate, undefined, dropoutSeed === undefined ? undefined : dropoutSeed + k++);
     } else if (cls === 'Dense') {

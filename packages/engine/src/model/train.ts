@@ -1,7 +1,10 @@
 import type * as tf from '@tensorflow/tfjs';
 import { DenseStepper } from './dense-stepper.ts';
 import { AbortError } from './features.ts';
+import type { ChannelProjection } from './channel-projection.ts';
+import { isSpatialHead } from './head.ts';
 import { OnnxDenseStepper } from './onnx-dense-stepper.ts';
+import { OnnxSpatialStepper } from './spatial-stepper.ts';
 import { AutodiffStepper, type LabeledArray, type OptimizerName, type Stepper } from './stepper.ts';
 
 export { headForward, type LabeledArray, type OptimizerName } from './stepper.ts';
@@ -49,10 +52,17 @@ export interface TrainOptions extends TrainParams {
   batchEvery?: number;
   signal?: AbortSignal;
   /**
-   * Engine of the dense path: 'auto' (default) runs forward and gradients in ONNX Runtime and the
-   * optimizer in wasm SIMD where both load, else 'js'; 'js' forces DenseStepper (TF.js products).
+   * Engine of the dense and spatial paths: 'auto' (default) runs forward and gradients in ONNX Runtime
+   * and the optimizer in wasm SIMD where both load, else 'js'; 'js' forces DenseStepper (TF.js
+   * products) or, for a spatial head, TF.js autodiff.
    */
   denseEngine?: 'auto' | 'js';
+  /**
+   * Spatial head only: `train`/`val` maps are already projected onto these channel directions
+   * (fitChannelProjection); the kernel trains in the subspace and is written back full size.
+   * Needs ONNX Runtime (the TF.js fallback trains on full maps).
+   */
+  channelProjection?: ChannelProjection | null;
 }
 
 export interface TrainResult {
@@ -64,18 +74,29 @@ export interface TrainResult {
   stoppedEarly: boolean;
   durationMs: number;
   classWeights: number[];
-  /** 'dense' (hand-written backprop on pooled vectors) or 'autodiff'. */
-  path: 'dense' | 'autodiff';
-  /** What ran the steps: 'onnxruntime' (dense path, ONNX Runtime + wasm SIMD) or 'tfjs' (TF.js backend + JS). */
+  /**
+   * 'dense' (hand-written backprop on pooled vectors), 'spatial' (a spatial head on cached feature
+   * maps, gradients as an ONNX graph) or 'autodiff' (TF.js; trainable backbone blocks).
+   */
+  path: 'dense' | 'spatial' | 'autodiff';
+  /** What ran the steps: 'onnxruntime' (ONNX Runtime + wasm SIMD) or 'tfjs' (TF.js backend + JS). */
   stepEngine: 'onnxruntime' | 'tfjs';
-  /** Why the dense path did not use ONNX Runtime; null when it did or on the autodiff path. */
+  /** Why the dense or spatial path did not use ONNX Runtime; null when it did or on the autodiff path. */
   stepFallbackReason: string | null;
 }
 
 async function makeStepper(options: TrainOptions, path: TrainResult['path'], numClasses: number): Promise<{ stepper: Stepper; engine: TrainResult['stepEngine']; reason: string | null }> {
   const optimizer = options.optimizer ?? 'adam';
-  if (path === 'autodiff') {
-    return { stepper: new AutodiffStepper(options.head, options.trainable ?? null, optimizer, options.train.shape, numClasses), engine: 'tfjs', reason: null };
+  const autodiff = () => new AutodiffStepper(options.head, options.trainable ?? null, optimizer, options.train.shape, numClasses);
+  if (path === 'autodiff') return { stepper: autodiff(), engine: 'tfjs', reason: null };
+  if (path === 'spatial') {
+    // Without ONNX Runtime the same head trains through TF.js autodiff (slower, same model).
+    const projection = options.channelProjection ?? null;
+    if ((options.denseEngine ?? 'auto') === 'js' && !projection) return { stepper: autodiff(), engine: 'tfjs', reason: 'denseEngine: js' };
+    const made = await OnnxSpatialStepper.create(options.head, optimizer, numClasses, options.train.shape, projection);
+    if ('stepper' in made) return { stepper: made.stepper, engine: 'onnxruntime', reason: null };
+    if (projection) throw new Error(`train: projected feature maps need ONNX Runtime (${made.reason})`);
+    return { stepper: autodiff(), engine: 'tfjs', reason: made.reason };
   }
   let reason = 'denseEngine: js';
   if ((options.denseEngine ?? 'auto') === 'auto') {
@@ -174,7 +195,7 @@ export async function trainClassifier(options: TrainOptions): Promise<TrainResul
   const val = options.val && options.val.y.length > 0 ? options.val : null;
   if (val) validate(val, numClasses, 'val');
   const classWeights = computeClassWeights(train.y, numClasses, options.classWeights ?? 'balanced');
-  const path: TrainResult['path'] = !trainable && train.shape.length === 1 ? 'dense' : 'autodiff';
+  const path: TrainResult['path'] = trainable ? 'autodiff' : train.shape.length === 1 ? 'dense' : isSpatialHead(head) ? 'spatial' : 'autodiff';
   const { stepper, engine: stepEngine, reason: stepFallbackReason } = await makeStepper(options, path, numClasses);
   const staged = trainable && options.staged ? options.staged : null;
   const headEpochs = staged ? Math.min(Math.max(0, Math.floor(staged.headEpochs)), epochs - 1) : 0;
@@ -240,7 +261,7 @@ export async function trainClassifier(options: TrainOptions): Promise<TrainResul
           const elapsed = Date.now() - started;
           options.onBatch({ epoch: epoch + 1, batch: b + 1, batches, loss, etaMs: Math.round((elapsed / done) * (epochs * batches - done)) });
           // Let the event just emitted leave (socket writes, progress) instead of waiting for the epoch's end.
-          if (path === 'dense') await tick();
+          if (path !== 'autodiff') await tick();
         }
         if (path === 'autodiff') await tick();
       }

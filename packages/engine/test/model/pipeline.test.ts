@@ -72,7 +72,12 @@ describe('dataset → features → head → evaluate → export → predict', ()
     expect(trained.stepEngine).toBe('onnxruntime');
     expect(logs.some((l) => l.startsWith('training: dense path on onnxruntime'))).toBe(true);
     const nTrain = manifest.items.filter((i) => i.split === 'train').length;
-    expect(trained.trainViews).toBe(nTrain * 2); // originals + one augmented copy
+    // Originals + one augmented copy, plus few-shot views: 6 images a class is under
+    // MIN_VIEWS_PER_CLASS (100), so each gets ceil(100 / 6) − 2 = 15 more augmented views.
+    expect(nTrain).toBe(36);
+    expect(trained.trainViews).toBe(nTrain * (2 + 15));
+    expect(logs.some((l) => l.startsWith('few-shot: ') && l.includes('adding 15 augmented views of each image'))).toBe(true);
+    expect(progress).toContain('features:few-shot views');
     // The plain images and their augmented view are extracted in one pass (one decode per image).
     expect(progress).toContain('features:train + 1 augmented view');
     expect(progress).toContain('features:val');

@@ -1,5 +1,4 @@
-import path from 'node:path';
-import { exportModel } from '@defectflow/engine';
+import { exportModel, resolveInsideRoot } from '@defectflow/engine';
 import { NodeError, type NodeRunFn } from '../types.ts';
 import {
   type DeploymentValue,
@@ -29,9 +28,23 @@ export const runDeploy: NodeRunFn = async (inputs, params, ctx) => {
     if (!(value >= gateMin))
       throw new NodeError('gate_not_met', `${gateMetric} ${value.toFixed(4)} is below the gate minimum ${gateMin}; model not deployed`);
   }
+  if (params.gateBaseline === true) {
+    const margin = Number(params.baselineMargin);
+    if (!metrics) throw new NodeError('gate_not_met', 'the baseline gate (gateBaseline) needs the metrics input connected');
+    const b = metrics.baseline;
+    if (!b) throw new NodeError('gate_not_met', 'the baseline gate (gateBaseline) needs metrics from an Evaluate node that reports a baseline');
+    if (!(metrics.accuracy - b.accuracy >= margin - 1e-12))
+      throw new NodeError(
+        'gate_not_met',
+        `accuracy ${pctText(metrics.accuracy)} does not beat always answering '${b.className}' (${pctText(b.accuracy)}) by the required ${(margin * 100).toFixed(1)} points; model not deployed`,
+      );
+  }
+  const warning = metrics?.baselineVerdict?.warning ?? null;
+  if (warning) ctx.log('warn', `deploying anyway: ${warning}`);
   const modelId = `${slug(name)}-${ctx.runId.slice(0, 8)}-${ctx.nodeId}`.slice(0, 100);
-  const dir = path.join(ctx.dirs.modelsDir, modelId);
   try {
+    // Ids are checked by the graph schema; this holds even for a graph that never went through it.
+    const dir = resolveInsideRoot(ctx.dirs.modelsDir, modelId);
     await ensureBackend();
     const exported = await exportModel(trained, dir, { name, metrics });
     const value: DeploymentValue = { modelId, dir, name };
@@ -44,9 +57,14 @@ export const runDeploy: NodeRunFn = async (inputs, params, ctx) => {
         inputSize: exported.meta.inputSize,
         bytes: exported.bytes,
         accuracy: pct(metrics?.accuracy),
+        baselineAccuracy: pct(metrics?.baseline?.accuracy),
+        baselineWarning: warning,
+        threshold: metrics?.operatingPoint ? metrics.operatingPoint.threshold : null,
       },
     };
   } catch (err) {
     throw asNodeError(err, 'deploy_failed');
   }
 };
+
+const pctText = (v: number) => `${(v * 100).toFixed(1)} %`;

@@ -1,6 +1,5 @@
 import { promises as fs } from 'node:fs';
-import path from 'node:path';
-import { evaluateClassifier, predictItems } from '@defectflow/engine';
+import { type EvaluateOptions, type OperatingMode, evaluateClassifier, predictItems, resolveInsideRoot } from '@defectflow/engine';
 import { NodeError, type NodeRunFn } from '../types.ts';
 import {
   type DatasetValue,
@@ -16,6 +15,8 @@ import {
 } from './shared.ts';
 
 export const runEvaluate: NodeRunFn = async (inputs, params, ctx) => {
+  // Before any work. Ids are checked by the graph schema; this holds even for a graph that never went through it.
+  const metricsFile = resolveInsideRoot(ctx.dirs.runDir, `metrics-${ctx.nodeId}.json`);
   await ensureBackend();
   const trained = input<TrainedModelValue>(inputs, 'trained', isTrained);
   const dataset = input<DatasetValue>(inputs, 'dataset', isDataset);
@@ -31,6 +32,8 @@ export const runEvaluate: NodeRunFn = async (inputs, params, ctx) => {
       items: items.map((i) => ({ id: i.id, label: i.label })),
       classes: manifest.classes,
       goodClass: (params.goodClass as string | undefined) || undefined,
+      trainCounts: manifest.classes.map((_c, j) => manifest.items.filter((i) => i.split === 'train' && i.label === j).length),
+      operatingPoint: operatingPointParam(params),
       predictProbs: (evalItems) =>
         predictItems(
           trained,
@@ -44,9 +47,14 @@ export const runEvaluate: NodeRunFn = async (inputs, params, ctx) => {
         ),
     });
     const value: MetricsValue = { ...metrics, split };
+    if (metrics.baselineVerdict.warning) ctx.log('warn', metrics.baselineVerdict.warning);
+    if (metrics.operatingPoint) {
+      const op = metrics.operatingPoint;
+      ctx.log('info', `operating point ${op.mode} ${op.target}: defect score ≥ ${op.threshold.toFixed(4)} → defect; caught ${op.binary.caught}, missed ${op.binary.missed}, good flagged ${op.binary.flagged} of ${op.binary.flagged + op.binary.passed}`);
+    }
     // The full report (with per-image predictions) also goes to the run folder.
     await fs.mkdir(ctx.dirs.runDir, { recursive: true });
-    await fs.writeFile(path.join(ctx.dirs.runDir, `metrics-${ctx.nodeId}.json`), JSON.stringify(value));
+    await fs.writeFile(metricsFile, JSON.stringify(value));
     return {
       outputs: { metrics: value },
       summary: {
@@ -56,9 +64,24 @@ export const runEvaluate: NodeRunFn = async (inputs, params, ctx) => {
         macroF1: pct(metrics.macroF1),
         auroc: pct(metrics.roc?.auroc),
         goodClass: metrics.roc?.goodClass ?? null,
+        baselineClass: metrics.baseline.className,
+        baselineAccuracy: pct(metrics.baseline.accuracy),
+        baselineMacroF1: pct(metrics.baseline.macroF1),
+        baselineWarning: metrics.baselineVerdict.warning,
+        threshold: metrics.operatingPoint?.threshold ?? null,
+        defectRecall: pct(metrics.operatingPoint?.defectRecall),
+        falseAlarmRate: pct(metrics.operatingPoint?.falseAlarmRate),
       },
     };
   } catch (err) {
     throw asNodeError(err, 'evaluate_failed');
   }
 };
+
+/** The evaluate params' operating point as the engine takes it (the target of the chosen mode). */
+function operatingPointParam(params: Record<string, unknown>): EvaluateOptions['operatingPoint'] {
+  const mode = (params.operatingMode ?? 'argmax') as OperatingMode;
+  if (mode === 'argmax') return undefined;
+  // The executor passes params resolved with the definition's defaults.
+  return { mode, target: Number(mode === 'defect-recall' ? params.targetRecall : params.maxFalseAlarm) };
+}

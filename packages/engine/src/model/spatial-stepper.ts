@@ -1,0 +1,311 @@
+import os from 'node:os';
+import * as tf from '@tensorflow/tfjs';
+import { buildSpatialForward, buildSpatialGradients, type SpatialHeadShape } from '../onnx/spatial-train-graph.ts';
+import { isOnnxRuntimeAvailable, loadOnnxRuntime, type OrtModule, type OrtSession, type OrtSessionOptions, type OrtTensor } from '../onnx/runtime.ts';
+import { type ChannelProjection, projectKernel, unprojectKernel } from './channel-projection.ts';
+import { fillMasked } from './dense-stepper.ts';
+import type { Pooling } from './features.ts';
+import { SimdOptimizer } from './simd-optimizer.ts';
+import type { OptimizerName, Stepper } from './stepper.ts';
+
+interface Sessions {
+  ort: OrtModule;
+  gradients: OrtSession;
+  forward: OrtSession;
+}
+
+/** Sessions per head shape, shared by every head of that shape (parameters are graph inputs). */
+const sessionCache = new Map<string, Promise<Sessions>>();
+
+function sessionsFor(shape: SpatialHeadShape): Promise<Sessions> {
+  const key = JSON.stringify(shape);
+  let hit = sessionCache.get(key);
+  if (!hit) {
+    hit = (async () => {
+      const ort = await loadOnnxRuntime();
+      // Every core: unlike the dense head's 32×576 products, the 1×1 convolution is a [B·P, C] × [C, F]
+      // product (3,200 × 576 × 64 for a batch of 32 at 160 px) that splits well.
+      const options: OrtSessionOptions = {
+        graphOptimizationLevel: 'all',
+        intraOpNumThreads: Math.max(1, os.cpus().length),
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        executionProviders: ['cpu'],
+        extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+      };
+      const [gradients, forward] = await Promise.all([
+        ort.InferenceSession.create(buildSpatialGradients(shape), options),
+        ort.InferenceSession.create(buildSpatialForward(shape), options),
+      ]);
+      return { ort, gradients, forward };
+    })();
+    hit.catch(() => sessionCache.delete(key));
+    sessionCache.set(key, hit);
+  }
+  return hit;
+}
+
+/** A trained parameter with its optimizer state and gradient, all views into the SIMD arena. */
+interface Param {
+  p: Float32Array;
+  m: Float32Array;
+  v: Float32Array;
+  g: Float32Array;
+}
+
+const PARAMS = ['wc', 'gamma', 'beta', 'wd', 'bd'] as const;
+type ParamName = (typeof PARAMS)[number];
+
+/** Moving-average momentum of the batch-norm statistics (debiased, so the first steps count fully). */
+const STAT_MOMENTUM = 0.9;
+/** Rows per inference run. */
+const PREDICT_CHUNK = 64;
+
+/** What a spatial head built by buildHead holds, read from its layers. */
+function readSpatialHead(head: tf.LayersModel): { shape: Omit<SpatialHeadShape, 'positions' | 'classes'>; rate: number; values: Record<ParamName, Float32Array>; stats: [Float32Array, Float32Array] } {
+  const layer = (name: string) => {
+    const l = head.layers.find((x) => x.name === name);
+    if (!l) throw new Error(`spatial head has no layer ${name}`);
+    return l;
+  };
+  const [kernel] = layer('head_conv').getWeights();
+  const [gamma, beta, mean, variance] = layer('head_bn').getWeights();
+  const [wd, bd] = layer('head_output').getWeights();
+  if (!kernel || !gamma || !beta || !mean || !variance || !wd || !bd) throw new Error('spatial head weights are incomplete');
+  const [, , channels, filters] = kernel.shape as [number, number, number, number];
+  const bn = layer('head_bn').getConfig();
+  const dropout = head.layers.find((l) => l.getClassName() === 'Dropout');
+  const names = new Set(head.layers.map((l) => l.name));
+  const pooling: Pooling = names.has('head_pool_avg') && names.has('head_pool_max') ? 'avgmax' : names.has('head_pool_max') ? 'max' : 'avg';
+  const data = (t: tf.Tensor) => Float32Array.from(t.dataSync() as Float32Array);
+  return {
+    shape: { channels, filters, pooling, epsilon: (bn.epsilon as number) ?? 1e-3 },
+    rate: dropout ? ((dropout.getConfig().rate as number) ?? 0) : 0,
+    values: { wc: data(kernel), gamma: data(gamma), beta: data(beta), wd: data(wd), bd: data(bd) },
+    stats: [data(mean), data(variance)],
+  };
+}
+
+/**
+ * Training steps of the spatial head (1×1 conv → batch norm → ReLU → pooling → dropout → dense)
+ * on cached feature maps: forward and gradients as one ONNX Runtime run, Adam/momentum in the
+ * wasm SIMD loop, as the dense head's OnnxDenseStepper. Batch norm normalises with the batch's
+ * statistics while training and with their moving average when predicting (Keras semantics).
+ */
+export class OnnxSpatialStepper implements Stepper {
+  private t = 0;
+  private statSteps = 0;
+  private readonly emaMean: Float32Array;
+  private readonly emaVar: Float32Array;
+  private mask = new Float32Array(0);
+  private target = new Float32Array(0);
+  private rowWeight = new Float32Array(0);
+
+  private constructor(
+    private readonly head: tf.LayersModel,
+    private readonly sessions: Sessions,
+    private readonly shape: SpatialHeadShape,
+    private readonly rate: number,
+    private readonly params: Record<ParamName, Param>,
+    private readonly optimizer: OptimizerName,
+    private readonly simd: SimdOptimizer,
+    private readonly initialStats: [Float32Array, Float32Array],
+    private readonly projection: ChannelProjection | null,
+  ) {
+    this.emaMean = new Float32Array(shape.filters);
+    this.emaVar = new Float32Array(shape.filters);
+  }
+
+  /**
+   * A stepper for this head on [h, w, c] maps, or null with the reason when ORT or wasm SIMD is
+   * missing. With a channel projection the maps are [h, w, dims] (already projected) and the kernel
+   * trains in the subspace; finish() writes P·W, a kernel on the full map.
+   */
+  static async create(
+    head: tf.LayersModel,
+    optimizer: OptimizerName,
+    numClasses: number,
+    itemShape: number[],
+    projection: ChannelProjection | null = null,
+  ): Promise<{ stepper: OnnxSpatialStepper } | { reason: string }> {
+    const availability = await isOnnxRuntimeAvailable();
+    if (!availability.ok) return { reason: availability.reason };
+    const read = readSpatialHead(head);
+    const [h, w, c] = itemShape as [number, number, number];
+    if (projection && projection.channels !== read.shape.channels) throw new Error(`channel projection is for ${projection.channels} channels, the head has ${read.shape.channels}`);
+    const channels = projection ? projection.dims : read.shape.channels;
+    if (c !== channels) throw new Error(`spatial head expects ${channels} channels, features have ${c}`);
+    if (projection) read.values.wc = projectKernel(projection, read.values.wc, read.shape.filters);
+    const shape: SpatialHeadShape = { ...read.shape, channels, positions: h * w, classes: numClasses };
+    const sizes = PARAMS.flatMap((name) => new Array<number>(4).fill(read.values[name].length));
+    const simd = SimdOptimizer.create(sizes);
+    if (!simd) return { reason: 'WebAssembly SIMD is unavailable' };
+    let sessions: Sessions;
+    try {
+      sessions = await sessionsFor(shape);
+    } catch (err) {
+      return { reason: `onnxruntime session: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` };
+    }
+    const views = simd.views;
+    const params = Object.fromEntries(
+      PARAMS.map((name, i) => {
+        const [p, m, v, g] = views.slice(4 * i, 4 * i + 4) as [Float32Array, Float32Array, Float32Array, Float32Array];
+        p.set(read.values[name]);
+        return [name, { p, m, v, g }];
+      }),
+    ) as Record<ParamName, Param>;
+    return { stepper: new OnnxSpatialStepper(head, sessions, shape, read.rate, params, optimizer, simd, read.stats, projection) };
+  }
+
+  resetOptimizer(): void {
+    this.t = 0;
+    for (const name of PARAMS) {
+      this.params[name].m.fill(0);
+      this.params[name].v.fill(0);
+    }
+  }
+
+  private tensor(data: Float32Array, dims: number[]): OrtTensor {
+    return new this.sessions.ort.Tensor('float32', data, dims);
+  }
+
+  private ensureRows(rows: number): void {
+    if (this.rowWeight.length >= rows) return;
+    this.mask = new Float32Array(rows * this.pooledSize());
+    this.target = new Float32Array(rows * this.shape.classes);
+    this.rowWeight = new Float32Array(rows);
+  }
+
+  private pooledSize(): number {
+    return this.shape.pooling === 'avgmax' ? 2 * this.shape.filters : this.shape.filters;
+  }
+
+  async step(x: Float32Array, y: Int32Array, w: Float32Array, lr: number, rand: () => number): Promise<{ loss: number; hits: number }> {
+    const rows = y.length;
+    const { positions, channels, filters, classes: k } = this.shape;
+    const d = this.pooledSize();
+    this.ensureRows(rows);
+    const mask = this.mask.subarray(0, rows * d);
+    if (this.rate > 0) fillMasked(null, rows * d, this.rate, rand, null, mask);
+    else mask.fill(1);
+    const target = this.target.subarray(0, rows * k);
+    target.fill(0);
+    for (let i = 0; i < rows; i++) {
+      const wi = (w[i] as number) / rows;
+      this.rowWeight[i] = wi;
+      target[i * k + (y[i] as number)] = wi;
+    }
+    const P = this.params;
+    const out = await this.sessions.gradients.run({
+      x: this.tensor(x.subarray(0, rows * positions * channels), [rows, positions, channels]),
+      mask: this.tensor(mask, [rows, d]),
+      target: this.tensor(target, [rows, k]),
+      rowWeight: this.tensor(this.rowWeight.subarray(0, rows), [rows, 1]),
+      wc: this.tensor(P.wc.p, [channels, filters]),
+      gamma: this.tensor(P.gamma.p, [filters]),
+      beta: this.tensor(P.beta.p, [filters]),
+      wd: this.tensor(P.wd.p, [d, k]),
+      bd: this.tensor(P.bd.p, [k]),
+    });
+    const p = out.probs?.data as Float32Array;
+    let loss = 0;
+    let hits = 0;
+    for (let i = 0; i < rows; i++) {
+      const c = y[i] as number;
+      let arg = 0;
+      for (let j = 1; j < k; j++) if ((p[i * k + j] as number) > (p[i * k + arg] as number)) arg = j;
+      if (arg === c) hits++;
+      loss -= (w[i] as number) * Math.log(Math.max(1e-7, p[i * k + c] as number));
+    }
+    this.updateStats(out.batch_mean?.data as Float32Array, out.batch_var?.data as Float32Array);
+    this.t++;
+    const c1 = 1 - 0.9 ** this.t;
+    const sc2 = Math.sqrt(1 - 0.999 ** this.t);
+    for (const name of PARAMS) {
+      const q = P[name];
+      q.g.set(out[`g_${name}`]?.data as Float32Array);
+      // Bias corrections folded into the step size and epsilon, as tf.train.adam does.
+      if (this.optimizer === 'adam') this.simd.adam(q.p, q.m, q.v, q.g, (lr * sc2) / c1, 1e-7 * sc2);
+      else this.simd.momentum(q.p, q.m, q.g, lr);
+    }
+    return { loss: loss / rows, hits };
+  }
+
+  private updateStats(mean: Float32Array, variance: Float32Array): void {
+    this.statSteps++;
+    for (let f = 0; f < this.shape.filters; f++) {
+      this.emaMean[f] = STAT_MOMENTUM * (this.emaMean[f] as number) + (1 - STAT_MOMENTUM) * (mean[f] as number);
+      this.emaVar[f] = STAT_MOMENTUM * (this.emaVar[f] as number) + (1 - STAT_MOMENTUM) * (variance[f] as number);
+    }
+  }
+
+  /** The moving statistics, debiased; the layer's initial ones before any step. */
+  private movingStats(): [Float32Array, Float32Array] {
+    if (this.statSteps === 0) return [Float32Array.from(this.initialStats[0]), Float32Array.from(this.initialStats[1])];
+    const debias = 1 - STAT_MOMENTUM ** this.statSteps;
+    return [this.emaMean.map((v) => v / debias), this.emaVar.map((v) => v / debias)];
+  }
+
+  async predict(x: Float32Array, rows: number): Promise<Float32Array> {
+    const { positions, channels, filters, classes: k, epsilon } = this.shape;
+    const [mean, variance] = this.movingStats();
+    const scale = new Float32Array(filters);
+    const shift = new Float32Array(filters);
+    for (let f = 0; f < filters; f++) {
+      scale[f] = (this.params.gamma.p[f] as number) / Math.sqrt((variance[f] as number) + epsilon);
+      shift[f] = (this.params.beta.p[f] as number) - (mean[f] as number) * (scale[f] as number);
+    }
+    const per = positions * channels;
+    const out = new Float32Array(rows * k);
+    for (let s = 0; s < rows; s += PREDICT_CHUNK) {
+      const e = Math.min(rows, s + PREDICT_CHUNK);
+      const res = await this.sessions.forward.run({
+        x: this.tensor(x.subarray(s * per, e * per), [e - s, positions, channels]),
+        wc: this.tensor(this.params.wc.p, [channels, filters]),
+        scale: this.tensor(scale, [filters]),
+        shift: this.tensor(shift, [filters]),
+        wd: this.tensor(this.params.wd.p, [this.pooledSize(), k]),
+        bd: this.tensor(this.params.bd.p, [k]),
+      });
+      out.set(res.probs?.data as Float32Array, s * k);
+    }
+    return out;
+  }
+
+  snapshot(): Float32Array[] {
+    return [...PARAMS.map((name) => Float32Array.from(this.params[name].p)), Float32Array.from(this.emaMean), Float32Array.from(this.emaVar), Float32Array.of(this.statSteps)];
+  }
+
+  restore(snapshot: unknown): void {
+    const s = snapshot as Float32Array[];
+    PARAMS.forEach((name, i) => {
+      this.params[name].p.set(s[i] as Float32Array);
+    });
+    this.emaMean.set(s[PARAMS.length] as Float32Array);
+    this.emaVar.set(s[PARAMS.length + 1] as Float32Array);
+    this.statSteps = (s[PARAMS.length + 2] as Float32Array)[0] as number;
+  }
+
+  /** Writes weights and moving statistics into the head's layers. */
+  finish(): void {
+    const { channels, filters, classes: k } = this.shape;
+    const [mean, variance] = this.movingStats();
+    const set = (name: string, tensors: tf.Tensor[]) => {
+      this.head.getLayer(name).setWeights(tensors);
+      tf.dispose(tensors);
+    };
+    // Copies: a tensor may keep the array it was made from, and the arena lives on.
+    const kernel = this.projection ? unprojectKernel(this.projection, this.params.wc.p, filters) : Float32Array.from(this.params.wc.p);
+    set('head_conv', [tf.tensor4d(kernel, [1, 1, this.projection?.channels ?? channels, filters])]);
+    set('head_bn', [
+      tf.tensor1d(Float32Array.from(this.params.gamma.p)),
+      tf.tensor1d(Float32Array.from(this.params.beta.p)),
+      tf.tensor1d(mean),
+      tf.tensor1d(variance),
+    ]);
+    set('head_output', [tf.tensor2d(Float32Array.from(this.params.wd.p), [this.pooledSize(), k]), tf.tensor1d(Float32Array.from(this.params.bd.p))]);
+  }
+
+  /** The sessions are shared (see sessionCache) and the wasm memory is garbage-collected. */
+  dispose(): void {}
+}
