@@ -7,6 +7,8 @@
  *
  *   npx tsx bench/model-selection.ts --dataset sample-tiles [--size 160] [--fit stretch] [--cut block_13_expand_relu]
  *        [--seeds 1,2,3] [--heads spatial:max:64,spatial:avgmax:64,dense:avg:128] [--few-shot 10] [--copies 1]
+ *        [--class-weights balanced,none] (one row per value; default: the train node's)
+ *        [--dims 128,96] (principal channel directions the spatial head trains on; one table row per value)
  *
  * Datasets are generated under --datasets (default /tmp/df-bench/datasets) if missing: sample-steel
  * and sample-tiles (the small-defects set). Prints a markdown table: mean ± spread over the seeds of
@@ -32,6 +34,8 @@ const SEEDS = arg('seeds', '1,2,3').split(',').map(Number);
 const HEADS = arg('heads', 'spatial:max:64,spatial:avgmax:64,dense:avg:128').split(',');
 const FEW = Number(arg('few-shot', '0'));
 const COPIES = Number(arg('copies', '1'));
+const CLASS_WEIGHTS = arg('class-weights', '').split(',').filter(Boolean);
+const DIMS = arg('dims', String(SPATIAL_PROJECTION_DIMS)).split(',').map(Number);
 
 type Item = { id: string; label: number; path: string };
 
@@ -112,7 +116,11 @@ async function main(): Promise<void> {
   const per = positions * channels;
   const train = defaultParams('train') as Record<string, unknown>;
   const table: string[] = [];
-  for (const spec of HEADS) {
+  const weightings = CLASS_WEIGHTS.length ? CLASS_WEIGHTS : [String(train.classWeights)];
+  const specs = HEADS.flatMap((spec) => (spec.startsWith('spatial') ? DIMS.map((d) => ({ spec, dims: d })) : [{ spec, dims: 0 }])).flatMap((s) =>
+    weightings.map((classWeights) => ({ ...s, classWeights })),
+  );
+  for (const { spec, dims, classWeights } of specs) {
     const [headKind, pooling, width] = spec.split(':') as ['spatial' | 'dense', 'avg' | 'max' | 'avgmax', string];
     const results: { acc: number; macroF1: number; base: number; baseF1: number; s: number }[] = [];
     for (const seed of SEEDS) {
@@ -131,7 +139,7 @@ async function main(): Promise<void> {
         shape = [channels];
       } else {
         const parts = views.map((v) => ({ x: rows(v.data, per, s.train), y: y(s.train) }));
-        projection = fitChannelProjection(parts, positions, channels, SPATIAL_PROJECTION_DIMS, 42);
+        projection = await fitChannelProjection(parts, positions, channels, dims, 42);
         const projected = await Promise.all(parts.map((p) => projectChannels(p.x, projection as never)));
         trainX = new Float32Array(projected.reduce((a, p) => a + p.length, 0));
         let o = 0;
@@ -141,7 +149,7 @@ async function main(): Promise<void> {
         }
         valX = await projectChannels(rows(views[0]?.data as Float32Array, per, s.val), projection);
         testX = rows(views[0]?.data as Float32Array, per, s.test);
-        shape = [h, w, SPATIAL_PROJECTION_DIMS];
+        shape = [h, w, dims];
       }
       const head = E.buildHead({
         kind: headKind,
@@ -160,6 +168,7 @@ async function main(): Promise<void> {
         train: { x: trainX, shape, y: Array.from({ length: views.length }, () => y(s.train)).flat() },
         val: { x: valX, shape, y: y(s.val) },
         numClasses: k,
+        classWeights: classWeights as 'none' | 'balanced',
         channelProjection: projection,
       });
       const secs = (Date.now() - started) / 1000;
@@ -183,7 +192,7 @@ async function main(): Promise<void> {
     const mean = (f: (r: (typeof results)[number]) => number) => results.reduce((a, r) => a + f(r), 0) / results.length;
     const range = (f: (r: (typeof results)[number]) => number) => `${Math.min(...results.map(f)).toFixed(3)}–${Math.max(...results.map(f)).toFixed(3)}`;
     table.push(
-      `| ${DATASET} | ${SIZE} ${FIT} | ${FEW ? `${FEW}/class` : 'all'} | ${spec} | ${mean((r) => r.acc).toFixed(3)} (${range((r) => r.acc)}) | ${mean((r) => r.macroF1).toFixed(3)} (${range((r) => r.macroF1)}) | ${mean((r) => r.base).toFixed(3)} / ${mean((r) => r.baseF1).toFixed(3)} | ${mean((r) => r.s).toFixed(1)} |`,
+      `| ${DATASET} | ${SIZE} ${FIT} | ${FEW ? `${FEW}/class` : 'all'} | ${spec}${dims ? ` on ${dims} dims` : ''}, ${classWeights} weights | ${mean((r) => r.acc).toFixed(3)} (${range((r) => r.acc)}) | ${mean((r) => r.macroF1).toFixed(3)} (${range((r) => r.macroF1)}) | ${mean((r) => r.base).toFixed(3)} / ${mean((r) => r.baseF1).toFixed(3)} | ${mean((r) => r.s).toFixed(1)} |`,
     );
     console.error(table[table.length - 1]);
   }

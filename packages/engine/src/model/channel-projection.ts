@@ -1,5 +1,4 @@
 import os from 'node:os';
-import * as tf from '@tensorflow/tfjs';
 import { GraphBuilder } from '../onnx/graph-builder.ts';
 import { encodeOnnxModel } from '../onnx/onnx-proto.ts';
 import { loadOnnxRuntime, type OrtModule, type OrtSession } from '../onnx/runtime.ts';
@@ -15,9 +14,9 @@ import { createRng } from '../data/rng.ts';
 export const SPATIAL_PROJECTION_DIMS = 128;
 
 /** Rows (positions) sampled to estimate the channel covariance. */
-const SAMPLE_ROWS = 12_288;
+const SAMPLE_ROWS = 8_192;
 /** Power iterations of the randomized range finder (enough for the leading subspace, not exact eigenvectors). */
-const POWER_ITERATIONS = 6;
+const POWER_ITERATIONS = 4;
 
 export interface ChannelProjection {
   /** [channels, dims] with orthonormal columns, row-major. */
@@ -31,13 +30,13 @@ export interface ChannelProjection {
  * values), from positions sampled evenly across classes so a rare defect class weighs as much as
  * the common good one. Randomized subspace iteration, seeded.
  */
-export function fitChannelProjection(
+export async function fitChannelProjection(
   parts: { x: Float32Array; y: ArrayLike<number> }[],
   positions: number,
   channels: number,
   dims: number,
   seed = 42,
-): ChannelProjection {
+): Promise<ChannelProjection> {
   const rng = createRng(seed);
   const rand = () => rng.next();
   // Items as (part, row) pairs, grouped by class.
@@ -58,26 +57,33 @@ export function fitChannelProjection(
       rows.push([k, item * positions + Math.floor(rand() * positions)]);
     }
   }
-  const sample = new Float32Array(rows.length * channels);
-  for (const [i, [k, r]] of rows.entries()) sample.set((parts[k] as { x: Float32Array }).x.subarray(r * channels, (r + 1) * channels), i * channels);
-  const basis = tf.tidy(() => {
-    const a = tf.tensor2d(sample, [rows.length, channels]);
-    const centred = tf.sub(a, tf.mean(a, 0, true));
-    const cov = tf.matMul(centred, centred, true, false);
-    let q = orthonormalize(tf.randomNormal([channels, dims], 0, 1, 'float32', seed).arraySync() as number[][], channels, dims);
-    for (let it = 0; it < POWER_ITERATIONS; it++) {
-      const z = tf.matMul(cov, tf.tensor2d(q, [channels, dims])).dataSync() as Float32Array;
-      q = orthonormalize(z, channels, dims);
+  // The sample, centred and transposed ([channels, rows]), so one GEMM gives the covariance.
+  const m = rows.length;
+  const mean = new Float64Array(channels);
+  for (const [k, r] of rows) {
+    const x = (parts[k] as { x: Float32Array }).x;
+    for (let ch = 0; ch < channels; ch++) mean[ch] = (mean[ch] as number) + (x[r * channels + ch] as number) / m;
+  }
+  const sampleT = new Float32Array(channels * m);
+  const sample = new Float32Array(m * channels);
+  for (const [i, [k, r]] of rows.entries()) {
+    const x = (parts[k] as { x: Float32Array }).x;
+    for (let ch = 0; ch < channels; ch++) {
+      const v = (x[r * channels + ch] as number) - (mean[ch] as number);
+      sample[i * channels + ch] = v;
+      sampleT[ch * m + i] = v;
     }
-    return q;
-  });
+  }
+  const cov = await matMul(sampleT, sample, channels, m, channels);
+  const rng2 = createRng(seed + 1);
+  let basis = orthonormalize(Float32Array.from({ length: channels * dims }, () => rng2.normal()), channels, dims);
+  for (let it = 0; it < POWER_ITERATIONS; it++) basis = orthonormalize(await matMul(cov, basis, channels, channels, dims), channels, dims);
   return { matrix: basis, channels, dims };
 }
 
-/** Modified Gram–Schmidt on the columns of a [rows, cols] matrix (given as nested arrays or row-major). */
-function orthonormalize(m: number[][] | Float32Array, rows: number, cols: number): Float32Array {
-  const a = new Float64Array(rows * cols);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) a[r * cols + c] = Array.isArray(m) ? (m[r]?.[c] as number) : (m[r * cols + c] as number);
+/** Modified Gram–Schmidt on the columns of a row-major [rows, cols] matrix. */
+function orthonormalize(m: Float32Array, rows: number, cols: number): Float32Array {
+  const a = Float64Array.from(m);
   for (let c = 0; c < cols; c++) {
     for (let p = 0; p < c; p++) {
       let dot = 0;
@@ -121,11 +127,20 @@ function projectorSession(): Promise<{ ort: OrtModule; session: OrtSession }> {
   return projector;
 }
 
-/** Rows of `channels` values → rows of `dims` values (ONNX Runtime GEMM, in chunks so the event loop breathes). */
-export async function projectChannels(x: Float32Array, p: ChannelProjection, signal?: AbortSignal): Promise<Float32Array> {
+/** a [n, k] · b [k, m] in ONNX Runtime (the covariance and power iterations: GFLOPs that TF.js wasm takes seconds for). */
+async function matMul(a: Float32Array, b: Float32Array, n: number, k: number, m: number): Promise<Float32Array> {
+  const { ort, session } = await projectorSession();
+  const res = await session.run({ x: new ort.Tensor('float32', a, [n, k]), p: new ort.Tensor('float32', b, [k, m]) });
+  return res.y?.data as Float32Array;
+}
+
+/** Rows of `channels` values → rows of `dims` values (ONNX Runtime GEMM, in chunks so the event loop breathes), optionally into `into`. */
+export async function projectChannels(x: Float32Array, p: ChannelProjection, signal?: AbortSignal, into?: Float32Array): Promise<Float32Array> {
   const { ort, session } = await projectorSession();
   const rows = x.length / p.channels;
-  const out = new Float32Array(rows * p.dims);
+  // `into` (a view into a larger array) saves a copy of the projected maps.
+  const out = into ?? new Float32Array(rows * p.dims);
+  if (out.length !== rows * p.dims) throw new Error(`projectChannels: output has ${out.length} values, expected ${rows * p.dims}`);
   const chunk = 16_384;
   const weights = new ort.Tensor('float32', p.matrix, [p.channels, p.dims]);
   for (let s = 0; s < rows; s += chunk) {

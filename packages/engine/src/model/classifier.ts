@@ -165,7 +165,8 @@ export async function boundaryFeatureViews(
       for (const [k, { i }] of missing.entries()) {
         const data = features.views?.[k] ?? features.data;
         const value: CachedFeatures = { data, n: items.length, shape: features.shape, engine: features.engine, ids: items.map((x) => x.id), labels: items.map((x) => x.label) };
-        await cache?.set(keys[i] as string, value);
+        // Not awaited: the entry is readable at once, and the disk write overlaps what follows.
+        cache?.set(keys[i] as string, value).catch((err) => options.log?.(`features: could not write the feature cache (${err instanceof Error ? err.message : String(err)}); continuing without it`));
         claims[i]?.settle(value);
         result[i] = value;
       }
@@ -383,7 +384,7 @@ async function projectForSpatialHead(
   if (channels <= SPATIAL_PROJECTION_DIMS) return null;
   if (!(await isOnnxRuntimeAvailable()).ok) return null;
   const started = Date.now();
-  const projection = fitChannelProjection(
+  const projection = await fitChannelProjection(
     parts.map((p) => ({ x: p.data, y: p.labels ?? [] })),
     h * w,
     channels,
@@ -391,16 +392,21 @@ async function projectForSpatialHead(
     options.seed ?? 42,
   );
   const reduced = [h, w, SPATIAL_PROJECTION_DIMS];
-  const project = async (f: CachedFeatures) => ({ ...f, data: await projectChannels(f.data, projection, options.signal), shape: reduced });
-  const trainParts: CachedFeatures[] = [];
-  for (const part of parts) trainParts.push(await project(part));
-  const valProjected = val ? await project(val) : null;
+  const per = h * w * SPATIAL_PROJECTION_DIMS;
+  // Every part projected straight into its place in the one training array.
+  const x = new Float32Array(parts.reduce((a, p) => a + p.n, 0) * per);
+  const y: number[] = [];
+  for (const part of parts) {
+    await projectChannels(part.data, projection, options.signal, x.subarray(y.length * per, (y.length + part.n) * per));
+    y.push(...(part.labels ?? []));
+  }
+  const valX = val ? await projectChannels(val.data, projection, options.signal) : null;
   options.log?.(
     `training: spatial head on the ${SPATIAL_PROJECTION_DIMS} principal channel directions of ${channels} (fitted and projected in ${((Date.now() - started) / 1000).toFixed(1)} s)`,
   );
   return {
-    train: concatFeatures(trainParts),
-    val: valProjected ? { x: valProjected.data, shape: reduced, y: valProjected.labels ?? [] } : null,
+    train: { x, y, shape: reduced },
+    val: val && valX ? { x: valX, shape: reduced, y: val.labels ?? [] } : null,
     projection,
   };
 }

@@ -301,7 +301,12 @@ export class FeatureCache {
     return path.join(this.dir, createHash('sha256').update(key).digest('hex').slice(0, 32));
   }
 
+  /** Entries being written to disk: readers get them from here until the files are complete. */
+  private readonly writing = new Map<string, CachedFeatures>();
+
   async get(key: string): Promise<CachedFeatures | null> {
+    const being = this.writing.get(key);
+    if (being) return being;
     const hit = this.memory.get(key);
     if (hit) {
       this.memory.delete(key);
@@ -314,7 +319,11 @@ export class FeatureCache {
       if (header.key !== key) return null;
       const buf = await fs.readFile(`${base}.bin`);
       if (buf.byteLength !== header.bytes) return null;
-      const data = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+      // A view when the buffer is aligned (large reads are): no second copy of a 290 MB map.
+      const data =
+        buf.byteOffset % 4 === 0
+          ? new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4)
+          : new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
       const value: CachedFeatures = { data, n: header.n, shape: header.shape, ids: header.ids, labels: header.labels };
       this.remember(key, value);
       return value;
@@ -323,7 +332,20 @@ export class FeatureCache {
     }
   }
 
-  async set(key: string, value: CachedFeatures): Promise<void> {
+  /**
+   * Stores an entry: readable at once (memory, or the pending-write table for maps too large to
+   * keep), on disk when the returned promise resolves. Callers that only need the entry later need
+   * not wait for the disk: writing the default template's maps takes ≈ 1.5 s.
+   */
+  set(key: string, value: CachedFeatures): Promise<void> {
+    this.writing.set(key, value);
+    this.remember(key, value);
+    return this.write(key, value).finally(() => {
+      if (this.writing.get(key) === value) this.writing.delete(key);
+    });
+  }
+
+  private async write(key: string, value: CachedFeatures): Promise<void> {
     await fs.mkdir(this.dir, { recursive: true });
     const base = this.file(key);
     const bytes = value.data.byteLength;
@@ -334,7 +356,6 @@ export class FeatureCache {
     const header: Header = { key, n: value.n, shape: value.shape, ids: value.ids, labels: value.labels, createdAt: new Date().toISOString(), bytes };
     await fs.writeFile(`${tmp}.json`, JSON.stringify(header));
     await fs.rename(`${tmp}.json`, `${base}.json`);
-    this.remember(key, value);
   }
 
   private remember(key: string, value: CachedFeatures): void {

@@ -135,7 +135,7 @@ describe('spatial head', () => {
     const k = 3;
     const train = localDefects(45, k, 8);
     const [h, w, c] = MAP as [number, number, number];
-    const projection = fitChannelProjection([{ x: train.x, y: train.y }], h * w, c, 6, 3);
+    const projection = await fitChannelProjection([{ x: train.x, y: train.y }], h * w, c, 6, 3);
     const reduced = [h, w, 6];
     const xr = await projectChannels(train.x, projection);
     expect(xr.length).toBe(train.y.length * h * w * 6);
@@ -154,7 +154,7 @@ describe('spatial head', () => {
 });
 
 describe('channel projection', () => {
-  it('finds an orthonormal basis of the directions the channels vary in', () => {
+  it('finds an orthonormal basis of the directions the channels vary in', async () => {
     // 12 channels that vary only in 3 fixed directions (plus a constant offset, which PCA ignores).
     const rand = seededRandom(4);
     const dirs = Array.from({ length: 3 }, () => Array.from({ length: 12 }, () => rand() - 0.5));
@@ -164,7 +164,7 @@ describe('channel projection', () => {
       const coef = dirs.map(() => rand() * 4 - 2);
       for (let ch = 0; ch < 12; ch++) x[r * 12 + ch] = 5 + dirs.reduce((a, d, j) => a + (d[ch] as number) * (coef[j] as number), 0);
     }
-    const p = fitChannelProjection([{ x, y: Array.from({ length: rows }, (_, i) => i % 2) }], 1, 12, 3);
+    const p = await fitChannelProjection([{ x, y: Array.from({ length: rows }, (_, i) => i % 2) }], 1, 12, 3);
     // Orthonormal columns.
     for (let a = 0; a < 3; a++) {
       for (let b = 0; b < 3; b++) {

@@ -11,7 +11,7 @@ describe('train definition', () => {
       epochs: 30,
       earlyStopping: true,
       patience: 5,
-      classWeights: 'balanced',
+      classWeights: 'none',
       restoreBest: true,
       seed: 42,
     });
