@@ -150,11 +150,13 @@ describe('defectflow CLI', () => {
     for (const e of graph.edges) if (e.target === 'deploy') e.target = climb;
     const file = path.join(work, 'climb.json');
     await writeFile(file, JSON.stringify(graph));
+    // Earlier tests of this file deploy into the same DATA_DIR: nothing may be added to what is there.
+    const modelsBefore = await readdir(path.join(work, 'data', 'models')).catch(() => []);
     const result = await cli(['run', file]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`[invalid_id] Graph field "nodes.7.id": Node id "${climb}" is not allowed`);
     expect(await readdir(path.dirname(work))).not.toContain(`${path.basename(work)}-evil`);
-    expect(await readdir(path.join(work, 'data', 'models')).catch(() => [])).toEqual([]);
+    expect(await readdir(path.join(work, 'data', 'models')).catch(() => [])).toEqual(modelsBefore);
   });
 
   it('explains malformed JSON and unknown commands', async () => {

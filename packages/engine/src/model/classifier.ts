@@ -212,7 +212,7 @@ export interface TrainOnDatasetOptions extends TrainParams {
   onProgress?: ProgressFn;
   onEpoch?: Parameters<typeof trainClassifier>[0]['onEpoch'];
   onBatch?: Parameters<typeof trainClassifier>[0]['onBatch'];
-  batchEvery?: number;
+  batchEventsPerEpoch?: number;
   log?: (message: string) => void;
   /**
    * Extract this split's features into the cache while the head trains (the train node passes
@@ -291,9 +291,11 @@ export async function trainOnDataset(options: TrainOnDatasetOptions): Promise<Tr
     staged: backbone.staged,
     onEpoch: options.onEpoch,
     onBatch: options.onBatch,
-    batchEvery: options.batchEvery,
+    batchEventsPerEpoch: options.batchEventsPerEpoch,
     signal: options.signal,
   });
+  // The maps' disk writes overlapped training; nothing of this call keeps running after it returns.
+  await options.cache?.flush();
   options.log?.(
     `training: ${result.path} path on ${result.stepEngine === 'onnxruntime' ? 'onnxruntime (gradients) + wasm SIMD (optimizer)' : `tfjs ${tf.getBackend()}`}` +
       `${result.stepFallbackReason ? ` (ONNX Runtime not used: ${result.stepFallbackReason})` : ''}, ${result.history.length} epochs in ${(result.durationMs / 1000).toFixed(1)} s`,

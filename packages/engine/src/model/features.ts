@@ -340,9 +340,19 @@ export class FeatureCache {
   set(key: string, value: CachedFeatures): Promise<void> {
     this.writing.set(key, value);
     this.remember(key, value);
-    return this.write(key, value).finally(() => {
+    const done = this.write(key, value).finally(() => {
       if (this.writing.get(key) === value) this.writing.delete(key);
+      this.pendingWrites.delete(done);
     });
+    this.pendingWrites.add(done);
+    return done;
+  }
+
+  private readonly pendingWrites = new Set<Promise<void>>();
+
+  /** Resolves when every write started so far has finished (failed ones included). */
+  async flush(): Promise<void> {
+    await Promise.allSettled([...this.pendingWrites]);
   }
 
   private async write(key: string, value: CachedFeatures): Promise<void> {

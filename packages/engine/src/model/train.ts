@@ -48,8 +48,11 @@ export interface TrainOptions extends TrainParams {
   staged?: { headEpochs: number; fineTuneLrFactor: number } | null;
   onEpoch?: (log: EpochLog & { epochs: number; etaMs: number }) => void;
   onBatch?: (info: { epoch: number; batch: number; batches: number; loss: number; etaMs: number }) => void;
-  /** Batches between onBatch calls (default 1). */
-  batchEvery?: number;
+  /**
+   * onBatch calls per epoch (spread evenly, the last batch always included); default: every batch.
+   * A count rather than a stride: the training set's size is known only here (few-shot views).
+   */
+  batchEventsPerEpoch?: number;
   signal?: AbortSignal;
   /**
    * Engine of the dense and spatial paths: 'auto' (default) runs forward and gradients in ONNX Runtime
@@ -188,7 +191,7 @@ export async function trainClassifier(options: TrainOptions): Promise<TrainResul
   const earlyStopping = options.earlyStopping ?? true;
   const restoreBest = options.restoreBest ?? true;
   const rand = seededRandom(options.seed ?? 42);
-  const batchEvery = Math.max(1, options.batchEvery ?? 1);
+
   const n = train.y.length;
   if (n === 0) throw new Error('train: the training split is empty');
   validate(train, numClasses, 'train');
@@ -201,6 +204,7 @@ export async function trainClassifier(options: TrainOptions): Promise<TrainResul
   const headEpochs = staged ? Math.min(Math.max(0, Math.floor(staged.headEpochs)), epochs - 1) : 0;
   const per = train.shape.reduce((a, b) => a * b, 1);
   const batches = Math.ceil(n / batchSize);
+  const batchEvery = options.batchEventsPerEpoch ? Math.max(1, Math.ceil(batches / options.batchEventsPerEpoch)) : 1;
   const history: EpochLog[] = [];
   let best = { loss: Infinity, epoch: 0 };
   let bestSnapshot: unknown = null;

@@ -218,6 +218,21 @@ describe('dense path on ONNX Runtime + wasm SIMD', () => {
   });
 });
 
+describe('batch events', () => {
+  it('spreads batchEventsPerEpoch onBatch calls over each epoch, always the last batch, whatever the set size', async () => {
+    const set = { x: Float32Array.from({ length: 60 * 16 }, (_, i) => ((i * 37) % 101) / 101), shape: [16], y: Array.from({ length: 60 }, (_, i) => i % 3) };
+    const head = buildHead({ numClasses: 3, inputShape: [16], seed: 4 });
+    const seen: { epoch: number; batch: number; batches: number }[] = [];
+    await trainClassifier({ head, train: set, numClasses: 3, epochs: 2, batchSize: 4, batchEventsPerEpoch: 2, earlyStopping: false, onBatch: (b) => seen.push(b) });
+    const first = seen.filter((b) => b.epoch === 1);
+    expect(first[0]?.batches).toBe(15);
+    // Every ceil(15 / 2) = 8th batch (1 and 9) plus the last (15).
+    expect(first.map((b) => b.batch)).toEqual([1, 9, 15]);
+    expect(seen.filter((b) => b.epoch === 2)).toHaveLength(3);
+    head.dispose();
+  });
+});
+
 describe('helpers', () => {
   it('balanced class weights follow n / (k · count)', () => {
     expect(computeClassWeights([0, 0, 0, 1], 2, 'balanced')).toEqual([4 / 6, 2]);

@@ -7,9 +7,6 @@ export const runTrain: NodeRunFn = async (inputs, params, ctx) => {
   const dataset = input<DatasetValue>(inputs, 'dataset', isDataset);
   const model = input<ModelValue>(inputs, 'model', isModel);
   const batchSize = (params.batchSize ?? 32) as number;
-  const trainCount = dataset.manifest.items.filter((i) => i.split === 'train').length * (1 + (dataset.augmentation?.copies ?? 0));
-  // About eight train.batch events per epoch: enough for a live curve, few enough for the event log.
-  const batchEvery = Math.max(1, Math.ceil(Math.ceil(trainCount / batchSize) / 8));
   try {
     const trained = await trainOnDataset({
       manifest: dataset.manifest,
@@ -30,7 +27,8 @@ export const runTrain: NodeRunFn = async (inputs, params, ctx) => {
       restoreBest: params.restoreBest as boolean | undefined,
       seed: params.seed as number | undefined,
       signal: ctx.signal,
-      batchEvery,
+      // About eight train.batch events per epoch: enough for a live curve, few enough for the event log.
+      batchEventsPerEpoch: 8,
       log: (m) => ctx.log('info', m),
       onProgress: (phase, done, total, etaMs) => ctx.progress(phase, done, total, etaMs),
       onEpoch: (e) =>
