@@ -351,7 +351,7 @@ async function smallClassViews(
   if (extra.size === 0) return [];
   const described = [...extra].map(([label]) => `${classes[label]} (${counts.get(label)})`).join(', ');
   if (!policy) {
-    options.log?.(`few-shot: ${described} have fewer than ${MIN_VIEWS_PER_CLASS} training images; add an Augment node and training adds augmented views of them`);
+    options.log?.(`small classes: ${described} have fewer than ${MIN_VIEWS_PER_CLASS} training images; add an Augment node and training adds augmented views of them`);
     return [];
   }
   const parts: CachedFeatures[] = [];
@@ -360,10 +360,10 @@ async function smallClassViews(
     const labels = [...extra].filter(([, e]) => e === want).map(([label]) => label);
     const items = trainItems.filter((i) => labels.includes(i.label));
     options.log?.(
-      `few-shot: ${labels.map((l) => `${classes[l]} (${counts.get(l)} images)`).join(', ')} — adding ${want} augmented view${want === 1 ? '' : 's'} of each image, so every class trains on at least ${MIN_VIEWS_PER_CLASS} views`,
+      `small classes: ${labels.map((l) => `${classes[l]} (${counts.get(l)} images)`).join(', ')} — adding ${want} augmented view${want === 1 ? '' : 's'} of each image, so every class trains on at least ${MIN_VIEWS_PER_CLASS} views`,
     );
     const views = Array.from({ length: want }, (_, k) => ({ policy, view: policy.copies + k }));
-    parts.push(...(await boundaryFeatureViews(backbone, items, pool, views, { ...options, phase: 'features:few-shot views' })));
+    parts.push(...(await boundaryFeatureViews(backbone, items, pool, views, { ...options, phase: 'features:small-class views' })));
   }
   return parts;
 }

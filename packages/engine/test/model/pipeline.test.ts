@@ -76,8 +76,8 @@ describe('dataset → features → head → evaluate → export → predict', ()
     // MIN_VIEWS_PER_CLASS (100), so each gets ceil(100 / 6) − 2 = 15 more augmented views.
     expect(nTrain).toBe(36);
     expect(trained.trainViews).toBe(nTrain * (2 + 15));
-    expect(logs.some((l) => l.startsWith('few-shot: ') && l.includes('adding 15 augmented views of each image'))).toBe(true);
-    expect(progress).toContain('features:few-shot views');
+    expect(logs.some((l) => l.startsWith('small classes: ') && l.includes('adding 15 augmented views of each image'))).toBe(true);
+    expect(progress).toContain('features:small-class views');
     // The plain images and their augmented view are extracted in one pass (one decode per image).
     expect(progress).toContain('features:train + 1 augmented view');
     expect(progress).toContain('features:val');
