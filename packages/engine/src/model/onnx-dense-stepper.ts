@@ -1,49 +1,15 @@
 import type * as tf from '@tensorflow/tfjs';
 import { buildDenseForward, buildDenseGradients, type DenseLayerShape } from '../onnx/dense-train-graph.ts';
-import { isOnnxRuntimeAvailable, loadOnnxRuntime, type OrtModule, type OrtSession, type OrtSessionOptions, type OrtTensor } from '../onnx/runtime.ts';
+import { isOnnxRuntimeAvailable, type OrtTensor } from '../onnx/runtime.ts';
 import { type DenseParams, fillMasked, readHead, restoreDense, snapshotDense, writeDenseWeights } from './dense-stepper.ts';
+import { type StepSessions, scoreBatch, stepSessions, updateParams } from './ort-step.ts';
 import { SimdOptimizer } from './simd-optimizer.ts';
 import type { OptimizerName, Stepper } from './stepper.ts';
 
-interface Sessions {
-  ort: OrtModule;
-  gradients: OrtSession;
-  forward: OrtSession;
-}
-
-/**
- * Sessions per head shape. They hold no weights (parameters are graph inputs), so one pair serves
- * every head of that shape, in every run, for the life of the process: building them costs more
- * than a short training run's steps.
- */
-const sessionCache = new Map<string, Promise<Sessions>>();
-
-function sessionsFor(shapes: DenseLayerShape[]): Promise<Sessions> {
-  const key = JSON.stringify(shapes);
-  let hit = sessionCache.get(key);
-  if (!hit) {
-    hit = (async () => {
-      const ort = await loadOnnxRuntime();
-      // One intra-op thread: the products are small (32×576×128), and a second thread's hand-off
-      // cost more than it saved here (0.28 vs 0.36 ms a step); it also leaves a core to the server.
-      const options: OrtSessionOptions = {
-        graphOptimizationLevel: 'all',
-        intraOpNumThreads: 1,
-        interOpNumThreads: 1,
-        executionMode: 'sequential',
-        executionProviders: ['cpu'],
-        extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
-      };
-      const [gradients, forward] = await Promise.all([
-        ort.InferenceSession.create(buildDenseGradients(shapes), options),
-        ort.InferenceSession.create(buildDenseForward(shapes), options),
-      ]);
-      return { ort, gradients, forward };
-    })();
-    hit.catch(() => sessionCache.delete(key));
-    sessionCache.set(key, hit);
-  }
-  return hit;
+function sessionsFor(shapes: DenseLayerShape[]): Promise<StepSessions> {
+  // One intra-op thread: the products are small (32×576×128), and a second thread's hand-off
+  // cost more than it saved here (0.28 vs 0.36 ms a step); it also leaves a core to the server.
+  return stepSessions(`dense:${JSON.stringify(shapes)}`, 1, () => ({ gradients: buildDenseGradients(shapes), forward: buildDenseForward(shapes) }));
 }
 
 interface Layer extends Omit<DenseParams, 'w' | 'b' | 'mw' | 'vw' | 'mb' | 'vb'> {
@@ -74,7 +40,7 @@ export class OnnxDenseStepper implements Stepper {
   private rowWeight = new Float32Array(0);
 
   private constructor(
-    private readonly sessions: Sessions,
+    private readonly sessions: StepSessions,
     private readonly layers: Layer[],
     private readonly optimizer: OptimizerName,
     private readonly simd: SimdOptimizer,
@@ -97,7 +63,7 @@ export class OnnxDenseStepper implements Stepper {
     });
     const simd = SimdOptimizer.create(sizes);
     if (!simd) return { reason: 'WebAssembly SIMD is unavailable' };
-    let sessions: Sessions;
+    let sessions: StepSessions;
     try {
       sessions = await sessionsFor(shapes);
     } catch (err) {
@@ -167,32 +133,17 @@ export class OnnxDenseStepper implements Stepper {
     this.parameterFeeds(feeds);
     const out = await this.sessions.gradients.run(feeds);
 
-    const p = out.probs?.data as Float32Array;
-    let loss = 0;
-    let hits = 0;
-    for (let i = 0; i < rows; i++) {
-      const c = y[i] as number;
-      let arg = 0;
-      for (let j = 1; j < k; j++) if ((p[i * k + j] as number) > (p[i * k + arg] as number)) arg = j;
-      if (arg === c) hits++;
-      loss -= (w[i] as number) * Math.log(Math.max(1e-7, p[i * k + c] as number));
-    }
     this.t++;
-    const c1 = 1 - 0.9 ** this.t;
-    const sc2 = Math.sqrt(1 - 0.999 ** this.t);
-    this.layers.forEach((pl, l) => {
+    const params = this.layers.flatMap((pl, l) => {
       pl.gw.set(out[`gw${l}`]?.data as Float32Array);
       pl.gb.set(out[`gb${l}`]?.data as Float32Array);
-      if (this.optimizer === 'adam') {
-        // Bias corrections folded into the step size and epsilon, as tf.train.adam does.
-        this.simd.adam(pl.w, pl.mw, pl.vw, pl.gw, (lr * sc2) / c1, 1e-7 * sc2);
-        this.simd.adam(pl.b, pl.mb, pl.vb, pl.gb, (lr * sc2) / c1, 1e-7 * sc2);
-      } else {
-        this.simd.momentum(pl.w, pl.mw, pl.gw, lr);
-        this.simd.momentum(pl.b, pl.mb, pl.gb, lr);
-      }
+      return [
+        { p: pl.w, m: pl.mw, v: pl.vw, g: pl.gw },
+        { p: pl.b, m: pl.mb, v: pl.vb, g: pl.gb },
+      ];
     });
-    return { loss: loss / rows, hits };
+    updateParams(this.simd, this.optimizer, this.t, lr, params);
+    return scoreBatch(out.probs?.data as Float32Array, y, w, k);
   }
 
   async predict(x: Float32Array, rows: number): Promise<Float32Array> {

@@ -1,56 +1,21 @@
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { buildSpatialForward, buildSpatialGradients, type SpatialHeadShape } from '../onnx/spatial-train-graph.ts';
-import { isOnnxRuntimeAvailable, loadOnnxRuntime, type OrtModule, type OrtSession, type OrtSessionOptions, type OrtTensor } from '../onnx/runtime.ts';
+import { isOnnxRuntimeAvailable, type OrtTensor } from '../onnx/runtime.ts';
 import { type ChannelProjection, projectKernel, unprojectKernel } from './channel-projection.ts';
 import { fillMasked } from './dense-stepper.ts';
 import type { Pooling } from './features.ts';
+import { type ArenaParam, type StepSessions, scoreBatch, stepSessions, updateParams } from './ort-step.ts';
 import { SimdOptimizer } from './simd-optimizer.ts';
 import type { OptimizerName, Stepper } from './stepper.ts';
 
-interface Sessions {
-  ort: OrtModule;
-  gradients: OrtSession;
-  forward: OrtSession;
-}
-
-/** Sessions per head shape, shared by every head of that shape (parameters are graph inputs). */
-const sessionCache = new Map<string, Promise<Sessions>>();
-
-function sessionsFor(shape: SpatialHeadShape): Promise<Sessions> {
-  const key = JSON.stringify(shape);
-  let hit = sessionCache.get(key);
-  if (!hit) {
-    hit = (async () => {
-      const ort = await loadOnnxRuntime();
-      // Every core: unlike the dense head's 32×576 products, the 1×1 convolution is a [B·P, C] × [C, F]
-      // product (3,200 × 576 × 64 for a batch of 32 at 160 px) that splits well.
-      const options: OrtSessionOptions = {
-        graphOptimizationLevel: 'all',
-        intraOpNumThreads: Math.max(1, os.cpus().length),
-        interOpNumThreads: 1,
-        executionMode: 'sequential',
-        executionProviders: ['cpu'],
-        extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
-      };
-      const [gradients, forward] = await Promise.all([
-        ort.InferenceSession.create(buildSpatialGradients(shape), options),
-        ort.InferenceSession.create(buildSpatialForward(shape), options),
-      ]);
-      return { ort, gradients, forward };
-    })();
-    hit.catch(() => sessionCache.delete(key));
-    sessionCache.set(key, hit);
-  }
-  return hit;
-}
-
-/** A trained parameter with its optimizer state and gradient, all views into the SIMD arena. */
-interface Param {
-  p: Float32Array;
-  m: Float32Array;
-  v: Float32Array;
-  g: Float32Array;
+function sessionsFor(shape: SpatialHeadShape): Promise<StepSessions> {
+  // Every core: unlike the dense head's 32×576 products, the 1×1 convolution is a [B·P, C] × [C, F]
+  // product (3,200 × 128 × 128 for a batch of 32 at 160 px) that splits well.
+  return stepSessions(`spatial:${JSON.stringify(shape)}`, Math.max(1, os.cpus().length), () => ({
+    gradients: buildSpatialGradients(shape),
+    forward: buildSpatialForward(shape),
+  }));
 }
 
 const PARAMS = ['wc', 'gamma', 'beta', 'wd', 'bd'] as const;
@@ -103,10 +68,10 @@ export class OnnxSpatialStepper implements Stepper {
 
   private constructor(
     private readonly head: tf.LayersModel,
-    private readonly sessions: Sessions,
+    private readonly sessions: StepSessions,
     private readonly shape: SpatialHeadShape,
     private readonly rate: number,
-    private readonly params: Record<ParamName, Param>,
+    private readonly params: Record<ParamName, ArenaParam>,
     private readonly optimizer: OptimizerName,
     private readonly simd: SimdOptimizer,
     private readonly initialStats: [Float32Array, Float32Array],
@@ -140,7 +105,7 @@ export class OnnxSpatialStepper implements Stepper {
     const sizes = PARAMS.flatMap((name) => new Array<number>(4).fill(read.values[name].length));
     const simd = SimdOptimizer.create(sizes);
     if (!simd) return { reason: 'WebAssembly SIMD is unavailable' };
-    let sessions: Sessions;
+    let sessions: StepSessions;
     try {
       sessions = await sessionsFor(shape);
     } catch (err) {
@@ -153,7 +118,7 @@ export class OnnxSpatialStepper implements Stepper {
         p.set(read.values[name]);
         return [name, { p, m, v, g }];
       }),
-    ) as Record<ParamName, Param>;
+    ) as Record<ParamName, ArenaParam>;
     return { stepper: new OnnxSpatialStepper(head, sessions, shape, read.rate, params, optimizer, simd, read.stats, projection) };
   }
 
@@ -207,28 +172,11 @@ export class OnnxSpatialStepper implements Stepper {
       wd: this.tensor(P.wd.p, [d, k]),
       bd: this.tensor(P.bd.p, [k]),
     });
-    const p = out.probs?.data as Float32Array;
-    let loss = 0;
-    let hits = 0;
-    for (let i = 0; i < rows; i++) {
-      const c = y[i] as number;
-      let arg = 0;
-      for (let j = 1; j < k; j++) if ((p[i * k + j] as number) > (p[i * k + arg] as number)) arg = j;
-      if (arg === c) hits++;
-      loss -= (w[i] as number) * Math.log(Math.max(1e-7, p[i * k + c] as number));
-    }
     this.updateStats(out.batch_mean?.data as Float32Array, out.batch_var?.data as Float32Array);
     this.t++;
-    const c1 = 1 - 0.9 ** this.t;
-    const sc2 = Math.sqrt(1 - 0.999 ** this.t);
-    for (const name of PARAMS) {
-      const q = P[name];
-      q.g.set(out[`g_${name}`]?.data as Float32Array);
-      // Bias corrections folded into the step size and epsilon, as tf.train.adam does.
-      if (this.optimizer === 'adam') this.simd.adam(q.p, q.m, q.v, q.g, (lr * sc2) / c1, 1e-7 * sc2);
-      else this.simd.momentum(q.p, q.m, q.g, lr);
-    }
-    return { loss: loss / rows, hits };
+    for (const name of PARAMS) P[name].g.set(out[`g_${name}`]?.data as Float32Array);
+    updateParams(this.simd, this.optimizer, this.t, lr, PARAMS.map((name) => P[name]));
+    return scoreBatch(out.probs?.data as Float32Array, y, w, k);
   }
 
   private updateStats(mean: Float32Array, variance: Float32Array): void {
