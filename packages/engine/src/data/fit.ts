@@ -67,7 +67,7 @@ export function tileLayout(width: number, height: number, size: number, maxTiles
 }
 
 /** uchar pixels (1 or 3 channels) → RGB floats. */
-function toRgbFloat(data: Buffer, channels: number, pixels: number): Float32Array {
+export function toRgbFloat(data: Buffer, channels: number, pixels: number): Float32Array {
   const out = new Float32Array(pixels * 3);
   if (channels === 3) {
     for (let i = 0; i < out.length; i++) out[i] = data[i] as number;

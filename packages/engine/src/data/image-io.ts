@@ -1,7 +1,7 @@
 import os from 'node:os';
 import sharp, { type Metadata } from 'sharp';
 import { ImageReadError, errorMessage, throwIfAborted } from './errors.ts';
-import { type FitSpec, decodeFitted } from './fit.ts';
+import { type FitSpec, decodeFitted, toRgbFloat } from './fit.ts';
 
 /** File extensions the dataset loaders treat as images (lower case, with dot). */
 export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp'];
@@ -72,20 +72,7 @@ export async function readImageAsFloat(file: string, size: number, opts: ReadIma
       .toColourspace('srgb')
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
-    const out = new Float32Array(size * size * 3);
-    const pixels = size * size;
-    if (info.channels === 3) {
-      for (let i = 0; i < out.length; i++) out[i] = data[i] as number;
-    } else if (info.channels === 1) {
-      for (let p = 0; p < pixels; p++) {
-        const v = data[p] as number;
-        out[p * 3] = v;
-        out[p * 3 + 1] = v;
-        out[p * 3 + 2] = v;
-      }
-    } else {
-      throw new Error(`unexpected ${info.channels} channels after conversion`);
-    }
+    const out = toRgbFloat(data, info.channels, size * size);
     return {
       data: out,
       width: size,
