@@ -268,12 +268,16 @@ export class RunnerBridge {
         return;
       case 'run.finished': {
         const run = await this.repo.runs.get(event.runId);
+        const error = event.status === 'succeeded' ? null : (event.error ?? run?.error ?? null);
         await this.repo.runs.update(event.runId, {
           status: event.status,
           finishedAt: new Date(event.ts),
-          error: event.status === 'succeeded' ? null : (event.error ?? run?.error ?? null),
+          error,
           summary: { ...(run?.summary ?? {}), durationMs: event.durationMs },
         });
+        // Browsers relayed run.finished before this queue stored it (and the full metrics before it):
+        // tell them the row is final now, so a refetch gets the report with per-image predictions.
+        this.relay.runStatus({ runId: event.runId, status: event.status, error });
         return;
       }
       default:

@@ -69,6 +69,8 @@ describe('RunnerBridge', () => {
     const run = await db.repo.runs.get(runId);
     expect(run).toMatchObject({ status: 'succeeded', backend: 'wasm', device: 'cpu', metrics: { accuracy: 0.9 }, lastSeq: 4, error: null });
     expect(run?.finishedAt).toBeInstanceOf(Date);
+    // Once the final row is stored, the run's room hears it (browsers refetch the full report then).
+    expect(relay.statuses).toEqual([{ runId, status: 'succeeded', error: null }]);
   });
 
   it('on (re)connect fetches the events it missed and persists them in order', async () => {
