@@ -72,8 +72,8 @@ describe('dataset → features → head → evaluate → export → predict', ()
     expect(trained.stepEngine).toBe('onnxruntime');
     expect(logs.some((l) => l.startsWith('training: dense path on onnxruntime'))).toBe(true);
     const nTrain = manifest.items.filter((i) => i.split === 'train').length;
-    // Originals + one augmented copy, plus few-shot views: 6 images a class is under
-    // MIN_VIEWS_PER_CLASS (100), so each gets ceil(100 / 6) − 2 = 15 more augmented views.
+    // Originals + one augmented copy, plus small-class views: 6 images a class is under
+    // MIN_VIEWS_PER_CLASS (200), so each gets min(15, ceil(200 / 6) − 2) = 15 more augmented views.
     expect(nTrain).toBe(36);
     expect(trained.trainViews).toBe(nTrain * (2 + 15));
     expect(logs.some((l) => l.startsWith('small classes: ') && l.includes('adding 15 augmented views of each image'))).toBe(true);

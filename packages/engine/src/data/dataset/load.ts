@@ -259,7 +259,7 @@ function classWarnings(
   if (min.n > 0 && max.n / min.n > IMBALANCE_RATIO) {
     warnings.push({
       code: 'imbalance',
-      message: `Classes are imbalanced ${(max.n / min.n).toFixed(1)}:1 (${max.c}: ${max.n} images, ${min.c}: ${min.n}); training adds augmented views of classes under 100 images, and the report compares the model with always answering "${max.c}"; more images of the small classes help most`,
+      message: `Classes are imbalanced ${(max.n / min.n).toFixed(1)}:1 (${max.c}: ${max.n} images, ${min.c}: ${min.n}); training adds augmented views of small classes, and the report compares the model with always answering "${max.c}"; more images of the small classes help most`,
     });
   }
   const small = totals.filter((t) => t.n < SMALL_CLASS);

@@ -48,7 +48,7 @@ export const trainParams = z.strictObject({
     .default('none')
     .describe(
       'none: every image counts the same, which maximises accuracy (the default: with a spatial head rare defects are ' +
-        'learned anyway, and classes under 100 training views get extra augmented views). balanced: each class weighs ' +
+        'learned anyway, and classes under 200 training views get extra augmented views). balanced: each class weighs ' +
         'by its inverse frequency, so rare defects count as much as good parts — raises their recall at the cost of ' +
         'false alarms; try it when a dense head answers "good" for everything.',
     )
