@@ -79,6 +79,26 @@ describe('execute: ordering and inputs', () => {
     });
   });
 
+  it('throttles progress: each phase\'s first and last report, at most PROGRESS_EVENTS_PER_SECOND in between', async () => {
+    const rec = recorder();
+    const stubs = stubRunFns({
+      train: async (_i, _p, ctx) => {
+        // 100,000 reports in a tight loop (a dataset check's per-image progress), then a second phase.
+        for (let i = 1; i <= 100_000; i++) ctx.progress('check', i, 100_000);
+        for (let i = 1; i <= 10; i++) ctx.progress('features', i, 10);
+        return { outputs: { trained: {} } };
+      },
+    });
+    await execute({ runId: 'r', graph: pipeline(), sink: rec.sink, dirs: testDirs }, stubs.fns);
+    const check = rec.of('node.progress').filter((e) => e.nodeId === 'train' && e.phase === 'check');
+    expect(check[0]?.done).toBe(1);
+    expect(check.at(-1)?.done).toBe(100_000);
+    // The loop takes well under a few seconds: a handful of events, not 100,000.
+    expect(check.length).toBeLessThan(30);
+    const features = rec.of('node.progress').filter((e) => e.nodeId === 'train' && e.phase === 'features');
+    expect(features.map((e) => e.done)).toEqual([1, 10]);
+  });
+
   it('ctx.emit stamps the node id and refuses run-level events', async () => {
     const rec = recorder();
     const stubs = stubRunFns({

@@ -168,8 +168,15 @@ async function executeGraph(
   return run.finish('succeeded');
 }
 
+/**
+ * Progress events a node may send per second (plus every phase's first and last): one per image
+ * of a 100k-image dataset check would be 100k stored events and socket messages.
+ */
+export const PROGRESS_EVENTS_PER_SECOND = 5;
+
 function makeContext(opts: ExecuteOptions, run: RunState, node: GraphNode, cacheKey: string): NodeRunContext {
   const nodeId = node.id;
+  let last = { phase: '', at: Number.NEGATIVE_INFINITY };
   return {
     runId: opts.runId,
     nodeId,
@@ -177,6 +184,10 @@ function makeContext(opts: ExecuteOptions, run: RunState, node: GraphNode, cache
     dirs: opts.dirs,
     cacheKey,
     progress(phase, done, total, etaMs) {
+      const now = performance.now();
+      // Always a phase's first and last report; in between at most PROGRESS_EVENTS_PER_SECOND.
+      if (phase === last.phase && done < total && now - last.at < 1000 / PROGRESS_EVENTS_PER_SECOND) return;
+      last = { phase, at: now };
       run.emit({ type: 'node.progress', nodeId, phase, done, total, ...(etaMs === undefined ? {} : { etaMs }) });
     },
     log(level, message) {
