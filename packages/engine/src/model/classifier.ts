@@ -213,6 +213,8 @@ export interface TrainOnDatasetOptions extends TrainParams {
   onEpoch?: Parameters<typeof trainClassifier>[0]['onEpoch'];
   onBatch?: Parameters<typeof trainClassifier>[0]['onBatch'];
   batchEventsPerEpoch?: number;
+  /** Extra augmented views for classes under MIN_VIEWS_PER_CLASS training views (default true). */
+  smallClassViews?: boolean;
   log?: (message: string) => void;
   /**
    * Extract this split's features into the cache while the head trains (the train node passes
@@ -246,7 +248,7 @@ export async function trainOnDataset(options: TrainOnDatasetOptions): Promise<Tr
   // The plain images and every augmented view in one pass: each training image is decoded once.
   const phase = views.length > 1 ? `features:train + ${views.length - 1} augmented view${views.length > 2 ? 's' : ''}` : 'features:train';
   let parts: CachedFeatures[] | null = await boundaryFeatureViews(backbone, trainItems, pool, views, { ...common, phase });
-  parts.push(...(await smallClassViews(backbone, trainItems, manifest.classes, pool, policy, common)));
+  if (options.smallClassViews !== false) parts.push(...(await smallClassViews(backbone, trainItems, manifest.classes, pool, policy, common)));
   const val = valItems.length ? await boundaryFeatures(backbone, valItems, pool, { ...common, phase: 'features:val' }) : null;
   const prefetchItems = options.prefetchSplit && options.cache ? manifest.items.filter((i) => i.split === options.prefetchSplit) : [];
   if (prefetchItems.length && options.prefetchSplit !== 'val') {

@@ -12,6 +12,7 @@ describe('train definition', () => {
       earlyStopping: true,
       patience: 5,
       classWeights: 'none',
+      smallClassViews: true,
       restoreBest: true,
       seed: 42,
     });

@@ -53,6 +53,14 @@ export const trainParams = z.strictObject({
         'false alarms; try it when a dense head answers "good" for everything.',
     )
     .meta({ title: 'Class weights' }),
+  smallClassViews: z
+    .boolean()
+    .default(true)
+    .describe(
+      'Give classes with fewer than 200 training views (few-shot sets, rare defects) up to 15 extra augmented views of ' +
+        'each image. Needs an Augment node; said in the log when it happens.',
+    )
+    .meta({ title: 'Extra views for small classes' }),
   restoreBest: z
     .boolean()
     .default(true)

@@ -25,6 +25,7 @@ export const runTrain: NodeRunFn = async (inputs, params, ctx) => {
       patience: params.patience as number | undefined,
       classWeights: params.classWeights as 'none' | 'balanced' | undefined,
       restoreBest: params.restoreBest as boolean | undefined,
+      smallClassViews: params.smallClassViews as boolean | undefined,
       seed: params.seed as number | undefined,
       signal: ctx.signal,
       // About eight train.batch events per epoch: enough for a live curve, few enough for the event log.
