@@ -330,8 +330,9 @@ const MAX_EXTRA_VIEWS = 15;
 
 /**
  * Extra augmented views (beyond the policy's copies) of the training images of small classes,
- * cached like any view; balanced class weights then spread each class's weight over its views.
- * Without an augmentation policy there is nothing to draw them from: it says so in the log.
+ * cached like any view. Unweighted, they also oversample those classes; with balanced class weights
+ * each class's weight is spread over its views. Without an augmentation policy there is nothing to
+ * draw them from: it says so in the log.
  */
 async function smallClassViews(
   backbone: FrozenBackbone,
@@ -353,7 +354,7 @@ async function smallClassViews(
   if (extra.size === 0) return [];
   const described = [...extra].map(([label]) => `${classes[label]} (${counts.get(label)})`).join(', ');
   if (!policy) {
-    options.log?.(`small classes: ${described} have fewer than ${MIN_VIEWS_PER_CLASS} training images; add an Augment node and training adds augmented views of them`);
+    options.log?.(`small classes: ${described} are under ${MIN_VIEWS_PER_CLASS} training views; with an Augment node, training would add augmented views of them`);
     return [];
   }
   const parts: CachedFeatures[] = [];
