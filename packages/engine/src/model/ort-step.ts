@@ -43,7 +43,7 @@ export function stepSessions(key: string, threads: number, graphs: () => { gradi
 }
 
 /** Class-weighted cross-entropy (mean over the batch) and hits of a batch's probabilities, rows × k. */
-export function scoreBatch(p: Float32Array, y: Int32Array, w: Float32Array, k: number): { loss: number; hits: number } {
+export function scoreBatch(p: Float32Array, y: ArrayLike<number>, w: ArrayLike<number>, k: number): { loss: number; hits: number } {
   let loss = 0;
   let hits = 0;
   for (let i = 0; i < y.length; i++) {

@@ -4,6 +4,7 @@ import { AbortError } from './features.ts';
 import type { ChannelProjection } from './channel-projection.ts';
 import { isSpatialHead } from './head.ts';
 import { OnnxDenseStepper } from './onnx-dense-stepper.ts';
+import { scoreBatch } from './ort-step.ts';
 import { OnnxSpatialStepper } from './spatial-stepper.ts';
 import { AutodiffStepper, type LabeledArray, type OptimizerName, type Stepper } from './stepper.ts';
 
@@ -158,18 +159,10 @@ function validate(set: LabeledArray, numClasses: number, what: string): void {
   }
 }
 
-/** Weighted mean cross-entropy and accuracy of probabilities against labels. */
+/** Weighted mean cross-entropy and accuracy of probabilities against labels (weights per class). */
 function scoreProbs(p: Float32Array, y: ArrayLike<number>, k: number, weights: number[]): { loss: number; acc: number } {
-  let loss = 0;
-  let hits = 0;
-  for (let i = 0; i < y.length; i++) {
-    const c = y[i] as number;
-    let arg = 0;
-    for (let j = 1; j < k; j++) if ((p[i * k + j] as number) > (p[i * k + arg] as number)) arg = j;
-    if (arg === c) hits++;
-    loss -= (weights[c] as number) * Math.log(Math.max(1e-7, p[i * k + c] as number));
-  }
-  return { loss: loss / Math.max(1, y.length), acc: hits / Math.max(1, y.length) };
+  const { loss, hits } = scoreBatch(p, y, Array.from(y, (c) => weights[c] as number), k);
+  return { loss, acc: hits / Math.max(1, y.length) };
 }
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
