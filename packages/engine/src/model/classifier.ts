@@ -56,6 +56,12 @@ export interface FeatureOptions {
   signal?: AbortSignal;
   onProgress?: ProgressFn;
   log?: (message: string) => void;
+  /**
+   * Return before new entries reach the disk (they are readable from the cache at once); the
+   * caller then awaits `cache.flush()`. trainOnDataset does, so writing the maps overlaps training.
+   * Default: written before returning.
+   */
+  writeBehind?: boolean;
 }
 
 type AugmentView = { policy: AugmentPolicy; view: number };
@@ -165,8 +171,11 @@ export async function boundaryFeatureViews(
       for (const [k, { i }] of missing.entries()) {
         const data = features.views?.[k] ?? features.data;
         const value: CachedFeatures = { data, n: items.length, shape: features.shape, engine: features.engine, ids: items.map((x) => x.id), labels: items.map((x) => x.label) };
-        // Not awaited: the entry is readable at once, and the disk write overlaps what follows.
-        cache?.set(keys[i] as string, value).catch((err) => options.log?.(`features: could not write the feature cache (${err instanceof Error ? err.message : String(err)}); continuing without it`));
+        // A failed write (disk full) costs the cache entry, not the run.
+        const written = cache
+          ?.set(keys[i] as string, value)
+          .catch((err) => options.log?.(`features: could not write the feature cache (${err instanceof Error ? err.message : String(err)}); continuing without it`));
+        if (!options.writeBehind) await written;
         claims[i]?.settle(value);
         result[i] = value;
       }
@@ -243,6 +252,8 @@ export async function trainOnDataset(options: TrainOnDatasetOptions): Promise<Tr
     signal: options.signal,
     onProgress: options.onProgress,
     log: options.log,
+    // Flushed before returning: the disk writes of the train and val maps overlap training.
+    writeBehind: true,
   };
   const views: (AugmentView | null)[] = [null, ...Array.from({ length: policy?.copies ?? 0 }, (_, view) => (policy ? { policy, view } : null))];
   // The plain images and every augmented view in one pass: each training image is decoded once.
@@ -254,7 +265,7 @@ export async function trainOnDataset(options: TrainOnDatasetOptions): Promise<Tr
   if (prefetchItems.length && options.prefetchSplit !== 'val') {
     options.log?.(`features: extracting ${prefetchItems.length} ${options.prefetchSplit} images while the head trains`);
     // Not awaited: the evaluate node picks the result up from the cache (or waits for it there).
-    void boundaryFeatures(backbone, prefetchItems, pool, { ...common, onProgress: undefined, log: undefined, phase: `features:${options.prefetchSplit}` }).catch(() => {});
+    void boundaryFeatures(backbone, prefetchItems, pool, { ...common, onProgress: undefined, log: undefined, writeBehind: false, phase: `features:${options.prefetchSplit}` }).catch(() => {});
   }
   const projected = await projectForSpatialHead(parts, val, headSpec, backbone, options);
   const train = projected?.train ?? concatFeatures(parts);
