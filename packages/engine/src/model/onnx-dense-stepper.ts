@@ -1,9 +1,9 @@
 import type * as tf from '@tensorflow/tfjs';
 import { buildDenseForward, buildDenseGradients, type DenseLayerShape } from '../onnx/dense-train-graph.ts';
-import { isOnnxRuntimeAvailable, type OrtTensor } from '../onnx/runtime.ts';
+import type { OrtTensor } from '../onnx/runtime.ts';
 import { type DenseParams, fillMasked, readHead, restoreDense, snapshotDense, writeDenseWeights } from './dense-stepper.ts';
-import { type StepSessions, scoreBatch, stepSessions, updateParams } from './ort-step.ts';
-import { SimdOptimizer } from './simd-optimizer.ts';
+import { type StepSessions, prepareStepRuntime, scoreBatch, stepSessions, updateParams } from './ort-step.ts';
+import type { SimdOptimizer } from './simd-optimizer.ts';
 import type { OptimizerName, Stepper } from './stepper.ts';
 
 function sessionsFor(shapes: DenseLayerShape[]): Promise<StepSessions> {
@@ -52,8 +52,6 @@ export class OnnxDenseStepper implements Stepper {
    * used here: the caller then trains on DenseStepper.
    */
   static async create(head: tf.LayersModel, optimizer: OptimizerName, numClasses: number): Promise<{ stepper: OnnxDenseStepper } | { reason: string }> {
-    const availability = await isOnnxRuntimeAvailable();
-    if (!availability.ok) return { reason: availability.reason };
     const params = readHead(head);
     if (params[params.length - 1]?.outSize !== numClasses) throw new Error('head output size differs from the number of classes');
     const shapes = params.map((p, l) => ({ inSize: p.inSize, outSize: p.outSize, relu: p.relu, dropout: l > 0 && p.rate > 0 }));
@@ -61,14 +59,9 @@ export class OnnxDenseStepper implements Stepper {
       const nw = p.inSize * p.outSize;
       return [nw, p.outSize, nw, nw, p.outSize, p.outSize, nw, p.outSize];
     });
-    const simd = SimdOptimizer.create(sizes);
-    if (!simd) return { reason: 'WebAssembly SIMD is unavailable' };
-    let sessions: StepSessions;
-    try {
-      sessions = await sessionsFor(shapes);
-    } catch (err) {
-      return { reason: `onnxruntime session: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` };
-    }
+    const prepared = await prepareStepRuntime(sizes, () => sessionsFor(shapes));
+    if ('reason' in prepared) return prepared;
+    const { simd, sessions } = prepared;
     const views = simd.views;
     const layers = params.map((p, l): Layer => {
       const [w, b, mw, vw, mb, vb, gw, gb] = views.slice(8 * l, 8 * l + 8) as Float32Array[] as [

@@ -1,5 +1,5 @@
-import { loadOnnxRuntime, type OrtModule, type OrtSession, type OrtSessionOptions } from '../onnx/runtime.ts';
-import type { SimdOptimizer } from './simd-optimizer.ts';
+import { isOnnxRuntimeAvailable, loadOnnxRuntime, type OrtModule, type OrtSession, type OrtSessionOptions } from '../onnx/runtime.ts';
+import { SimdOptimizer } from './simd-optimizer.ts';
 import type { OptimizerName } from './stepper.ts';
 
 /** The two sessions of a head trained in ONNX Runtime: one step's forward + gradients, and inference. */
@@ -40,6 +40,25 @@ export function stepSessions(key: string, threads: number, graphs: () => { gradi
     sessionCache.set(key, hit);
   }
   return hit;
+}
+
+/**
+ * What an ORT stepper needs before its first step — ONNX Runtime, a wasm SIMD arena of arrays of
+ * `sizes`, its sessions — or why it cannot run here (its caller then trains on a TF.js path).
+ */
+export async function prepareStepRuntime(
+  sizes: number[],
+  sessions: () => Promise<StepSessions>,
+): Promise<{ simd: SimdOptimizer; sessions: StepSessions } | { reason: string }> {
+  const availability = await isOnnxRuntimeAvailable();
+  if (!availability.ok) return { reason: availability.reason };
+  const simd = SimdOptimizer.create(sizes);
+  if (!simd) return { reason: 'WebAssembly SIMD is unavailable' };
+  try {
+    return { simd, sessions: await sessions() };
+  } catch (err) {
+    return { reason: `onnxruntime session: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` };
+  }
 }
 
 /** Class-weighted cross-entropy (mean over the batch) and hits of a batch's probabilities, rows × k. */

@@ -1,12 +1,12 @@
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { buildSpatialForward, buildSpatialGradients, type SpatialHeadShape } from '../onnx/spatial-train-graph.ts';
-import { isOnnxRuntimeAvailable, type OrtTensor } from '../onnx/runtime.ts';
+import type { OrtTensor } from '../onnx/runtime.ts';
 import { type ChannelProjection, projectKernel, unprojectKernel } from './channel-projection.ts';
 import { fillMasked } from './dense-stepper.ts';
 import type { Pooling } from './features.ts';
-import { type ArenaParam, type StepSessions, scoreBatch, stepSessions, updateParams } from './ort-step.ts';
-import { SimdOptimizer } from './simd-optimizer.ts';
+import { type ArenaParam, type StepSessions, prepareStepRuntime, scoreBatch, stepSessions, updateParams } from './ort-step.ts';
+import type { SimdOptimizer } from './simd-optimizer.ts';
 import type { OptimizerName, Stepper } from './stepper.ts';
 
 function sessionsFor(shape: SpatialHeadShape): Promise<StepSessions> {
@@ -93,8 +93,6 @@ export class OnnxSpatialStepper implements Stepper {
     itemShape: number[],
     projection: ChannelProjection | null = null,
   ): Promise<{ stepper: OnnxSpatialStepper } | { reason: string }> {
-    const availability = await isOnnxRuntimeAvailable();
-    if (!availability.ok) return { reason: availability.reason };
     const read = readSpatialHead(head);
     const [h, w, c] = itemShape as [number, number, number];
     if (projection && projection.channels !== read.shape.channels) throw new Error(`channel projection is for ${projection.channels} channels, the head has ${read.shape.channels}`);
@@ -103,14 +101,9 @@ export class OnnxSpatialStepper implements Stepper {
     if (projection) read.values.wc = projectKernel(projection, read.values.wc, read.shape.filters);
     const shape: SpatialHeadShape = { ...read.shape, channels, positions: h * w, classes: numClasses };
     const sizes = PARAMS.flatMap((name) => new Array<number>(4).fill(read.values[name].length));
-    const simd = SimdOptimizer.create(sizes);
-    if (!simd) return { reason: 'WebAssembly SIMD is unavailable' };
-    let sessions: StepSessions;
-    try {
-      sessions = await sessionsFor(shape);
-    } catch (err) {
-      return { reason: `onnxruntime session: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` };
-    }
+    const prepared = await prepareStepRuntime(sizes, () => sessionsFor(shape));
+    if ('reason' in prepared) return prepared;
+    const { simd, sessions } = prepared;
     const views = simd.views;
     const params = Object.fromEntries(
       PARAMS.map((name, i) => {
