@@ -1,30 +1,22 @@
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { generateSampleDataset } from '@defectflow/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDefaultPipeline } from '../../default-pipeline.ts';
 import { execute } from '../executor.ts';
+import { tempRunDirs } from '../../../test/helpers/temp-run-dirs.ts';
 import { nodeRunFunctions } from '../run-functions.ts';
 import type { NodeRunContext } from '../types.ts';
 
-let tmp: string;
 let dirs: NodeRunContext['dirs'];
 
 beforeAll(async () => {
-  tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'df-fit-node-'));
-  dirs = {
-    dataDir: tmp,
-    datasetsRoot: path.join(tmp, 'datasets'),
-    runDir: path.join(tmp, 'runs', 'r1'),
-    modelsDir: path.join(tmp, 'models'),
-    cacheDir: path.join(tmp, 'cache'),
-  };
+  dirs = await tempRunDirs('df-fit-node-');
   await generateSampleDataset(path.join(dirs.datasetsRoot, 'sample-steel'), { perClass: 6, size: 48, seed: 2 });
 });
 
 afterAll(async () => {
-  await fs.rm(tmp, { recursive: true, force: true });
+  await fs.rm(dirs.dataDir, { recursive: true, force: true });
 });
 
 describe('backbone fit param', () => {

@@ -1,31 +1,23 @@
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { generateSampleDataset } from '@defectflow/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDefaultPipeline } from '../../default-pipeline.ts';
 import type { RunEventBody } from '../../events.ts';
 import { execute } from '../executor.ts';
+import { tempRunDirs } from '../../../test/helpers/temp-run-dirs.ts';
 import { nodeRunFunctions } from '../run-functions.ts';
 import { NodeError, type NodeRunContext } from '../types.ts';
 
-let tmp: string;
 let dirs: NodeRunContext['dirs'];
 
 beforeAll(async () => {
-  tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'df-run-'));
-  dirs = {
-    dataDir: tmp,
-    datasetsRoot: path.join(tmp, 'datasets'),
-    runDir: path.join(tmp, 'runs', 'r1'),
-    modelsDir: path.join(tmp, 'models'),
-    cacheDir: path.join(tmp, 'cache'),
-  };
+  dirs = await tempRunDirs('df-run-');
   await generateSampleDataset(path.join(dirs.datasetsRoot, 'sample-steel'), { perClass: 8, size: 64, seed: 2 });
 });
 
 afterAll(async () => {
-  await fs.rm(tmp, { recursive: true, force: true });
+  await fs.rm(dirs.dataDir, { recursive: true, force: true });
 });
 
 /** The default template, shrunk so it runs in seconds on a CPU. */
