@@ -13,6 +13,7 @@ export type { UpsertDatasetInput } from './repo/datasets.ts';
 export * as schema from './schema.ts';
 export { datasetInputSchema, datasetSchema, modelSchema, productLineInputSchema, productLineSchema, runStatusSchema } from './zod.ts';
 export {
+  apiTokens,
   datasets,
   datasetVersions,
   FINISHED_RUN_STATUSES,
@@ -22,10 +23,14 @@ export {
   RUN_STATUSES,
   runEvents,
   runs,
+  sessions,
   templates,
   templateVersions,
+  USER_ROLES,
+  users,
 } from './schema.ts';
 export type {
+  ApiToken,
   Dataset,
   DatasetVersion,
   Model,
@@ -37,4 +42,7 @@ export type {
   RunRowStatus,
   Template,
   TemplateVersion,
+  User,
+  UserRole,
+  Session,
 } from './schema.ts';

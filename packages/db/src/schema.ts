@@ -103,6 +103,8 @@ export const runs = pgTable(
     summary: jsonb('summary').$type<Record<string, unknown>>(),
     /** Highest event seq persisted in run_events; a reconnecting relay resumes after it. */
     lastSeq: integer('last_seq').notNull().default(0),
+    /** The runner that holds the run (its stable id); only the web server linked to it may mark it interrupted. */
+    runnerId: text('runner_id'),
     createdAt: createdAt(),
     startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }),
     finishedAt: timestamp('finished_at', { withTimezone: true, mode: 'date' }),
@@ -176,6 +178,62 @@ export const datasetVersions = pgTable(
   (t) => [unique('dataset_versions_dataset_version_unique').on(t.datasetId, t.version)],
 );
 
+export const USER_ROLES = ['viewer', 'engineer', 'admin'] as const;
+export type UserRole = (typeof USER_ROLES)[number];
+
+export const users = pgTable(
+  'users',
+  {
+    id: id(),
+    /** Sign-in name, stored lower-case. */
+    username: text('username').notNull().unique(),
+    /** argon2id PHC string. */
+    passwordHash: text('password_hash').notNull(),
+    role: text('role', { enum: USER_ROLES }).notNull().default('viewer'),
+    disabled: integer('disabled').notNull().default(0),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [check('users_role_check', sql`${t.role} in ('viewer', 'engineer', 'admin')`)],
+);
+
+/** Browser sessions: only a SHA-256 of the cookie value is stored, so a database dump signs nobody in. */
+export const sessions = pgTable(
+  'sessions',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    createdAt: createdAt(),
+    expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
+    lastSeenAt: timestamp('last_seen_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [index('sessions_user_idx').on(t.userId)],
+);
+
+/** API tokens for the CLI and scripts (Authorization: Bearer); hashed like sessions, shown once at creation. */
+export const apiTokens = pgTable(
+  'api_tokens',
+  {
+    id: id(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    tokenHash: text('token_hash').notNull().unique(),
+    /** The first characters of the token, shown in lists so a user can tell tokens apart. */
+    prefix: text('prefix').notNull(),
+    createdAt: createdAt(),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true, mode: 'date' }),
+    expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [index('api_tokens_user_idx').on(t.userId)],
+);
+
+export type User = typeof users.$inferSelect;
+export type Session = typeof sessions.$inferSelect;
+export type ApiToken = typeof apiTokens.$inferSelect;
 export type ProductLine = typeof productLines.$inferSelect;
 export type Template = typeof templates.$inferSelect;
 export type TemplateVersion = typeof templateVersions.$inferSelect;
