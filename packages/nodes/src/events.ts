@@ -7,7 +7,14 @@ export type RunStatus = 'succeeded' | 'failed' | 'cancelled';
 export type RunEventBody =
   | { type: 'run.started'; backend: string; device: string }
   | { type: 'node.started'; nodeId: string; nodeType: string }
-  | { type: 'node.cached'; nodeId: string; nodeType: string; summary?: Record<string, unknown> }
+  | {
+      type: 'node.cached';
+      nodeId: string;
+      nodeType: string;
+      summary?: Record<string, unknown>;
+      /** The run and node whose outputs were reused: their files (full metrics, curves) are there. */
+      from?: { runId: string; nodeId: string };
+    }
   | { type: 'node.progress'; nodeId: string; phase: string; done: number; total: number; etaMs?: number }
   | {
       type: 'train.epoch';

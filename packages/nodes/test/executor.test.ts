@@ -133,6 +133,8 @@ describe('execute: caching', () => {
     expect(r2.cached.sort()).toEqual(['augment', 'backbone', 'dataset', 'deploy', 'evaluate', 'freeze', 'head', 'train']);
     expect(rec2.of('node.cached')).toHaveLength(8);
     expect(rec2.of('node.cached')[0]?.summary).toEqual({ type: 'dataset' });
+    // Each reused node names the run and node that computed it: the rerun's report reads its files there.
+    expect(rec2.of('node.cached').find((e) => e.nodeId === 'evaluate')?.from).toEqual({ runId: 'a', nodeId: 'evaluate' });
     // Every cached node was first announced as started.
     expect(rec2.of('node.started')).toHaveLength(8);
     expect(r2.outputs.train).toEqual(r1.outputs.train);

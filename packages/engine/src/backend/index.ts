@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -76,7 +77,34 @@ async function tryNative(pkg: string, gpu: boolean, reasons: string[]): Promise<
   }
 }
 
+const PROCESS_ERROR_EVENTS = ['uncaughtException', 'unhandledRejection'] as const;
+
+/**
+ * The wasm backend's emscripten glue adds process handlers that rethrow every uncaught exception
+ * and unhandled rejection: any stray rejection (a cancelled prefetch) then killed the process —
+ * inside a native callback as an abort (`terminate called after throwing an instance of
+ * 'Napi::Error'`) — and a host's own handlers (the runner fails the run and keeps serving) never
+ * had a say. The listeners added while `init` runs are removed again.
+ */
+async function withoutAddedErrorHandlers<T>(init: () => Promise<T>): Promise<T> {
+  const emitter: EventEmitter = process;
+  const before = PROCESS_ERROR_EVENTS.map((event) => new Set(emitter.listeners(event)));
+  try {
+    return await init();
+  } finally {
+    PROCESS_ERROR_EVENTS.forEach((event, i) => {
+      for (const listener of emitter.listeners(event)) {
+        if (!before[i]?.has(listener)) emitter.removeListener(event, listener as (...args: unknown[]) => void);
+      }
+    });
+  }
+}
+
 async function tryWasm(reasons: string[]): Promise<BackendInfo | null> {
+  return withoutAddedErrorHandlers(() => initWasm(reasons));
+}
+
+async function initWasm(reasons: string[]): Promise<BackendInfo | null> {
   try {
     const wasm = (await tryImport('@tensorflow/tfjs-backend-wasm')) as {
       setWasmPaths(prefix: string): void;

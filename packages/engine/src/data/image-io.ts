@@ -1,10 +1,48 @@
 import os from 'node:os';
-import sharp, { type Metadata } from 'sharp';
+import sharp, { type Metadata, type Sharp } from 'sharp';
 import { ImageReadError, errorMessage, throwIfAborted } from './errors.ts';
 import { type FitSpec, decodeFitted, toRgbFloat } from './fit.ts';
 
 /** File extensions the dataset loaders treat as images (lower case, with dot). */
 export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp'];
+
+/**
+ * Most pixels (width × height) any decode accepts, by default: 100 megapixels. A header may claim
+ * any size in a few bytes; sharp refuses to decode past the limit instead of allocating for it.
+ * The runner sets its own from IMAGE_MAX_PIXELS; every decode here takes `maxPixels`.
+ */
+export const IMAGE_MAX_PIXELS = 100_000_000;
+
+function pixelLimit(maxPixels: number | undefined): number {
+  const max = maxPixels ?? IMAGE_MAX_PIXELS;
+  if (!Number.isInteger(max) || max < 1) throw new RangeError(`maxPixels must be a positive integer, got ${max}`);
+  return max;
+}
+
+function pixels(n: number): string {
+  return n >= 1e6 ? `${(n / 1e6).toFixed(1)} megapixels` : `${n} pixels`;
+}
+
+function overLimit(width: number, height: number, max: number): string {
+  return `${width}×${height} = ${pixels(width * height)} is over the image pixel limit of ${pixels(max)} (IMAGE_MAX_PIXELS)`;
+}
+
+/**
+ * The one way this package opens an image file for decoding: sharp with the pixel limit, and
+ * failOn 'warning' (sharp's default, made explicit) so truncated or corrupt pixel data is an error.
+ */
+export function openImage(file: string, opts: { maxPixels?: number; autoOrient?: boolean } = {}): Sharp {
+  return sharp(file, { failOn: 'warning', autoOrient: opts.autoOrient ?? true, limitInputPixels: pixelLimit(opts.maxPixels) });
+}
+
+/** sharp's words for a refused decode, replaced by ones that name the image's size, the limit and its variable. */
+async function decodeReason(file: string, err: unknown, max: number): Promise<string> {
+  const message = errorMessage(err);
+  if (!/exceeds pixel limit/i.test(message)) return message;
+  // Reading the header allocates nothing, whatever size it claims.
+  const meta = await sharp(file, { limitInputPixels: false }).metadata().catch(() => null);
+  return meta?.width && meta.height ? overLimit(meta.width, meta.height, max) : `the image is over the image pixel limit of ${pixels(max)} (IMAGE_MAX_PIXELS)`;
+}
 
 export interface ReadImageOptions {
   /**
@@ -25,6 +63,8 @@ export interface ReadImageOptions {
    * extra metadata read costs ≈ 15 % of a decode, and nothing there uses it.
    */
   describeSource?: boolean;
+  /** Refuse images of more pixels than this (default IMAGE_MAX_PIXELS). */
+  maxPixels?: number;
 }
 
 export interface FloatImage {
@@ -58,9 +98,9 @@ function describeMeta(meta: Metadata): NonNullable<FloatImage['source']> {
 export async function readImageAsFloat(file: string, size: number, opts: ReadImageOptions = {}): Promise<FloatImage> {
   if (!Number.isInteger(size) || size < 1) throw new RangeError(`readImageAsFloat: size must be a positive integer, got ${size}`);
   const background = opts.background ?? BLACK;
+  const max = pixelLimit(opts.maxPixels);
   try {
-    // failOn 'warning' (sharp's default, made explicit) rejects truncated or corrupt pixel data.
-    const image = sharp(file, { failOn: 'warning', autoOrient: true });
+    const image = openImage(file, { maxPixels: max });
     const meta = opts.describeSource === false ? null : await image.metadata();
     if (opts.layout && opts.layout.fit !== 'stretch') {
       const fitted = await decodeFitted(image.flatten({ background }), size, opts.layout);
@@ -81,7 +121,7 @@ export async function readImageAsFloat(file: string, size: number, opts: ReadIma
       source: meta && describeMeta(meta),
     };
   } catch (err) {
-    throw new ImageReadError(file, errorMessage(err), { cause: err });
+    throw new ImageReadError(file, await decodeReason(file, err, max), { cause: err });
   }
 }
 
@@ -150,6 +190,8 @@ export interface ThumbnailOptions {
   format?: 'png' | 'jpeg';
   /** JPEG quality 1..100 (default 80). */
   quality?: number;
+  /** Refuse images of more pixels than this (default IMAGE_MAX_PIXELS). */
+  maxPixels?: number;
 }
 
 /**
@@ -158,8 +200,9 @@ export interface ThumbnailOptions {
  */
 export async function thumbnail(file: string, px: number, opts: ThumbnailOptions = {}): Promise<Buffer> {
   if (!Number.isInteger(px) || px < 1) throw new RangeError(`thumbnail: px must be a positive integer, got ${px}`);
+  const max = pixelLimit(opts.maxPixels);
   try {
-    const pipeline = sharp(file, { failOn: 'warning', autoOrient: true })
+    const pipeline = openImage(file, { maxPixels: max })
       .resize(px, px, { fit: 'inside', withoutEnlargement: true })
       .flatten({ background: BLACK })
       .toColourspace('srgb');
@@ -167,7 +210,7 @@ export async function thumbnail(file: string, px: number, opts: ThumbnailOptions
       ? await pipeline.png({ compressionLevel: 6 }).toBuffer()
       : await pipeline.jpeg({ quality: opts.quality ?? 80 }).toBuffer();
   } catch (err) {
-    throw new ImageReadError(file, errorMessage(err), { cause: err });
+    throw new ImageReadError(file, await decodeReason(file, err, max), { cause: err });
   }
 }
 
@@ -179,11 +222,17 @@ export interface ImageHeader {
   format: string;
 }
 
-/** Cheap check: parses only the header (no pixel decode). Throws ImageReadError if it is not an image. */
-export async function readImageHeader(file: string): Promise<ImageHeader> {
+/**
+ * Cheap check: parses only the header (no pixel decode). Throws ImageReadError if it is not an
+ * image, or if the header claims more than `maxPixels` (default IMAGE_MAX_PIXELS).
+ */
+export async function readImageHeader(file: string, opts: { maxPixels?: number } = {}): Promise<ImageHeader> {
+  const max = pixelLimit(opts.maxPixels);
   try {
-    const meta = await sharp(file).metadata();
+    // No pixel limit on the header read itself (it allocates nothing): the check below names the sizes.
+    const meta = await sharp(file, { limitInputPixels: false }).metadata();
     if (!meta.width || !meta.height) throw new Error('no dimensions in header');
+    if (meta.width * meta.height > max) throw new Error(overLimit(meta.width, meta.height, max));
     return {
       width: meta.width,
       height: meta.height,
@@ -195,3 +244,28 @@ export async function readImageHeader(file: string): Promise<ImageHeader> {
     throw new ImageReadError(file, errorMessage(err), { cause: err });
   }
 }
+
+/**
+ * Full check: the header, then every pixel decoded (shrunk on load where the format allows, which
+ * still reads all the compressed data), with the same strictness as training's decode. Finds what
+ * a header check cannot: truncated or corrupt pixel data. Throws ImageReadError naming the file.
+ */
+export async function checkImageDecodes(file: string, opts: { maxPixels?: number } = {}): Promise<ImageHeader> {
+  const header = await readImageHeader(file, opts);
+  const max = pixelLimit(opts.maxPixels);
+  try {
+    const image = openImage(file, { maxPixels: max, autoOrient: false });
+    // Small images decode as they are (a resize costs more than it saves); large ones shrink on
+    // load where the format allows (JPEG, WebP), so the check never holds a full-size copy.
+    const pipeline = header.width * header.height <= CHECK_FULL_PIXELS ? image : image.resize(CHECK_SIZE, CHECK_SIZE, { fit: 'inside', kernel: 'nearest' });
+    await pipeline.raw().toBuffer();
+  } catch (err) {
+    throw new ImageReadError(file, await decodeReason(file, err, max), { cause: err });
+  }
+  return header;
+}
+
+/** The check's decode size for large images: small, so JPEG's shrink-on-load does the least work. */
+const CHECK_SIZE = 64;
+/** Images up to this many pixels are checked by a plain decode (≤ 4 MB of pixels each). */
+const CHECK_FULL_PIXELS = 1_000_000;

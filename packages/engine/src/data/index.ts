@@ -8,15 +8,18 @@ export {
   type BatchResult,
   type FloatImage,
   IMAGE_EXTENSIONS,
+  IMAGE_MAX_PIXELS,
   type ImageHeader,
   type ReadImageOptions,
   type ThumbnailOptions,
+  checkImageDecodes,
   readImageAsFloat,
   readImageHeader,
   readImagesBatch,
   thumbnail,
 } from './image-io.ts';
 export { DATASET_DEFAULTS, loadDataset } from './dataset/load.ts';
+export type { ImageCheck } from './dataset/inspect.ts';
 export { splitSizes } from './dataset/split.ts';
 export { parseCsv } from './dataset/csv.ts';
 export type {

@@ -14,9 +14,11 @@ import {
   type FeatureCache,
   type ImageSource,
   type Pooling,
+  type SkippedImage,
   extractFeatures,
   featureCacheKey,
 } from './features.ts';
+import { checkSkippedImages } from './unreadable.ts';
 import { type ChannelProjection, SPATIAL_PROJECTION_DIMS, fitChannelProjection, projectChannels } from './channel-projection.ts';
 import { type HeadSpec, buildHead } from './head.ts';
 import { isOnnxRuntimeAvailable } from '../onnx/runtime.ts';
@@ -62,6 +64,12 @@ export interface FeatureOptions {
    * Default: written before returning.
    */
   writeBehind?: boolean;
+  /** The run using the cache (its id): entries this call reads or writes stay on disk until `cache.release(owner)`. */
+  cacheOwner?: string;
+  /** Images over this many pixels do not decode (default IMAGE_MAX_PIXELS). */
+  maxPixels?: number;
+  /** Warnings (images skipped because they did not decode); default: `log`. */
+  warn?: (message: string) => void;
 }
 
 type AugmentView = { policy: AugmentPolicy; view: number };
@@ -84,7 +92,13 @@ function viewCacheKey(backbone: FrozenBackbone, items: DatasetItem[], pool: Pool
  * as much as augmenting), including an item whose views straddle two batches. With fit 'tiles' a
  * row holds the image's tiles back to back, each augmented with the same draws.
  */
-function multiViewSource(items: DatasetItem[], size: number, views: (AugmentView | null)[], fit: FitSpec = STRETCH): ImageSource {
+function multiViewSource(
+  items: DatasetItem[],
+  size: number,
+  views: (AugmentView | null)[],
+  fit: FitSpec = STRETCH,
+  decode: { maxPixels?: number; skipped?: Map<number, SkippedImage> } = {},
+): ImageSource {
   const m = views.length;
   let carried: { index: number; data: Float32Array } | null = null;
   return {
@@ -98,12 +112,18 @@ function multiViewSource(items: DatasetItem[], size: number, views: (AugmentView
       const { images, failures } = await readImagesBatch(
         todo.map((t) => t.item.path),
         size,
-        { signal, describeSource: false, layout: fit },
+        { signal, describeSource: false, layout: fit, maxPixels: decode.maxPixels },
       );
-      if (failures.length) throw new Error(`cannot read image ${failures[0]?.path}: ${failures[0]?.reason}`);
-      images.forEach((img, k) => {
-        decoded.set((todo[k] as { index: number }).index, img.data);
-      });
+      if (failures.length && !decode.skipped) throw new Error(`cannot read image ${failures[0]?.path}: ${failures[0]?.reason}`);
+      for (const img of images) decoded.set((todo[img.index] as { index: number }).index, img.data);
+      // A file that no longer decodes stands in as black and is recorded: its rows are dropped after extraction.
+      const reasons = new Map(failures.map((f) => [f.path, f.reason]));
+      for (const t of todo) {
+        const reason = reasons.get(t.item.path);
+        if (reason === undefined) continue;
+        decode.skipped?.set(t.index, { id: t.item.id, path: t.item.path, reason });
+        decoded.set(t.index, new Float32Array(size * size * 3));
+      }
       const lastData = decoded.get(last);
       carried = lastData ? { index: last, data: lastData } : null;
       const out: Float32Array[] = [];
@@ -143,6 +163,7 @@ export async function boundaryFeatureViews(
 ): Promise<CachedFeatures[]> {
   const keys = views.map((v) => viewCacheKey(backbone, items, pool, options.datasetSignature, v));
   const cache = options.cache;
+  if (options.cacheOwner) cache?.pin(options.cacheOwner, keys);
   // Claimed synchronously, so of two concurrent callers only one extracts a view; the other waits.
   const claims = keys.map((k) => cache?.claim(k) ?? null);
   try {
@@ -159,7 +180,9 @@ export async function boundaryFeatureViews(
     if (missing.length) {
       const m = missing.length;
       const fit = backbone.fit ?? STRETCH;
-      const features = await extractFeatures(backbone.frozen, multiViewSource(items, backbone.inputSize, missing.map((x) => x.v), fit), {
+      const skipped = new Map<number, SkippedImage>();
+      const source = multiViewSource(items, backbone.inputSize, missing.map((x) => x.v), fit, { maxPixels: options.maxPixels, skipped });
+      const features = await extractFeatures(backbone.frozen, source, {
         batchSize: options.batchSize,
         pool,
         tiles: fit.fit === 'tiles',
@@ -168,9 +191,21 @@ export async function boundaryFeatureViews(
         log: options.log,
         onProgress: (done, total, eta) => options.onProgress?.(options.phase ?? 'features', done, total, eta),
       });
+      const dropped = [...skipped.keys()].sort((a, b) => a - b);
+      const kept = dropped.length ? items.filter((_x, j) => !skipped.has(j)) : items;
+      const per = features.shape.reduce((a, b) => a * b, 1);
       for (const [k, { i }] of missing.entries()) {
-        const data = features.views?.[k] ?? features.data;
-        const value: CachedFeatures = { data, n: items.length, shape: features.shape, engine: features.engine, ids: items.map((x) => x.id), labels: items.map((x) => x.label) };
+        const all = features.views?.[k] ?? features.data;
+        const data = dropped.length ? dropRows(all, per, skipped) : all;
+        const value: CachedFeatures = {
+          data,
+          n: kept.length,
+          shape: features.shape,
+          engine: features.engine,
+          ids: kept.map((x) => x.id),
+          labels: kept.map((x) => x.label),
+          ...(dropped.length ? { skipped: dropped.map((j) => skipped.get(j) as SkippedImage) } : {}),
+        };
         // A failed write (disk full) costs the cache entry, not the run.
         const written = cache
           ?.set(keys[i] as string, value)
@@ -187,7 +222,24 @@ export async function boundaryFeatureViews(
   }
 }
 
-/** Boundary activations for items (optionally one augmented view), from the cache or computed once. */
+/** `data` without the rows of `skip` (rows of `per` floats). */
+function dropRows(data: Float32Array, per: number, skip: ReadonlyMap<number, unknown>): Float32Array {
+  const n = data.length / per;
+  const out = new Float32Array((n - skip.size) * per);
+  let at = 0;
+  for (let j = 0; j < n; j++) {
+    if (skip.has(j)) continue;
+    out.set(data.subarray(j * per, (j + 1) * per), at);
+    at += per;
+  }
+  return out;
+}
+
+/**
+ * Boundary activations for items (optionally one augmented view), from the cache or computed once.
+ * Images that do not decode have no row: `skipped` lists them (checkSkippedImages decides whether
+ * that is tolerable).
+ */
 export async function boundaryFeatures(
   backbone: FrozenBackbone,
   items: DatasetItem[],
@@ -225,6 +277,12 @@ export interface TrainOnDatasetOptions extends TrainParams {
   /** Extra augmented views for classes under MIN_VIEWS_PER_CLASS training views (default true). */
   smallClassViews?: boolean;
   log?: (message: string) => void;
+  /** Warnings (images skipped because they did not decode); default: `log`. */
+  warn?: (message: string) => void;
+  /** See FeatureOptions.cacheOwner. */
+  cacheOwner?: string;
+  /** Images over this many pixels do not decode (default IMAGE_MAX_PIXELS). */
+  maxPixels?: number;
   /**
    * Extract this split's features into the cache while the head trains (the train node passes
    * 'test': evaluation usually comes next, and training leaves a core idle). Needs `cache`.
@@ -246,12 +304,15 @@ export async function trainOnDataset(options: TrainOnDatasetOptions): Promise<Tr
   // A spatial head convolves the map before pooling: it trains on the maps themselves.
   const pool = backbone.trainable || headSpec.kind === 'spatial' ? null : headSpec.pooling;
   const policy = options.augmentation ? normalizeAugmentPolicy(options.augmentation) : null;
+  const warn = options.warn ?? options.log;
   const common: FeatureOptions = {
     cache: options.cache,
     datasetSignature: manifest.signature,
     signal: options.signal,
     onProgress: options.onProgress,
     log: options.log,
+    cacheOwner: options.cacheOwner,
+    maxPixels: options.maxPixels,
     // Flushed before returning: the disk writes of the train and val maps overlap training.
     writeBehind: true,
   };
@@ -259,8 +320,12 @@ export async function trainOnDataset(options: TrainOnDatasetOptions): Promise<Tr
   // The plain images and every augmented view in one pass: each training image is decoded once.
   const phase = views.length > 1 ? `features:train + ${views.length - 1} augmented view${views.length > 2 ? 's' : ''}` : 'features:train';
   let parts: CachedFeatures[] | null = await boundaryFeatureViews(backbone, trainItems, pool, views, { ...common, phase });
+  // Images that stopped decoding since the dataset check are skipped (views computed together lack the same rows).
+  const skippedTrain = new Map(parts.flatMap((p) => p.skipped ?? []).map((x) => [x.id, x]));
+  checkSkippedImages(trainItems, [...skippedTrain.values()], manifest.classes, 'train', warn);
   if (options.smallClassViews !== false) parts.push(...(await smallClassViews(backbone, trainItems, manifest.classes, pool, policy, common)));
   const val = valItems.length ? await boundaryFeatures(backbone, valItems, pool, { ...common, phase: 'features:val' }) : null;
+  if (val) checkSkippedImages(valItems, val.skipped, manifest.classes, 'val', warn);
   const prefetchItems = options.prefetchSplit && options.cache ? manifest.items.filter((i) => i.split === options.prefetchSplit) : [];
   if (prefetchItems.length && options.prefetchSplit !== 'val') {
     options.log?.(`features: extracting ${prefetchItems.length} ${options.prefetchSplit} images while the head trains`);
@@ -446,11 +511,27 @@ export function probsFromFeatures(trained: TrainedClassifier, features: { data: 
   return out;
 }
 
-/** Probabilities for dataset items (features cached like training's). */
-export async function predictItems(trained: TrainedClassifier, items: DatasetItem[], options: FeatureOptions): Promise<Float32Array> {
+/**
+ * Probabilities for the dataset items that decode (features cached like training's): `items` and
+ * the rows of `probs` are those, in order; `skipped` the ones that did not decode. Throws
+ * UnreadableImagesError when too many did (checkSkippedImages; `split` names them in messages).
+ */
+export async function predictDatasetItems(
+  trained: TrainedClassifier,
+  items: DatasetItem[],
+  options: FeatureOptions & { split?: string },
+): Promise<{ items: DatasetItem[]; probs: Float32Array; skipped: SkippedImage[] }> {
   const pool = trained.pooled ? trained.headSpec.pooling : null;
   const features = await boundaryFeatures(trained.backbone, items, pool, { ...options, phase: options.log ? 'features:eval' : 'features' });
-  return probsFromFeatures(trained, features);
+  const skipped = features.skipped ?? [];
+  checkSkippedImages(items, skipped, trained.classes, options.split ?? 'evaluation', options.warn ?? options.log);
+  const gone = new Set(skipped.map((s) => s.id));
+  return { items: gone.size ? items.filter((i) => !gone.has(i.id)) : items, probs: probsFromFeatures(trained, features), skipped };
+}
+
+/** Probabilities for dataset items, one row per item that decodes (see predictDatasetItems). */
+export async function predictItems(trained: TrainedClassifier, items: DatasetItem[], options: FeatureOptions): Promise<Float32Array> {
+  return (await predictDatasetItems(trained, items, options)).probs;
 }
 
 /** Frees the trained model's own tensors (the backbone belongs to whoever loaded it). */

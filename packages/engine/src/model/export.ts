@@ -255,7 +255,7 @@ async function predictDecoded(loaded: LoadedModel, images: { data: Float32Array;
 export async function predictImages(
   dirOrLoaded: string | LoadedModel,
   imagePaths: string[],
-  options: { batchSize?: number; signal?: AbortSignal } = {},
+  options: { batchSize?: number; signal?: AbortSignal; maxPixels?: number } = {},
 ): Promise<ImagePrediction[]> {
   const loaded = typeof dirOrLoaded === 'string' ? await loadExportedModel(dirOrLoaded) : dirOrLoaded;
   const { model, meta } = loaded;
@@ -270,7 +270,7 @@ export async function predictImages(
     if (rule && goodIndex < 0) throw new Error(`${loaded.dir}/defectflow.json: decision.goodClass "${rule.goodClass}" is not one of the labels`);
     for (let s = 0; s < imagePaths.length; s += batchSize) {
       const paths = imagePaths.slice(s, s + batchSize);
-      const { images, failures } = await readImagesBatch(paths, size, { signal: options.signal, layout });
+      const { images, failures } = await readImagesBatch(paths, size, { signal: options.signal, layout, maxPixels: options.maxPixels });
       if (failures.length) throw new Error(`cannot read image ${failures[0]?.path}: ${failures[0]?.reason}`);
       const probs = await predictDecoded(loaded, images, size);
       probs.forEach((p, i) => {

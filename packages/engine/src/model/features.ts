@@ -165,7 +165,12 @@ export async function extractFeatures(model: tf.LayersModel, source: ImageSource
   const started = Date.now();
   const load = (start: number): Promise<Float32Array[]> => {
     const end = Math.min(count, start + batchSize);
-    return Array.isArray(source) ? Promise.resolve(source.slice(start, end)) : source.load(start, end, options.signal);
+    const loading = Array.isArray(source) ? Promise.resolve(source.slice(start, end)) : source.load(start, end, options.signal);
+    // A prefetch can reject (cancel, unreadable file) while the current batch is still in the network,
+    // before the loop awaits it: unhandled for that moment, it reached process-level handlers (the
+    // wasm backend's rethrow them) and took the runner down. Marked handled here; the await still throws.
+    loading.catch(() => {});
+    return loading;
   };
   // Decode the next batch (sharp, on libuv threads) while this one runs through the network.
   let pending: Promise<Float32Array[]> | null = count > 0 ? load(0) : null;
@@ -237,6 +242,14 @@ export interface CachedFeatures extends FeatureArray {
   ids: string[];
   /** Integer labels per row, when known. */
   labels?: number[];
+  /** Items asked for that have no row: their image did not decode (id, path and why). */
+  skipped?: SkippedImage[];
+}
+
+export interface SkippedImage {
+  id: string;
+  path: string;
+  reason: string;
 }
 
 interface Header {
@@ -245,8 +258,34 @@ interface Header {
   shape: number[];
   ids: string[];
   labels?: number[];
+  skipped?: SkippedImage[];
   createdAt: string;
   bytes: number;
+}
+
+export interface FeatureCacheLimits {
+  /** In-memory LRU budget (default 512 MiB); entries over a quarter of it are read from disk instead. */
+  maxMemoryBytes?: number;
+  /** On-disk cap (default 4 GiB): after each write, least recently used entries go until under it. */
+  maxDiskBytes?: number;
+}
+
+export const FEATURE_CACHE_DEFAULTS = {
+  maxMemoryBytes: 512 * 1024 * 1024,
+  maxDiskBytes: 4 * 1024 * 1024 * 1024,
+} as const;
+
+/** Entry files: `<32 hex>.bin` (the floats) and `<32 hex>.json` (the header). */
+const ENTRY_FILE = /^([0-9a-f]{32})\.(bin|json)$/;
+/** A write's temporary file (`<base>.<pid>.<time>.tmp[.json]`); one this old was left by a crash. */
+const TMP_FILE = /^[0-9a-f]{32}\.\d+\.\d+\.tmp(\.json)?$/;
+const STALE_TMP_MS = 60 * 60 * 1000;
+
+/** Strictly increasing times for this process's touches, so recency never ties within it. */
+let lastTouch = 0;
+function touchTime(): Date {
+  lastTouch = Math.max(Date.now(), lastTouch + 1);
+  return new Date(lastTouch);
 }
 
 /** Builds a stable cache key from its parts (dataset, augmentation, backbone, boundary, pooling…). */
@@ -260,11 +299,20 @@ export function featureCacheKey(parts: Record<string, unknown>): string {
 
 /**
  * Boundary activations on disk (binary float32 + JSON header, file name = hash of the key) with an
- * in-memory LRU in front: computed once, reused across epochs, runs and processes.
+ * in-memory LRU in front: computed once, reused across epochs, runs and processes. Both are
+ * bounded: memory by `maxMemoryBytes`, disk by `maxDiskBytes` with least-recently-used eviction
+ * (recency = the .bin file's mtime, touched on every hit, so other processes sharing the folder
+ * see it too). Entries a run pinned (`pin`) or that are being written are never evicted.
  */
 export class FeatureCache {
   private readonly memory = new Map<string, CachedFeatures>();
   private memoryBytes = 0;
+  private readonly maxMemoryBytes: number;
+  readonly maxDiskBytes: number;
+  /** owner (a run id) → keys it uses: kept on disk until `release(owner)`. */
+  private readonly pins = new Map<string, Set<string>>();
+  /** Evictions run one at a time. */
+  private evicting: Promise<void> = Promise.resolve();
   /** Entries being looked up or computed now: a second caller waits for them instead of computing them again. */
   private readonly inflight = new Map<string, Promise<CachedFeatures | null>>();
 
@@ -292,13 +340,44 @@ export class FeatureCache {
     return this.inflight.get(key) ?? Promise.resolve(null);
   }
 
+  /** `limits` may be a number: the memory budget alone (the older signature). */
   constructor(
     readonly dir: string,
-    private readonly maxMemoryBytes = 512 * 1024 * 1024,
-  ) {}
+    limits: number | FeatureCacheLimits = {},
+  ) {
+    const l = typeof limits === 'number' ? { maxMemoryBytes: limits } : limits;
+    this.maxMemoryBytes = l.maxMemoryBytes ?? FEATURE_CACHE_DEFAULTS.maxMemoryBytes;
+    this.maxDiskBytes = l.maxDiskBytes ?? FEATURE_CACHE_DEFAULTS.maxDiskBytes;
+  }
+
+  private base(key: string): string {
+    return createHash('sha256').update(key).digest('hex').slice(0, 32);
+  }
 
   private file(key: string): string {
-    return path.join(this.dir, createHash('sha256').update(key).digest('hex').slice(0, 32));
+    return path.join(this.dir, this.base(key));
+  }
+
+  /** Keeps `keys` on disk until `release(owner)`: a run pins what it reads and writes. */
+  pin(owner: string, keys: Iterable<string>): void {
+    let set = this.pins.get(owner);
+    if (!set) {
+      set = new Set();
+      this.pins.set(owner, set);
+    }
+    for (const k of keys) set.add(k);
+  }
+
+  /** Drops `owner`'s pins; what they held past the disk cap is evicted now. */
+  release(owner: string): Promise<void> {
+    if (!this.pins.delete(owner)) return Promise.resolve();
+    return this.enforceDiskCap();
+  }
+
+  /** Marks an entry as just used (its .bin mtime), for the disk LRU. Best effort. */
+  private async touch(key: string): Promise<void> {
+    const t = touchTime();
+    await fs.utimes(`${this.file(key)}.bin`, t, t).catch(() => {});
   }
 
   /** Entries being written to disk: readers get them from here until the files are complete. */
@@ -311,6 +390,7 @@ export class FeatureCache {
     if (hit) {
       this.memory.delete(key);
       this.memory.set(key, hit);
+      await this.touch(key);
       return hit;
     }
     const base = this.file(key);
@@ -324,8 +404,16 @@ export class FeatureCache {
         buf.byteOffset % 4 === 0
           ? new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4)
           : new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
-      const value: CachedFeatures = { data, n: header.n, shape: header.shape, ids: header.ids, labels: header.labels };
+      const value: CachedFeatures = {
+        data,
+        n: header.n,
+        shape: header.shape,
+        ids: header.ids,
+        labels: header.labels,
+        ...(header.skipped?.length ? { skipped: header.skipped } : {}),
+      };
       this.remember(key, value);
+      await this.touch(key);
       return value;
     } catch {
       return null;
@@ -356,16 +444,90 @@ export class FeatureCache {
   }
 
   private async write(key: string, value: CachedFeatures): Promise<void> {
+    const bytes = value.data.byteLength;
+    // An entry larger than the whole cap would only evict everything and then itself.
+    if (bytes > this.maxDiskBytes) return;
     await fs.mkdir(this.dir, { recursive: true });
     const base = this.file(key);
-    const bytes = value.data.byteLength;
     // Write the data first and the header last, each via rename, so a reader never sees half a file.
     const tmp = `${base}.${process.pid}.${Date.now()}.tmp`;
     await fs.writeFile(tmp, new Uint8Array(value.data.buffer, value.data.byteOffset, bytes));
     await fs.rename(tmp, `${base}.bin`);
-    const header: Header = { key, n: value.n, shape: value.shape, ids: value.ids, labels: value.labels, createdAt: new Date().toISOString(), bytes };
+    const header: Header = {
+      key,
+      n: value.n,
+      shape: value.shape,
+      ids: value.ids,
+      labels: value.labels,
+      ...(value.skipped?.length ? { skipped: value.skipped } : {}),
+      createdAt: new Date().toISOString(),
+      bytes,
+    };
     await fs.writeFile(`${tmp}.json`, JSON.stringify(header));
     await fs.rename(`${tmp}.json`, `${base}.json`);
+    await this.touch(key);
+    // The entry just written is still in `writing` (the caller's finally removes it): never its own victim.
+    await this.enforceDiskCap();
+  }
+
+  /** Evicts least recently used entries until the folder is under `maxDiskBytes` (serialised). */
+  enforceDiskCap(): Promise<void> {
+    const run = this.evicting.then(() => this.evictOnce());
+    this.evicting = run.catch(() => {});
+    return run;
+  }
+
+  private async evictOnce(): Promise<void> {
+    const names = await fs.readdir(this.dir).catch(() => [] as string[]);
+    const entries = new Map<string, { bytes: number; usedAt: number; files: string[] }>();
+    const now = Date.now();
+    for (const name of names) {
+      const file = path.join(this.dir, name);
+      const st = await fs.stat(file).catch(() => null);
+      if (!st?.isFile()) continue;
+      if (TMP_FILE.test(name)) {
+        if (now - st.mtimeMs > STALE_TMP_MS) await fs.rm(file, { force: true });
+        continue;
+      }
+      const m = ENTRY_FILE.exec(name);
+      if (!m) continue;
+      const base = m[1] as string;
+      const e = entries.get(base) ?? { bytes: 0, usedAt: 0, files: [] };
+      e.bytes += st.size;
+      // Recency is the .bin's mtime (touched on every hit); a header alone has only its own.
+      if (m[2] === 'bin' || e.usedAt === 0) e.usedAt = st.mtimeMs;
+      // The header goes first: without it a reader sees a miss, never a header without data.
+      if (m[2] === 'json') e.files.unshift(file);
+      else e.files.push(file);
+      entries.set(base, e);
+    }
+    let total = 0;
+    for (const e of entries.values()) total += e.bytes;
+    if (total <= this.maxDiskBytes) return;
+    const kept = new Set<string>();
+    for (const keys of this.pins.values()) for (const k of keys) kept.add(this.base(k));
+    for (const k of this.writing.keys()) kept.add(this.base(k));
+    const oldestFirst = [...entries].filter(([base]) => !kept.has(base)).sort((a, b) => a[1].usedAt - b[1].usedAt);
+    for (const [, e] of oldestFirst) {
+      if (total <= this.maxDiskBytes) break;
+      for (const f of e.files) await fs.rm(f, { force: true });
+      total -= e.bytes;
+    }
+  }
+
+  /** Whether `key`'s files are on disk (without touching its recency). */
+  async onDisk(key: string): Promise<boolean> {
+    const base = this.file(key);
+    const [bin, json] = await Promise.all([fs.stat(`${base}.bin`).catch(() => null), fs.stat(`${base}.json`).catch(() => null)]);
+    return Boolean(bin?.isFile() && json?.isFile());
+  }
+
+  /** Bytes the cache's entries take on disk now (headers included). */
+  async diskBytes(): Promise<number> {
+    const names = await fs.readdir(this.dir).catch(() => [] as string[]);
+    let total = 0;
+    for (const name of names) if (ENTRY_FILE.test(name)) total += (await fs.stat(path.join(this.dir, name)).catch(() => null))?.size ?? 0;
+    return total;
   }
 
   private remember(key: string, value: CachedFeatures): void {

@@ -20,8 +20,11 @@ export {
   type ExtractOptions,
   type FeatureArray,
   type FeatureEngineInfo,
+  FEATURE_CACHE_DEFAULTS,
   FeatureCache,
+  type FeatureCacheLimits,
   type ImageSource,
+  type SkippedImage,
   type Pooling,
   extractFeatures,
   featureCacheKey,
@@ -77,6 +80,7 @@ export {
   boundaryFeatures,
   disposeTrained,
   imageSourceFromItems,
+  predictDatasetItems,
   predictItems,
   probsFromFeatures,
   trainOnDataset,
@@ -93,3 +97,5 @@ export {
   predictImages,
 } from './export.ts';
 export { readModelFolder } from './weights.ts';
+export { disposeModel, isLayersModel } from './dispose.ts';
+export { MAX_UNREADABLE_FRACTION, UnreadableImagesError, checkSkippedImages } from './unreadable.ts';

@@ -20,6 +20,7 @@ export {
   isOnnxRuntimeAvailable,
   loadOnnxRuntime,
   OnnxRuntimeUnavailableError,
+  releaseCachedExtractors,
   type OrtAvailability,
   type OrtLoader,
   type OrtModule,

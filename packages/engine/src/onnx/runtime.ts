@@ -242,6 +242,8 @@ function listen(worker: Worker, state: WorkerState): void {
 class WorkerSession implements BatchRunner {
   private nextId = 1;
   private released: Promise<void> | null = null;
+  /** Batches posted and not answered yet: release() lets them finish before it stops the thread. */
+  private readonly inFlight = new Set<Promise<Float32Array>>();
 
   private constructor(
     private readonly worker: Worker,
@@ -281,16 +283,23 @@ class WorkerSession implements BatchRunner {
     if (this.state.failure) return Promise.reject(this.state.failure);
     const id = this.nextId++;
     const copy = data.slice();
-    return new Promise((resolve, reject) => {
+    const result = new Promise<Float32Array>((resolve, reject) => {
       this.state.pending.set(id, { resolve, reject });
       this.worker.ref();
       this.worker.postMessage({ type: 'run', id, data: copy, dims }, [copy.buffer]);
     });
+    this.inFlight.add(result);
+    const settled = () => this.inFlight.delete(result);
+    result.then(settled, settled);
+    return result;
   }
 
   release(): Promise<void> {
     this.released ??= (async () => {
       workerRegistry.unregister(this);
+      // Terminating the thread inside a native session run aborts the whole process (onnxruntime-node
+      // throws a C++ Napi::Error into a thread that can no longer run JS): let running batches finish.
+      await Promise.allSettled([...this.inFlight]);
       await this.worker.terminate();
     })();
     return this.released;
@@ -374,6 +383,17 @@ export function cachedFeatureExtractor(model: tf.LayersModel, options: Omit<Feat
   const extractor = createFeatureExtractor(model, options);
   perModel.set(key, { weightIds: ids, extractor });
   return extractor;
+}
+
+/**
+ * Stops the ONNX Runtime sessions (and their worker threads) memoised for `model` now, rather than
+ * whenever the garbage collector gets to the model: for a runner dropping models it no longer caches.
+ */
+export async function releaseCachedExtractors(model: tf.LayersModel): Promise<void> {
+  const perModel = extractorCache.get(model);
+  if (!perModel) return;
+  extractorCache.delete(model);
+  await Promise.allSettled([...perModel.values()].map((c) => c.extractor.then((fx) => fx.dispose())));
 }
 
 /** Writes the model as an .onnx file (deployment format); returns the file path and size. */

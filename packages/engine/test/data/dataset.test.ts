@@ -143,15 +143,19 @@ describe('loadDataset', () => {
       expect(m.warnings.find((w) => w.code === 'ignored_files')?.files).toEqual(['inclusion/notes.txt']);
     });
 
-    it('leaves a file cut after its header to the decoder, which names it', async () => {
-      // The loader's check reads headers only (cheap); a lost tail shows up when pixels are decoded.
+    it('finds a file cut after its header by decoding it fully, and names it; a header-only check does not', async () => {
       const dir2 = path.join(root, 'tailcut');
       for (const cls of ['patches', 'crazing']) {
         await fs.cp(path.join(root, 'steel', cls), path.join(dir2, cls), { recursive: true });
       }
       const png = await fs.readFile(path.join(dir2, 'patches', 'patches_1.png'));
       await fs.writeFile(path.join(dir2, 'patches', 'patches_1.png'), png.subarray(0, Math.floor(png.length * 0.6)));
-      const m = await loadDataset({ root, path: 'tailcut' });
+      const full = await loadDataset({ root, path: 'tailcut' });
+      expect(full.items.map((i) => i.id)).not.toContain('patches/patches_1.png');
+      expect(full.items).toHaveLength(2 * PER_CLASS - 1);
+      expect(full.warnings.find((w) => w.code === 'unreadable_files')?.files).toEqual(['patches/patches_1.png']);
+      // The cheaper header check leaves the lost tail to the decoder, which names the file.
+      const m = await loadDataset({ root, path: 'tailcut', checkImages: 'header' });
       expect(m.items).toHaveLength(2 * PER_CLASS);
       const decoded = await readImagesBatch(
         m.items.map((i) => i.path),

@@ -8,6 +8,7 @@ import { resolveParams } from '../registry.ts';
 import { validateGraph } from '../validate.ts';
 import { computeCacheKeys } from './cache-key.ts';
 import {
+  type CachedOutput,
   type ExecuteOptions,
   type ExecuteResult,
   NodeError,
@@ -36,6 +37,8 @@ export async function execute(opts: ExecuteOptions, runFns?: Record<string, Node
   } catch (err) {
     // A bug in the executor itself: still end the run cleanly, with the reason.
     return run.finish('failed', `Executor error: ${errorMessage(err)}`);
+  } finally {
+    await run.end();
   }
 }
 
@@ -44,8 +47,26 @@ class RunState {
   readonly started = performance.now();
   finished = false;
   readonly result: ExecuteResult = { status: 'failed', outputs: {}, summaries: {}, timings: {}, cached: [] };
+  /** What nodes asked to run at the end of the run (ctx.atRunEnd). */
+  readonly atEnd: (() => unknown)[] = [];
 
   constructor(private readonly opts: ExecuteOptions) {}
+
+  /** Lets go of what the run held in shared caches; never throws. */
+  async end(): Promise<void> {
+    try {
+      this.opts.cache?.release?.(this.opts.runId);
+    } catch {
+      // A broken cache must not fail a finished run.
+    }
+    for (const fn of this.atEnd.splice(0)) {
+      try {
+        await fn();
+      } catch {
+        // Clean-up is best effort.
+      }
+    }
+  }
 
   emit(event: RunEventBody): void {
     if (this.finished) return;
@@ -123,12 +144,18 @@ async function executeGraph(
     const cacheKey = keys.get(id) as string;
     run.emit({ type: 'node.started', nodeId: id, nodeType: node.type });
 
-    const hit = cacheGet(opts, cacheKey);
+    const hit = cacheGet(opts, cacheKey, opts.runId);
     if (hit) {
       run.result.outputs[id] = hit.outputs;
       if (hit.summary) run.result.summaries[id] = hit.summary;
       run.result.cached.push(id);
-      run.emit({ type: 'node.cached', nodeId: id, nodeType: node.type, ...(hit.summary ? { summary: hit.summary } : {}) });
+      run.emit({
+        type: 'node.cached',
+        nodeId: id,
+        nodeType: node.type,
+        ...(hit.summary ? { summary: hit.summary } : {}),
+        ...(hit.origin ? { from: hit.origin } : {}),
+      });
       continue;
     }
 
@@ -162,7 +189,7 @@ async function executeGraph(
     run.result.outputs[id] = value.outputs;
     run.result.summaries[id] = summary;
     run.result.timings[id] = durationMs;
-    cacheSet(opts, cacheKey, { outputs: value.outputs, summary });
+    cacheSet(opts, cacheKey, { outputs: value.outputs, summary, origin: { runId: opts.runId, nodeId: id } }, opts.runId);
     run.emit({ type: 'node.finished', nodeId: id, nodeType: node.type, summary, durationMs });
   }
   return run.finish('succeeded');
@@ -183,6 +210,10 @@ function makeContext(opts: ExecuteOptions, run: RunState, node: GraphNode, cache
     signal: opts.signal ?? new AbortController().signal,
     dirs: opts.dirs,
     cacheKey,
+    limits: opts.limits ?? {},
+    atRunEnd(fn) {
+      run.atEnd.push(fn);
+    },
     progress(phase, done, total, etaMs) {
       const now = performance.now();
       // Always a phase's first and last report; in between at most PROGRESS_EVENTS_PER_SECOND.
@@ -252,17 +283,17 @@ function checkResult(node: GraphNode, value: unknown, usedOutputs: string[]): Fa
   return undefined;
 }
 
-function cacheGet(opts: ExecuteOptions, key: string) {
+function cacheGet(opts: ExecuteOptions, key: string, owner: string) {
   try {
-    return opts.cache?.get(key);
+    return opts.cache?.get(key, owner);
   } catch {
     return undefined; // A broken cache is a miss, not a failed run.
   }
 }
 
-function cacheSet(opts: ExecuteOptions, key: string, value: { outputs: Record<string, unknown>; summary?: Record<string, unknown> }) {
+function cacheSet(opts: ExecuteOptions, key: string, value: CachedOutput, owner: string) {
   try {
-    opts.cache?.set(key, value);
+    opts.cache?.set(key, value, owner);
   } catch {
     // Not caching is always safe.
   }

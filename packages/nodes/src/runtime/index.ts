@@ -1,6 +1,7 @@
 /** @defectflow/nodes/runtime — Node only: the executor, output cache and the engine-backed run functions. */
 export * from './types.ts';
 export { execute } from './executor.ts';
-export { MemoryOutputCache } from './cache.ts';
+export { MemoryOutputCache, type MemoryOutputCacheOptions } from './cache.ts';
+export { createOutputCache, disposeOutputResource } from './run/output-cache.ts';
 export { canonicalJson, computeCacheKeys } from './cache-key.ts';
 export { nodeRunFunctions } from './run-functions.ts';

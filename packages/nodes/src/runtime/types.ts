@@ -14,6 +14,20 @@ export interface NodeRunContext {
   dirs: { dataDir: string; datasetsRoot: string; runDir: string; modelsDir: string; cacheDir: string };
   /** Cache key of this node (type + params + ancestor keys), for on-disk caches. */
   cacheKey: string;
+  /** Resource limits of this process (the runner's env); absent fields take the engine's defaults. */
+  limits?: RuntimeLimits;
+  /** Runs `fn` once the whole run has ended (any status): to release what the run held in a shared cache. */
+  atRunEnd?(fn: () => unknown): void;
+}
+
+/** Limits the node run functions apply (each from an env variable of the runner). */
+export interface RuntimeLimits {
+  /** FEATURE_CACHE_MAX_BYTES: on-disk feature cache cap (LRU eviction). */
+  featureCacheMaxBytes?: number;
+  /** FEATURE_CACHE_MEMORY_BYTES: in-memory feature cache budget (LRU). */
+  featureCacheMemoryBytes?: number;
+  /** IMAGE_MAX_PIXELS: images over this many pixels are unreadable. */
+  imageMaxPixels?: number;
 }
 
 export interface NodeRunResult {
@@ -50,11 +64,25 @@ export interface ExecuteOptions {
   cache?: OutputCache;
   /** Backend reported in run.started. */
   backend?: { name: string; device: string };
+  /** Passed to every node as ctx.limits. */
+  limits?: RuntimeLimits;
 }
 
+/** A node's outputs kept for reuse, and where they were computed (a rerun's report points there). */
+export interface CachedOutput {
+  outputs: Record<string, unknown>;
+  summary?: Record<string, unknown>;
+  origin?: { runId: string; nodeId: string };
+}
+
+/**
+ * `owner` is the run that uses an entry: a bounded cache must not free what it holds before
+ * `release(owner)`, which the executor calls when the run ends.
+ */
 export interface OutputCache {
-  get(key: string): { outputs: Record<string, unknown>; summary?: Record<string, unknown> } | undefined;
-  set(key: string, value: { outputs: Record<string, unknown>; summary?: Record<string, unknown> }): void;
+  get(key: string, owner?: string): CachedOutput | undefined;
+  set(key: string, value: CachedOutput, owner?: string): void;
+  release?(owner: string): void;
 }
 
 export interface ExecuteResult {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { errorMessage, throwIfAborted } from '../errors.ts';
-import { type ImageHeader, defaultConcurrency, readImageHeader } from '../image-io.ts';
+import { type ImageHeader, checkImageDecodes, defaultConcurrency, readImageHeader } from '../image-io.ts';
 import type { ScannedFile } from './types.ts';
 
 /** Runs fn over items with at most `limit` in flight; results keep input order. */
@@ -30,20 +30,28 @@ export interface FileFacts {
   bytes: number;
   mtimeMs: number;
   header?: ImageHeader;
-  /** Why the header check failed. */
+  /** Why the image check failed. */
   unreadable?: string;
   missing?: boolean;
 }
 
-/** stat + (optionally) a header-only sharp metadata check of every file. */
+/** How much of each image the check reads: every pixel, the header only, or nothing. */
+export type ImageCheck = 'decode' | 'header' | 'none';
+
+/**
+ * stat + an image check of every file: 'decode' (a full decode, so truncated or corrupt pixel data
+ * is found here rather than half-way through training), 'header' (sharp metadata only) or 'none'.
+ * Decodes run on sharp's libuv pool; twice its size in flight keeps it fed.
+ */
 export async function inspectFiles(
   files: readonly ScannedFile[],
-  opts: { checkImages: boolean; signal?: AbortSignal; onProgress?: (done: number, total: number) => void },
+  opts: { check: ImageCheck; maxPixels?: number; signal?: AbortSignal; onProgress?: (done: number, total: number) => void },
 ): Promise<FileFacts[]> {
   let done = 0;
+  const check = opts.check === 'decode' ? checkImageDecodes : opts.check === 'header' ? readImageHeader : null;
   return mapLimit(
     files,
-    opts.checkImages ? defaultConcurrency() * 2 : 16,
+    check ? defaultConcurrency() * 2 : 16,
     async (file) => {
       const facts: FileFacts = { file, bytes: 0, mtimeMs: 0 };
       try {
@@ -53,9 +61,9 @@ export async function inspectFiles(
       } catch {
         facts.missing = true;
       }
-      if (!facts.missing && opts.checkImages) {
+      if (!facts.missing && check) {
         try {
-          facts.header = await readImageHeader(file.path);
+          facts.header = await check(file.path, { maxPixels: opts.maxPixels });
         } catch (err) {
           facts.unreadable = (err as { reason?: string }).reason ?? errorMessage(err);
         }

@@ -130,8 +130,10 @@ export async function loadDataset(options: LoadDatasetOptions): Promise<DatasetM
     files = [...byClass.entries()].flatMap(([name, list]) => seededOrder(list, seed, `max:${name}`).slice(0, maxPerClass));
   }
 
+  const check = options.checkImages ?? true;
   const facts = await inspectFiles(files, {
-    checkImages: options.checkImages ?? true,
+    check: check === true ? 'decode' : check === false ? 'none' : check,
+    maxPixels: options.maxPixels,
     signal,
     onProgress: (done, total) => options.onProgress?.('check', done, total),
   });

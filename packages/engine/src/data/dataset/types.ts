@@ -1,4 +1,5 @@
 import type { AugmentPolicy } from '../augment/policy.ts';
+import type { ImageCheck } from './inspect.ts';
 
 export type DatasetLayout = 'folders' | 'mvtec' | 'csv';
 export type Split = 'train' | 'val' | 'test';
@@ -21,8 +22,14 @@ export interface LoadDatasetOptions {
   maxPerClass?: number;
   /** Hash file contents to find exact duplicates (only files sharing a byte size are read). Default true. */
   checkDuplicates?: boolean;
-  /** Header-check every file with sharp metadata and drop unreadable ones. Default true. */
-  checkImages?: boolean;
+  /**
+   * Check every image and drop (with a warning naming them) those that do not decode: true or
+   * 'decode' (default) decodes every pixel, which finds truncated files; 'header' reads headers
+   * only (cheaper, misses a lost tail); false or 'none' skips the check.
+   */
+  checkImages?: boolean | ImageCheck;
+  /** Images over this many pixels are unreadable (default IMAGE_MAX_PIXELS, 100 megapixels). */
+  maxPixels?: number;
   signal?: AbortSignal;
   onProgress?: (phase: 'scan' | 'check', done: number, total: number) => void;
 }

@@ -17,6 +17,7 @@ export const runDataset: NodeRunFn = async (_inputs, params, ctx) => {
       testRatio: params.testRatio as number | undefined,
       seed: params.seed as number | undefined,
       maxPerClass: params.maxPerClass as number | undefined,
+      maxPixels: ctx.limits?.imageMaxPixels,
       signal: ctx.signal,
       onProgress: (phase, done, total) => ctx.progress(phase, done, total),
     });

@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import { type EvaluateOptions, type OperatingMode, evaluateClassifier, predictItems, resolveInsideRoot } from '@defectflow/engine';
+import { type EvaluateOptions, type OperatingMode, evaluateClassifier, predictDatasetItems, resolveInsideRoot } from '@defectflow/engine';
 import { NodeError, type NodeRunFn } from '../types.ts';
 import {
   type DatasetValue,
@@ -27,24 +27,24 @@ export const runEvaluate: NodeRunFn = async (inputs, params, ctx) => {
   const items = manifest.items.filter((i) => i.split === split);
   if (items.length === 0) throw new NodeError('empty_split', `the dataset has no "${split}" images to evaluate on (raise its ${split}Ratio)`);
   try {
-    const byId = new Map(items.map((i) => [i.id, i]));
+    // Images that no longer decode are skipped with a warning (too many fail the node, naming them).
+    const predicted = await predictDatasetItems(trained, items, {
+      cache: featureCache(ctx),
+      cacheOwner: ctx.runId,
+      maxPixels: ctx.limits?.imageMaxPixels,
+      datasetSignature: manifest.signature,
+      signal: ctx.signal,
+      split,
+      warn: (m) => ctx.log('warn', m),
+      onProgress: (phase, done, total, etaMs) => ctx.progress(phase, done, total, etaMs),
+    });
     const metrics = await evaluateClassifier({
-      items: items.map((i) => ({ id: i.id, label: i.label })),
+      items: predicted.items.map((i) => ({ id: i.id, label: i.label })),
       classes: manifest.classes,
       goodClass: (params.goodClass as string | undefined) || undefined,
       trainCounts: manifest.classes.map((_c, j) => manifest.items.filter((i) => i.split === 'train' && i.label === j).length),
       operatingPoint: operatingPointParam(params),
-      predictProbs: (evalItems) =>
-        predictItems(
-          trained,
-          evalItems.map((e) => byId.get(e.id) as (typeof items)[number]),
-          {
-            cache: featureCache(ctx.dirs.cacheDir),
-            datasetSignature: manifest.signature,
-            signal: ctx.signal,
-            onProgress: (phase, done, total, etaMs) => ctx.progress(phase, done, total, etaMs),
-          },
-        ),
+      predictProbs: () => predicted.probs,
     });
     const value: MetricsValue = { ...metrics, split };
     if (metrics.baselineVerdict.warning) ctx.log('warn', metrics.baselineVerdict.warning);
@@ -60,6 +60,7 @@ export const runEvaluate: NodeRunFn = async (inputs, params, ctx) => {
       summary: {
         split,
         images: metrics.count,
+        skippedImages: predicted.skipped.length,
         accuracy: pct(metrics.accuracy),
         macroF1: pct(metrics.macroF1),
         auroc: pct(metrics.roc?.auroc),

@@ -9,7 +9,7 @@ import {
   type TrainedClassifier,
   initBackend,
 } from '@defectflow/engine';
-import { NodeError } from '../types.ts';
+import { NodeError, type NodeRunContext } from '../types.ts';
 
 /** What flows on a Dataset edge. */
 export interface DatasetValue {
@@ -34,14 +34,22 @@ export async function ensureBackend(): Promise<void> {
 }
 
 const caches = new Map<string, FeatureCache>();
-/** One feature cache per cache dir for the whole process (its in-memory LRU is shared across runs). */
-export function featureCache(cacheDir: string): FeatureCache {
-  const dir = path.join(cacheDir, 'features');
-  let cache = caches.get(dir);
+/**
+ * One feature cache per cache dir (and limits) for the whole process: its in-memory LRU is shared
+ * across runs. What this run reads or writes there stays on disk until the run ends.
+ */
+export function featureCache(ctx: Pick<NodeRunContext, 'dirs' | 'limits' | 'runId' | 'atRunEnd'>): FeatureCache {
+  const dir = path.join(ctx.dirs.cacheDir, 'features');
+  const maxDiskBytes = ctx.limits?.featureCacheMaxBytes;
+  const maxMemoryBytes = ctx.limits?.featureCacheMemoryBytes;
+  const id = `${dir}\0${maxDiskBytes ?? ''}\0${maxMemoryBytes ?? ''}`;
+  let cache = caches.get(id);
   if (!cache) {
-    cache = new FeatureCache(dir);
-    caches.set(dir, cache);
+    cache = new FeatureCache(dir, { maxDiskBytes, maxMemoryBytes });
+    caches.set(id, cache);
   }
+  const used = cache;
+  ctx.atRunEnd?.(() => used.release(ctx.runId));
   return cache;
 }
 

@@ -13,7 +13,10 @@ export const runTrain: NodeRunFn = async (inputs, params, ctx) => {
       augmentation: dataset.augmentation,
       backbone: model.backbone,
       headSpec: model.headSpec,
-      cache: featureCache(ctx.dirs.cacheDir),
+      cache: featureCache(ctx),
+      cacheOwner: ctx.runId,
+      maxPixels: ctx.limits?.imageMaxPixels,
+      warn: (m) => ctx.log('warn', m),
       // Evaluation (of the test split, by default) usually follows: its features extract while the head trains.
       prefetchSplit: 'test',
       optimizer: params.optimizer as OptimizerName | undefined,
