@@ -1,6 +1,7 @@
 import type { RunEvent } from '@defectflow/nodes';
 import { createTRPCClient, httpBatchLink } from '@trpc/client';
 import { io, type ManagerOptions, type SocketOptions } from 'socket.io-client';
+import { createHttpsFetch } from './https-fetch.ts';
 import type { RunnerCapabilities, RunnerRouter } from './router.ts';
 import type { SubscribeAllPayload, SubscribePayload } from './sockets.ts';
 
@@ -8,9 +9,11 @@ export type { RunEvent } from '@defectflow/nodes';
 export type { RunnerCapabilities, RunnerRouter, StartRunResult } from './router.ts';
 
 export interface RunnerClientOptions {
-  /** Runner base URL, e.g. http://127.0.0.1:3100 */
+  /** Runner base URL, e.g. http://127.0.0.1:3100, or https://gpu-box:3100 (RUNNER_TLS_CERT on the runner). */
   url: string;
   token: string;
+  /** PEM of the CA (or self-signed certificate) to trust for an https url; the system's CAs otherwise. */
+  ca?: string;
   /** Extra socket.io-client options (reconnection delays, …). */
   socket?: Partial<ManagerOptions & SocketOptions>;
 }
@@ -31,13 +34,16 @@ interface RunSubscription {
 export function createRunnerClient(opts: RunnerClientOptions) {
   const base = opts.url.replace(/\/+$/, '');
   const authorization = `Bearer ${opts.token}`;
+  // https: node:https with the given CA (and certificate errors named as such); http: the global fetch.
+  const https = base.startsWith('https:') ? createHttpsFetch({ ca: opts.ca }) : null;
   const trpc = createTRPCClient<RunnerRouter>({
-    links: [httpBatchLink({ url: `${base}/trpc`, headers: () => ({ authorization }) })],
+    links: [httpBatchLink({ url: `${base}/trpc`, headers: () => ({ authorization }), fetch: https?.fetch })],
   });
 
   const socket = io(base, {
     auth: { token: opts.token },
     transports: ['websocket'],
+    ...(opts.ca ? { ca: opts.ca } : {}),
     reconnection: true,
     reconnectionDelay: 250,
     reconnectionDelayMax: 5000,
@@ -148,6 +154,7 @@ export function createRunnerClient(opts: RunnerClientOptions) {
     },
     close(): void {
       socket.close();
+      https?.close();
     },
   };
 }

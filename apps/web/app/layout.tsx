@@ -1,5 +1,6 @@
 import type { Metadata } from 'next';
 import type { ReactNode } from 'react';
+import { AuthGate } from '../src/auth/AuthGate.tsx';
 import { Providers } from '../src/client/Providers.tsx';
 import { Nav } from '../src/components/Nav.tsx';
 import './globals.css';
@@ -15,7 +16,9 @@ export default function RootLayout({ children }: { children: ReactNode }) {
       <body>
         <Providers>
           <Nav />
-          <main className="df-main">{children}</main>
+          <main className="df-main">
+            <AuthGate>{children}</AuthGate>
+          </main>
         </Providers>
       </body>
     </html>

@@ -1,4 +1,5 @@
 /** The web API (see /api/trpc): one router per domain, merged here. Clients import `type AppRouter` only. */
+import { authRouter } from './routers/auth.ts';
 import { datasetsRouter } from './routers/datasets.ts';
 import { modelsRouter } from './routers/models.ts';
 import { nodesRouter } from './routers/nodes.ts';
@@ -7,6 +8,8 @@ import { productLinesRouter } from './routers/productLines.ts';
 import { runnerRouter } from './routers/runner.ts';
 import { runsRouter } from './routers/runs.ts';
 import { templatesRouter } from './routers/templates.ts';
+import { tokensRouter } from './routers/tokens.ts';
+import { usersRouter } from './routers/users.ts';
 import { createTRPCRouter } from './trpc.ts';
 
 export const appRouter = createTRPCRouter({
@@ -18,6 +21,9 @@ export const appRouter = createTRPCRouter({
   runs: runsRouter,
   datasets: datasetsRouter,
   models: modelsRouter,
+  auth: authRouter,
+  users: usersRouter,
+  tokens: tokensRouter,
 });
 
 export type AppRouter = typeof appRouter;

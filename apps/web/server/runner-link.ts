@@ -37,13 +37,40 @@ export interface RunnerStatus {
   restarts?: number;
 }
 
-/** The real link: tRPC over HTTP for calls, socket.io (`subscribe:all`) for the live stream. */
-export function connectRunner(options: { url: string; token: string }): RunnerLink {
-  const client = createRunnerClient({ url: options.url, token: options.token });
+/**
+ * A warning for a plain-http runner on another machine: its token (and the run data) cross the network
+ * readable by anyone on the path. Null for https and for loopback addresses.
+ */
+export function plainRunnerWarning(url: string): string | null {
+  const u = new URL(url);
+  if (u.protocol !== 'http:') return null;
+  const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (host === 'localhost' || host === '::1' || /^127\./.test(host)) return null;
+  return (
+    `RUNNER_URL ${u.origin} is plain http to another machine: the runner token travels in clear. ` +
+    'Serve the runner over https (RUNNER_TLS_CERT + RUNNER_TLS_KEY on the runner; RUNNER_URL=https://… and RUNNER_CA here)'
+  );
+}
+
+export interface ConnectRunnerOptions {
+  url: string;
+  token: string;
+  /** PEM of the CA (or self-signed certificate) to trust for an https url (RUNNER_CA). */
+  ca?: string;
+  /** Told each distinct reason the runner cannot be reached (a certificate error, a refused token, …). */
+  onError?: (message: string) => void;
+}
+
+/** The real link: tRPC over HTTP(S) for calls, socket.io (`subscribe:all`) for the live stream. */
+export function connectRunner(options: ConnectRunnerOptions): RunnerLink {
+  const client = createRunnerClient({ url: options.url, token: options.token, ca: options.ca });
   let connected = false;
+  let lastError = '';
   const listeners = new Set<(connected: boolean) => void>();
   // connect_error repeats on every retry while the runner is down: report changes only.
-  client.onConnectionChange((c) => {
+  client.onConnectionChange((c, error) => {
+    if (!c && error && error !== lastError) options.onError?.(error);
+    lastError = c ? '' : (error ?? lastError);
     if (c === connected) return;
     connected = c;
     for (const listener of listeners) listener(c);

@@ -1,7 +1,9 @@
 /** tRPC setup of the web API: context, error mapping, the procedure builders the routers use. */
-import type { Repositories } from '@defectflow/db';
+import { isDatabaseUnreachable, type Repositories } from '@defectflow/db';
 import type { PipelineGraph } from '@defectflow/nodes';
 import { initTRPC, TRPCError } from '@trpc/server';
+import { accessDenied, type Principal, type Role } from './auth/principal.ts';
+import type { AuthService, ClientMeta } from './auth/service.ts';
 import type { RunnerStartResult, RunnerStatus } from './runner-link.ts';
 
 /** What the routers need from the runner side (RunnerBridge in the server, a fake in tests). */
@@ -17,12 +19,10 @@ export interface PredictImage {
   data: Buffer;
 }
 
-export interface Prediction {
-  name: string;
-  label: string;
-  confidence: number;
-  scores: Record<string, number>;
-}
+/** One image's answer: its class, or why this file could not be predicted (named by the user's file name). */
+export type Prediction =
+  | { name: string; label: string; confidence: number; scores: Record<string, number>; error?: undefined }
+  | { name: string; error: string };
 
 /** Runs an exported model folder on images; the server wires the engine's predict function in. */
 export type PredictFn = (modelDir: string, images: PredictImage[]) => Promise<Prediction[]>;
@@ -32,6 +32,11 @@ export interface WebContext {
   runner: RunnerControl;
   paths: { dataDir: string; datasetsRoot: string; modelsDir: string };
   predict: PredictFn;
+  /** Who is asking: a signed-in user, the implicit local admin (AUTH off), or anonymous. */
+  principal: Principal;
+  auth: AuthService;
+  /** The HTTP exchange (session cookie, client address); absent for in-process callers. */
+  http?: { client: ClientMeta; setCookie(cookie: string): void };
 }
 
 const t = initTRPC.context<WebContext>().create();
@@ -44,13 +49,37 @@ const mapErrors = t.middleware(async ({ next }) => {
     if (cause?.name === 'NotFoundError') throw new TRPCError({ code: 'NOT_FOUND', message: cause.message, cause });
     if (cause?.name === 'ConflictError') throw new TRPCError({ code: 'CONFLICT', message: cause.message, cause });
     if (cause?.name === 'PathOutsideRootError') throw new TRPCError({ code: 'BAD_REQUEST', message: cause.message, cause });
+    if (isDatabaseUnreachable(cause)) {
+      throw new TRPCError({
+        code: 'SERVICE_UNAVAILABLE',
+        message: 'The database cannot be reached right now; nothing saved is lost. Try again in a moment.',
+        cause,
+      });
+    }
   }
   return result;
 });
 
 export const createTRPCRouter = t.router;
 export const createCallerFactory = t.createCallerFactory;
+/** No session needed (auth.me, signIn, setup, signOut). */
 export const publicProcedure = t.procedure.use(mapErrors);
+
+/** UNAUTHORIZED without a principal, FORBIDDEN ("needs the engineer role; you are a viewer") below `role`. */
+function requireRole(role: Role) {
+  return t.middleware(({ ctx, next }) => {
+    const denied = accessDenied(ctx.principal, role);
+    if (denied) throw new TRPCError({ code: denied.status === 401 ? 'UNAUTHORIZED' : 'FORBIDDEN', message: denied.message });
+    return next();
+  });
+}
+
+/** Every query: watch runs, read reports, datasets, models. */
+export const viewerProcedure = publicProcedure.use(requireRole('viewer'));
+/** Mutations on pipelines, templates, runs, product lines, dataset versions, predictions. */
+export const engineerProcedure = publicProcedure.use(requireRole('engineer'));
+/** Users, and whatever deletes or renames datasets and models. */
+export const adminProcedure = publicProcedure.use(requireRole('admin'));
 
 /** Throws NOT_FOUND naming the entity when `value` is null. */
 export function found<T>(value: T | null | undefined, entity: string, id: string): T {

@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDb, type DbHandle } from '@defectflow/db';
 import type { PipelineGraph, RunEvent, RunEventBody } from '@defectflow/nodes';
+import { LOCAL_PRINCIPAL } from '../server/auth/principal.ts';
+import { AuthService } from '../server/auth/service.ts';
+import { silentLogger } from '../server/log.ts';
 import { appRouter } from '../server/router.ts';
 import type { RunnerCapabilities, RunnerLink, RunnerStartResult } from '../server/runner-link.ts';
 import { createCallerFactory, type PredictFn, type RunnerControl, type WebContext } from '../server/trpc.ts';
@@ -37,6 +40,16 @@ export class FakeRunnerControl implements RunnerControl {
   }
 }
 
+/** Auth as with AUTH off (loopback, the zero-config default): every caller is the implicit local admin. */
+export function authOff(db: DbHandle): Pick<WebContext, 'auth' | 'principal'> {
+  const auth = new AuthService(
+    db.repo,
+    { enabled: false, sessionTtlMs: 3_600_000, sessionMaxMs: 86_400_000, signInMaxFailures: 10, signInWindowMs: 60_000 },
+    silentLogger,
+  );
+  return { auth, principal: LOCAL_PRINCIPAL };
+}
+
 export function makeCaller(db: DbHandle, runner: RunnerControl, overrides: Partial<WebContext> = {}) {
   const predict: PredictFn = async (_dir, images) =>
     images.map((i) => ({ name: i.name, label: 'ok', confidence: 1, scores: { ok: 1 } }));
@@ -45,6 +58,7 @@ export function makeCaller(db: DbHandle, runner: RunnerControl, overrides: Parti
     runner,
     paths: { dataDir: tempDir(), datasetsRoot: tempDir(), modelsDir: tempDir() },
     predict,
+    ...authOff(db),
     ...overrides,
   };
   return createCallerFactory(appRouter)(ctx);
@@ -64,6 +78,7 @@ export class FakeLink implements RunnerLink {
     currentRunId: null,
     running: [],
     concurrency: 1,
+    runnerId: 'fake-runner',
   };
   /** What the runner's events.jsonl holds, per run. */
   log = new Map<string, RunEvent[]>();

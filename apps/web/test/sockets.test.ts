@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { RunEvent } from '@defectflow/nodes';
 import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_PRINCIPAL } from '../server/auth/principal.ts';
 import { silentLogger } from '../server/log.ts';
 import { attachBrowserSockets, type BrowserSockets } from '../server/sockets.ts';
 import { waitFor } from './helpers.ts';
@@ -19,6 +20,11 @@ beforeAll(async () => {
   sockets = attachBrowserSockets(server, {
     listEvents: async (runId, since) => history.filter((e) => e.runId === runId && e.seq > since),
     runnerStatus: () => ({ connected: true, url: 'http://r', backend: 'wasm', device: 'cpu', busy: false, queue: [], currentRunId: null }),
+    runExists: async (runId) => runId === 'r1' || runId === 'r2',
+    // AUTH off: every socket is the local admin (access control: auth-http.test.ts).
+    guard: { check: async () => ({ ok: true }), principal: async () => LOCAL_PRINCIPAL },
+    auth: { resolve: async () => LOCAL_PRINCIPAL, onRevoked: () => () => {} },
+    joinLimit: 30,
     log: silentLogger,
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

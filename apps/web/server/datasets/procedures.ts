@@ -1,7 +1,7 @@
 /** tRPC procedures of the dataset page, spread into the datasets router (server/routers/datasets.ts). */
 import type { TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
-import { publicProcedure } from '../trpc.ts';
+import { engineerProcedure, viewerProcedure } from '../trpc.ts';
 import { inspectDataset } from './inspect.ts';
 import { editDataset, ensureRegistered } from './versions.ts';
 
@@ -10,12 +10,12 @@ const Ids = z.array(z.string().min(1).max(1000)).min(1).max(10_000);
 
 export const datasetPageProcedures = {
   /** One version (0 = latest) with classes, counts, warnings and every item. */
-  inspect: publicProcedure
+  inspect: viewerProcedure
     .input(z.object({ name: Name, version: z.int().min(0).optional() }))
     .query(({ ctx, input }) => inspectDataset(ctx.paths.datasetsRoot, input.name, input.version ?? 0)),
 
   /** Version history, newest first (registers a dataset found on disk as version 1 on first look). */
-  versions: publicProcedure.input(z.object({ name: Name })).query(async ({ ctx, input }) => {
+  versions: viewerProcedure.input(z.object({ name: Name })).query(async ({ ctx, input }) => {
     await ensureRegistered(ctx.repo, ctx.paths.datasetsRoot, input.name);
     const dataset = await ctx.repo.datasets.getByName(input.name);
     if (!dataset) return [];
@@ -27,14 +27,14 @@ export const datasetPageProcedures = {
   }),
 
   /** Moves images to another (possibly new) class: creates the next version. */
-  relabel: publicProcedure
+  relabel: engineerProcedure
     .input(z.object({ name: Name, ids: Ids, to: z.string().min(1).max(100), message: z.string().max(500).optional() }))
     .mutation(({ ctx, input }) =>
       editDataset(ctx.repo, ctx.paths.datasetsRoot, input.name, { kind: 'relabel', ids: input.ids, to: input.to }, input.message),
     ),
 
   /** Leaves images out of the next version (files stay on disk for earlier versions). */
-  remove: publicProcedure
+  remove: engineerProcedure
     .input(z.object({ name: Name, ids: Ids, message: z.string().max(500).optional() }))
     .mutation(({ ctx, input }) => editDataset(ctx.repo, ctx.paths.datasetsRoot, input.name, { kind: 'delete', ids: input.ids }, input.message)),
 } satisfies TRPCRouterRecord;

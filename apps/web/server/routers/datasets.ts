@@ -2,15 +2,15 @@ import type { TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
 import { browse, listDatasets } from '../datasets-fs.ts';
 import { datasetPageProcedures } from '../datasets/procedures.ts';
-import { publicProcedure } from '../trpc.ts';
+import { viewerProcedure } from '../trpc.ts';
 
 export const datasetsRouter = {
   /** One folder under DATASETS_ROOT; paths escaping the root (.., absolute, symlinks) are refused. */
-  browse: publicProcedure
+  browse: viewerProcedure
     .input(z.object({ path: z.string().max(1000).optional() }).optional())
     .query(({ ctx, input }) => browse(ctx.paths.datasetsRoot, input?.path ?? '')),
   /** Folders directly under DATASETS_ROOT that contain images. */
-  list: publicProcedure.query(({ ctx }) => listDatasets(ctx.paths.datasetsRoot)),
+  list: viewerProcedure.query(({ ctx }) => listDatasets(ctx.paths.datasetsRoot)),
   // Dataset page: inspect, versions, relabel, remove (server/datasets/).
   ...datasetPageProcedures,
 } satisfies TRPCRouterRecord;

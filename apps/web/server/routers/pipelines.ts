@@ -1,17 +1,17 @@
 import { PipelineGraphSchema } from '@defectflow/nodes';
 import type { TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
-import { found, publicProcedure } from '../trpc.ts';
+import { engineerProcedure, found, viewerProcedure } from '../trpc.ts';
 
 export const pipelinesRouter = {
-  list: publicProcedure
+  list: viewerProcedure
     .input(z.object({ productLineId: z.string().optional() }).optional())
     .query(({ ctx, input }) => ctx.repo.pipelines.list(input?.productLineId)),
-  get: publicProcedure
+  get: viewerProcedure
     .input(z.object({ id: z.string().min(1) }))
     .query(async ({ ctx, input }) => found(await ctx.repo.pipelines.get(input.id), 'pipeline', input.id)),
   /** Saves work in progress too: only the graph's shape is checked here; runs.start validates fully. */
-  save: publicProcedure
+  save: engineerProcedure
     .input(
       z.object({
         id: z.string().min(1).optional(),

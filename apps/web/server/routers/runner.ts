@@ -1,7 +1,7 @@
 import type { TRPCRouterRecord } from '@trpc/server';
-import { publicProcedure } from '../trpc.ts';
+import { viewerProcedure } from '../trpc.ts';
 
 export const runnerRouter = {
   /** {connected, url, backend, device, busy, queue, currentRunId}; live updates come as socket `runner:status`. */
-  status: publicProcedure.query(({ ctx }) => ctx.runner.status()),
+  status: viewerProcedure.query(({ ctx }) => ctx.runner.status()),
 } satisfies TRPCRouterRecord;

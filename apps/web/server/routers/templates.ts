@@ -3,7 +3,7 @@ import { type PipelineGraph, PipelineGraphSchema, validateGraph } from '@defectf
 import { TRPCError, type TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
 import { diffGraphs } from '../graph-diff.ts';
-import { found, publicProcedure } from '../trpc.ts';
+import { engineerProcedure, found, viewerProcedure } from '../trpc.ts';
 
 const Id = z.string().min(1);
 
@@ -35,18 +35,18 @@ export function applyOverrides(graph: PipelineGraph, overrides: Record<string, R
 }
 
 export const templatesRouter = {
-  list: publicProcedure
+  list: viewerProcedure
     .input(z.object({ productLineId: z.string().optional() }).optional())
     .query(({ ctx, input }) => ctx.repo.templates.list(input?.productLineId)),
 
-  get: publicProcedure.input(z.object({ id: Id })).query(async ({ ctx, input }) => {
+  get: viewerProcedure.input(z.object({ id: Id })).query(async ({ ctx, input }) => {
     const row = found(await ctx.repo.templates.get(input.id), 'template', input.id);
     const { latestVersion, ...template } = row;
     return { template, latest: latestVersion ? versionView(latestVersion) : null };
   }),
 
   /** Creates the template when new and always appends a version. */
-  save: publicProcedure
+  save: engineerProcedure
     .input(
       z.object({
         templateId: Id.optional(),
@@ -63,30 +63,30 @@ export const templatesRouter = {
       return { templateId: template.id, versionId: version.id, version: version.version };
     }),
 
-  versions: publicProcedure
+  versions: viewerProcedure
     .input(z.object({ templateId: Id }))
     .query(async ({ ctx, input }) => (await ctx.repo.templates.versions(input.templateId)).map(versionView)),
 
-  version: publicProcedure.input(z.object({ versionId: Id })).query(async ({ ctx, input }) =>
+  version: viewerProcedure.input(z.object({ versionId: Id })).query(async ({ ctx, input }) =>
     versionView(found(await ctx.repo.templates.getVersion(input.versionId), 'template version', input.versionId)),
   ),
 
   /** Appends a new version equal to an old one (history is never rewritten). */
-  restore: publicProcedure
+  restore: engineerProcedure
     .input(z.object({ templateId: Id, versionId: Id, message: z.string().max(2000).optional() }))
     .mutation(async ({ ctx, input }) => {
       const v = await ctx.repo.templates.restore(input.templateId, input.versionId, input.message);
       return { templateId: v.templateId, versionId: v.id, version: v.version };
     }),
 
-  diff: publicProcedure.input(z.object({ fromVersionId: Id, toVersionId: Id })).query(async ({ ctx, input }) => {
+  diff: viewerProcedure.input(z.object({ fromVersionId: Id, toVersionId: Id })).query(async ({ ctx, input }) => {
     const from = found(await ctx.repo.templates.getVersion(input.fromVersionId), 'template version', input.fromVersionId);
     const to = found(await ctx.repo.templates.getVersion(input.toVersionId), 'template version', input.toVersionId);
     return diffGraphs(from.graph, to.graph);
   }),
 
   /** A new pipeline from a template version (latest by default) with per-node param overrides. */
-  instantiate: publicProcedure
+  instantiate: engineerProcedure
     .input(
       z.object({
         templateId: Id,

@@ -16,9 +16,14 @@ export interface ServerToClientEvents {
   'run:event': (event: RunEvent) => void;
   'run:status': (update: RunStatusUpdate) => void;
   'runner:status': (status: RunnerStatus) => void;
+  /** A refused request (run:join of an unknown run, too many joins, session ended). */
+  error: (problem: { event: string; runId?: string; message: string }) => void;
 }
 
+/** What a run:join ack receives (the ack is optional). */
+export type JoinAck = { ok: true } | { ok: false; error: string };
+
 export interface ClientToServerEvents {
-  'run:join': (payload: { runId: string; since?: number }) => void;
+  'run:join': (payload: { runId: string; since?: number }, ack?: (reply: JoinAck) => void) => void;
   'run:leave': (payload: { runId: string }) => void;
 }

@@ -1,10 +1,13 @@
 'use client';
 import Link from 'next/link';
 import { usePathname } from 'next/navigation';
+import { UserMenu } from '../auth/UserMenu.tsx';
 import { describeRunner, useRunnerStatus } from '../client/runner-status.ts';
+import { isAuthPage } from '../client/sign-in-redirect.ts';
 
 const LINKS = [
   { href: '/', label: 'Home' },
+  { href: '/product-lines', label: 'Product lines' },
   { href: '/editor', label: 'Editor' },
   { href: '/runs', label: 'Runs' },
   { href: '/models', label: 'Models' },
@@ -27,6 +30,16 @@ export function RunnerBadge() {
 
 export function Nav() {
   const pathname = usePathname() ?? '/';
+  // Signed out there: links and the runner status would only lead back to sign-in.
+  if (isAuthPage(pathname)) {
+    return (
+      <header className="df-nav">
+        <Link href="/" className="df-brand">
+          defectflow
+        </Link>
+      </header>
+    );
+  }
   return (
     <header className="df-nav">
       <Link href="/" className="df-brand">
@@ -44,6 +57,7 @@ export function Nav() {
       </nav>
       <div className="df-nav-spacer" />
       <RunnerBadge />
+      <UserMenu />
     </header>
   );
 }

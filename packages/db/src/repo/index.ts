@@ -1,13 +1,27 @@
 import type { Db } from '../client.ts';
+import { apiTokensRepo } from './apiTokens.ts';
 import { datasetsRepo } from './datasets.ts';
 import { modelsRepo } from './models.ts';
 import { pipelinesRepo } from './pipelines.ts';
 import { productLinesRepo } from './productLines.ts';
 import { runEventsRepo } from './runEvents.ts';
 import { runsRepo } from './runs.ts';
+import { sessionsRepo } from './sessions.ts';
 import { templatesRepo } from './templates.ts';
+import { usersRepo } from './users.ts';
 
-export { datasetsRepo, modelsRepo, pipelinesRepo, productLinesRepo, runEventsRepo, runsRepo, templatesRepo };
+export {
+  apiTokensRepo,
+  datasetsRepo,
+  modelsRepo,
+  pipelinesRepo,
+  productLinesRepo,
+  runEventsRepo,
+  runsRepo,
+  sessionsRepo,
+  templatesRepo,
+  usersRepo,
+};
 
 /** Every repository bound to one database. */
 export function createRepositories(db: Db) {
@@ -19,6 +33,9 @@ export function createRepositories(db: Db) {
     runEvents: runEventsRepo(db),
     models: modelsRepo(db),
     datasets: datasetsRepo(db),
+    users: usersRepo(db),
+    sessions: sessionsRepo(db),
+    apiTokens: apiTokensRepo(db),
   };
 }
 

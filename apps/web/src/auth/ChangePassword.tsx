@@ -1,0 +1,102 @@
+'use client';
+/** /settings/password — the signed-in user changes their own password (current one, new one twice). */
+import { useMutation } from '@tanstack/react-query';
+import { type FormEvent, useState } from 'react';
+import { useMe } from '../client/auth.ts';
+import { useTRPC } from '../client/trpc.ts';
+import './auth.css';
+import { MIN_PASSWORD_LENGTH, passwordProblem } from './credentials.ts';
+
+export function ChangePassword() {
+  const trpc = useTRPC();
+  const { me, authRequired, user } = useMe();
+  const [current, setCurrent] = useState('');
+  const [next, setNext] = useState('');
+  const [repeated, setRepeated] = useState('');
+  const [problem, setProblem] = useState<string | null>(null);
+  const change = useMutation(
+    trpc.auth.changePassword.mutationOptions({
+      onSuccess: () => {
+        setCurrent('');
+        setNext('');
+        setRepeated('');
+      },
+    }),
+  );
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    const found = (current ? null : 'Current password is empty') ?? passwordProblem(next, repeated);
+    setProblem(found);
+    if (!found) change.mutate({ currentPassword: current, newPassword: next });
+  };
+
+  if (me && !authRequired) {
+    return (
+      <div className="df-page">
+        <div className="df-alert df-alert-info">This server runs without accounts (AUTH=off): there is no password to change.</div>
+      </div>
+    );
+  }
+  const error = problem ?? change.error?.message ?? null;
+  return (
+    <div className="df-auth-wrap">
+      <form className="df-panel df-auth-card" onSubmit={submit} aria-label="Change password">
+        <h1>Change password</h1>
+        <p className="df-muted df-small">For {user?.username ?? 'your account'}. Your other browser sessions are signed out; API tokens keep working.</p>
+        <div className="df-field">
+          <label className="df-label" htmlFor="password-current">
+            Current password
+          </label>
+          <input
+            id="password-current"
+            className="df-input"
+            type="password"
+            autoComplete="current-password"
+            value={current}
+            onChange={(e) => setCurrent(e.target.value)}
+          />
+        </div>
+        <div className="df-field">
+          <label className="df-label" htmlFor="password-new">
+            New password
+          </label>
+          <input
+            id="password-new"
+            className="df-input"
+            type="password"
+            autoComplete="new-password"
+            value={next}
+            onChange={(e) => setNext(e.target.value)}
+          />
+          <span className="df-help">At least {MIN_PASSWORD_LENGTH} characters.</span>
+        </div>
+        <div className="df-field">
+          <label className="df-label" htmlFor="password-again">
+            New password again
+          </label>
+          <input
+            id="password-again"
+            className="df-input"
+            type="password"
+            autoComplete="new-password"
+            value={repeated}
+            onChange={(e) => setRepeated(e.target.value)}
+          />
+        </div>
+        {error ? (
+          <p className="df-alert df-alert-error df-small" role="alert" style={{ margin: '12px 0 0' }}>
+            {error}
+          </p>
+        ) : null}
+        {change.isSuccess ? (
+          <p className="df-alert df-alert-info df-small" role="status" style={{ margin: '12px 0 0' }}>
+            Password changed. Other sessions were signed out.
+          </p>
+        ) : null}
+        <button className="df-btn df-btn-primary" type="submit" disabled={change.isPending}>
+          Change password
+        </button>
+      </form>
+    </div>
+  );
+}
