@@ -11,6 +11,14 @@ export function isImageFile(name: string): boolean {
   return IMAGE_EXTENSIONS.has(extname(name).toLowerCase());
 }
 
+/**
+ * A folder still being written, never a dataset: hidden names (".uploads" staging) and the sample generator's
+ * `<name>.partial-<pid>-<time>` folders, renamed into place only when complete.
+ */
+export function isWorkInProgressName(name: string): boolean {
+  return name.startsWith('.') || name.includes('.partial-');
+}
+
 export interface BrowseEntry {
   name: string;
   kind: 'dir' | 'file';
@@ -33,7 +41,7 @@ export async function countImages(dir: string, cap = COUNT_CAP): Promise<number>
       continue;
     }
     for (const e of entries) {
-      if (e.name.startsWith('.')) continue;
+      if (isWorkInProgressName(e.name)) continue;
       if (e.isDirectory()) stack.push(join(current, e.name));
       else if (e.isFile() && isImageFile(e.name)) count++;
     }
@@ -53,7 +61,7 @@ export async function browse(root: string, userPath = ''): Promise<{ path: strin
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new NotFoundError('dataset folder', userPath);
     throw err;
   }
-  const visible = dirents.filter((d) => !d.name.startsWith('.') && (d.isDirectory() || d.isFile()));
+  const visible = dirents.filter((d) => !isWorkInProgressName(d.name) && (d.isDirectory() || d.isFile()));
   const entries: BrowseEntry[] = [];
   for (const d of visible.filter((d) => d.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
     entries.push({ name: d.name, kind: 'dir', imageCount: await countImages(join(dir, d.name)) });

@@ -6,16 +6,22 @@
  *   GET /api/models/<id>/archive                            the exported model folder as .tar.gz
  * Every file path is resolved inside DATASETS_ROOT (images) or must be a registered model's folder inside
  * DATA_DIR/models (archives).
+ * Thumbnails (and images converted for the browser) are rendered once and kept in a ThumbCache; every response
+ * carries an ETag (source path + size + mtime), so a browser revalidates with a 304. Decoding refuses images
+ * over IMAGE_MAX_PIXELS (header checked first, then sharp's own limit), a 422 naming the limit.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, type Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, extname } from 'node:path';
 import type { Repositories } from '@defectflow/db';
+import { IMAGE_MAX_PIXELS, ImageReadError, readImageHeader } from '@defectflow/engine/data';
 import { isImageFile } from './datasets-fs.ts';
 import { errorMessage, type Logger } from './log.ts';
+import { archiveBaseName } from './model-names.ts';
 import { modelDirInside, PathOutsideRootError, resolveInsideRoot } from './paths.ts';
 import { tarGzDirectory } from './tar.ts';
+import { type ThumbCache, thumbKey } from './thumb-cache.ts';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.png': 'image/png',
@@ -36,6 +42,10 @@ export interface FileRoutesOptions {
   /** A model's archive is served only when its folder is inside this dir. */
   modelsDir: string;
   log: Logger;
+  /** Rendered thumbnails on disk; without one every thumbnail is rendered per request. */
+  thumbs?: ThumbCache;
+  /** Images of more pixels are not decoded (IMAGE_MAX_PIXELS). */
+  maxPixels?: number;
 }
 
 class HttpError extends Error {
@@ -56,10 +66,7 @@ function sendError(res: ServerResponse, status: number, message: string): void {
   res.end(JSON.stringify({ error: message }));
 }
 
-type SharpFactory = (input: string) => {
-  resize(w: number, h: number, o: { fit: 'inside'; withoutEnlargement: boolean }): { png(): { toBuffer(): Promise<Buffer> } };
-  png(): { toBuffer(): Promise<Buffer> };
-};
+type SharpFactory = typeof import('sharp')['default'];
 let sharpPromise: Promise<SharpFactory | null> | undefined;
 /** sharp is loaded on first use (native module; thumbnails simply fall back to the original without it). */
 function loadSharp(): Promise<SharpFactory | null> {
@@ -68,6 +75,25 @@ function loadSharp(): Promise<SharpFactory | null> {
     () => null,
   );
   return sharpPromise;
+}
+
+/** A PNG of `file` fitting `px` (0: full size), refused past `maxPixels` before anything is decoded. */
+async function renderPng(sharp: SharpFactory, file: string, shown: string, px: number, maxPixels: number): Promise<Buffer> {
+  try {
+    await readImageHeader(file, { maxPixels }); // a header claiming 30000×30000 stops here, before any allocation
+    const image = sharp(file, { limitInputPixels: maxPixels, autoOrient: true });
+    return await (px ? image.resize(px, px, { fit: 'inside', withoutEnlargement: true }) : image).png().toBuffer();
+  } catch (err) {
+    const reason = err instanceof ImageReadError ? err.reason : errorMessage(err);
+    const limit = /exceeds pixel limit/i.test(reason)
+      ? `the image is over the image pixel limit of ${(maxPixels / 1e6).toFixed(1)} megapixels (IMAGE_MAX_PIXELS)`
+      : reason;
+    throw new HttpError(422, `image "${shown}" cannot be shown: ${limit}`);
+  }
+}
+
+function etagOf(info: Stats, px: number): string {
+  return `"${info.size.toString(36)}-${Math.floor(info.mtimeMs).toString(36)}-${px}"`;
 }
 
 /** The folder a run's item ids are relative to: the first dataset node's folder. */
@@ -84,7 +110,7 @@ async function runDatasetDirs(repo: Repositories, datasetsRoot: string, runId: s
   return dirs;
 }
 
-async function resolveImage(url: URL, opts: FileRoutesOptions): Promise<string> {
+async function resolveImage(url: URL, opts: FileRoutesOptions): Promise<{ file: string; shown: string }> {
   const dataset = url.searchParams.get('dataset');
   const rel = url.searchParams.get('path');
   const runId = url.searchParams.get('run');
@@ -102,29 +128,37 @@ async function resolveImage(url: URL, opts: FileRoutesOptions): Promise<string> 
   for (const file of candidates) {
     if (!isImageFile(file)) throw new HttpError(400, `not an image file: ${rel ?? itemId}`);
     const info = await stat(file).catch(() => null);
-    if (info?.isFile()) return file;
+    if (info?.isFile()) return { file, shown: rel ?? itemId ?? '' };
   }
   throw new HttpError(404, `image not found: ${rel ?? itemId}`);
 }
 
 async function serveImage(req: IncomingMessage, res: ServerResponse, url: URL, opts: FileRoutesOptions): Promise<void> {
-  const file = await resolveImage(url, opts);
+  const { file, shown } = await resolveImage(url, opts);
   const ext = extname(file).toLowerCase();
   const thumbParam = url.searchParams.get('thumb');
   const thumb = thumbParam ? Number.parseInt(thumbParam, 10) : 0;
   if (thumbParam && !(thumb >= 8 && thumb <= 2048)) throw new HttpError(400, 'thumb must be a size in pixels, 8 to 2048');
-  const headers = { 'cache-control': 'private, max-age=3600', 'x-content-type-options': 'nosniff' };
+  const info = await stat(file);
+  const etag = etagOf(info, thumb);
+  const headers = { 'cache-control': 'private, max-age=3600', 'x-content-type-options': 'nosniff', etag };
+  if (req.headers['if-none-match'] === etag) {
+    res.writeHead(304, headers);
+    res.end();
+    return;
+  }
   if (thumb || !BROWSER_FORMATS.has(ext)) {
     const sharp = await loadSharp();
     if (sharp) {
-      const image = sharp(file);
-      const png = await (thumb ? image.resize(thumb, thumb, { fit: 'inside', withoutEnlargement: true }) : image).png().toBuffer();
+      const maxPixels = opts.maxPixels ?? IMAGE_MAX_PIXELS;
+      const render = () => renderPng(sharp, file, shown, thumb, maxPixels);
+      const key = thumbKey({ file, size: info.size, mtimeMs: info.mtimeMs, px: thumb });
+      const png = opts.thumbs ? await opts.thumbs.get(key, render) : await render();
       res.writeHead(200, { ...headers, 'content-type': 'image/png', 'content-length': png.length });
       res.end(req.method === 'HEAD' ? undefined : png);
       return;
     }
   }
-  const info = await stat(file);
   res.writeHead(200, { ...headers, 'content-type': CONTENT_TYPES[ext] ?? 'application/octet-stream', 'content-length': info.size });
   if (req.method === 'HEAD') {
     res.end();
@@ -139,7 +173,7 @@ async function serveModelArchive(res: ServerResponse, modelId: string, opts: Fil
   const dir = modelDirInside(opts.modelsDir, model);
   const info = await stat(dir).catch(() => null);
   if (!info?.isDirectory()) throw new HttpError(410, `model ${modelId}: its folder ${model.dir} is gone`);
-  const base = `${model.name.replace(/[^A-Za-z0-9_.-]+/g, '-')}-${model.id}`.slice(0, 120);
+  const base = archiveBaseName(model); // `<model-name>-<short id>`
   res.writeHead(200, {
     'content-type': 'application/gzip',
     'content-disposition': `attachment; filename="${base}.tar.gz"`,

@@ -1,70 +1,161 @@
 /**
- * models.predict through the engine (`loadExportedModel` + `predictImages`). The engine, and with it
- * TensorFlow.js, is imported on first use: most web requests never need it. Loaded models are kept for
- * a few folders so repeated predictions do not reload weights.
+ * models.predict, off the main thread: one long-lived worker thread (predict-worker.ts) holds TensorFlow.js and
+ * the loaded models, so the web server's event loop keeps answering while a prediction computes.
+ * Requests run one at a time in arrival order; past PREDICT_MAX_QUEUE waiting (the running one included) a
+ * request is refused at once with PredictBusyError. Per request: at most PREDICT_MAX_IMAGES images (else
+ * PredictInputError); an image over PREDICT_MAX_IMAGE_BYTES, empty, unreadable or over IMAGE_MAX_PIXELS gets
+ * its own error in the answer while the others are predicted. A crashed worker fails its request and is
+ * started again for the next one.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { extname, join } from 'node:path';
-import type { Prediction, PredictFn } from './trpc.ts';
+import { Worker } from 'node:worker_threads';
+import type { Prediction, PredictFn, PredictImage } from './trpc.ts';
 
-type EngineApi = typeof import('@defectflow/engine');
-type LoadedModel = Awaited<ReturnType<EngineApi['loadExportedModel']>>;
-
-const MAX_LOADED = 3;
-const loaded = new Map<string, Promise<LoadedModel>>();
-let enginePromise: Promise<EngineApi> | undefined;
-
-function engine(): Promise<EngineApi> {
-  enginePromise ??= (async () => {
-    const api = await import('@defectflow/engine');
-    await api.initBackend({ prefer: 'auto' });
-    return api;
-  })();
-  enginePromise.catch(() => {
-    enginePromise = undefined; // retry on the next request
-  });
-  return enginePromise;
+export interface PredictorLimits {
+  /** Requests waiting or running (PREDICT_MAX_QUEUE). */
+  maxQueue: number;
+  /** Images per request (PREDICT_MAX_IMAGES). */
+  maxImages: number;
+  /** Bytes per image (PREDICT_MAX_IMAGE_BYTES). */
+  maxImageBytes: number;
+  /** Models kept loaded in the worker (PREDICT_MAX_MODELS). */
+  maxModels: number;
+  /** Pixels per decoded image (IMAGE_MAX_PIXELS). */
+  maxPixels: number;
 }
 
-function loadModel(api: EngineApi, dir: string): Promise<LoadedModel> {
-  let model = loaded.get(dir);
-  if (!model) {
-    model = api.loadExportedModel(dir);
-    model.catch(() => loaded.delete(dir));
-    loaded.set(dir, model);
-    if (loaded.size > MAX_LOADED) {
-      const [oldestDir, oldest] = loaded.entries().next().value!;
-      loaded.delete(oldestDir);
-      void oldest.then((m) => m.model.dispose(), () => {});
-    }
+/** What the worker gets: the images, or an error already known for one (too large, empty). */
+export interface PredictRequest {
+  id: number;
+  modelDir: string;
+  images: Array<{ name: string; data: Uint8Array; error?: string }>;
+  maxModels: number;
+  maxPixels: number;
+}
+
+export type PredictResponse = { id: number; predictions: Prediction[] } | { id: number; error: string };
+
+export class PredictBusyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PredictBusyError';
   }
-  return model;
 }
 
-export const enginePredict: PredictFn = async (modelDir, images) => {
-  const api = await engine();
-  const model = await loadModel(api, modelDir);
-  // The engine reads image files (sharp sniffs the format); uploads go to a private temp folder.
-  const dir = await mkdtemp(join(tmpdir(), 'defectflow-predict-'));
-  try {
-    const paths: string[] = [];
-    for (const [k, image] of images.entries()) {
-      const ext = extname(image.name).toLowerCase().replace(/[^.a-z0-9]/g, '') || '.img';
-      const file = join(dir, `${k}${ext}`);
-      await writeFile(file, image.data);
-      paths.push(file);
+export class PredictInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PredictInputError';
+  }
+}
+
+interface Job {
+  request: PredictRequest;
+  resolve(predictions: Prediction[]): void;
+  reject(err: Error): void;
+}
+
+export interface Predictor {
+  predict: PredictFn;
+  /** Requests waiting or running. */
+  readonly pending: number;
+  close(): Promise<void>;
+}
+
+function formatMiB(n: number): string {
+  return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+}
+
+export function createPredictor(limits: PredictorLimits): Predictor {
+  const waiting: Job[] = [];
+  let running: Job | null = null;
+  let worker: Worker | null = null;
+  let nextId = 1;
+  let closed = false;
+
+  const startWorker = (): Worker => {
+    const w = new Worker(new URL('./predict-worker-boot.mjs', import.meta.url), {
+      workerData: { entry: new URL('./predict-worker.ts', import.meta.url).href },
+    });
+    w.unref(); // an idle worker never keeps the process alive
+    w.on('message', (res: PredictResponse) => {
+      const job = running;
+      if (!job || job.request.id !== res.id) return;
+      running = null;
+      if ('error' in res) job.reject(new Error(res.error));
+      else job.resolve(res.predictions);
+      pump();
+    });
+    const lost = (why: string) => {
+      if (worker !== w) return;
+      worker = null;
+      const job = running;
+      running = null;
+      job?.reject(new Error(`the prediction worker stopped (${why}); try again`));
+      pump();
+    };
+    w.on('error', (err) => lost(err.message));
+    w.on('exit', (code) => lost(`exit code ${code}`));
+    return w;
+  };
+
+  const pump = () => {
+    if (running || closed) return;
+    const job = waiting.shift();
+    if (!job) return;
+    running = job;
+    worker ??= startWorker();
+    const buffers = job.request.images.map((i) => i.data.buffer as ArrayBuffer);
+    worker.postMessage(job.request, [...new Set(buffers)]);
+  };
+
+  const predict: PredictFn = (modelDir, images) => {
+    if (closed) return Promise.reject(new Error('the prediction worker is shut down'));
+    if (images.length > limits.maxImages) {
+      return Promise.reject(
+        new PredictInputError(`${images.length} images sent; the limit is ${limits.maxImages} per request (PREDICT_MAX_IMAGES)`),
+      );
     }
-    const results = await api.predictImages(model, paths);
-    return images.map(
-      (image, k): Prediction => ({
-        name: image.name,
-        label: results[k]?.label ?? '',
-        confidence: results[k]?.confidence ?? 0,
-        scores: results[k]?.probabilities ?? {},
+    const pending = waiting.length + (running ? 1 : 0);
+    if (pending >= limits.maxQueue) {
+      return Promise.reject(
+        new PredictBusyError(
+          `The prediction worker is busy: ${pending} requests are waiting or running (limit PREDICT_MAX_QUEUE=${limits.maxQueue}); try again shortly`,
+        ),
+      );
+    }
+    const request: PredictRequest = {
+      id: nextId++,
+      modelDir,
+      maxModels: limits.maxModels,
+      maxPixels: limits.maxPixels,
+      images: images.map((image: PredictImage) => {
+        if (image.data.length === 0) return { name: image.name, data: new Uint8Array(0), error: 'the file is empty' };
+        if (image.data.length > limits.maxImageBytes) {
+          const error = `the file is ${formatMiB(image.data.length)}; the limit is ${formatMiB(limits.maxImageBytes)} (PREDICT_MAX_IMAGE_BYTES)`;
+          return { name: image.name, data: new Uint8Array(0), error };
+        }
+        return { name: image.name, data: new Uint8Array(image.data) }; // own copy: its buffer is transferred
       }),
-    );
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-};
+    };
+    return new Promise<Prediction[]>((resolve, reject) => {
+      waiting.push({ request, resolve, reject });
+      pump();
+    });
+  };
+
+  return {
+    predict,
+    get pending() {
+      return waiting.length + (running ? 1 : 0);
+    },
+    async close() {
+      closed = true;
+      for (const job of waiting.splice(0)) job.reject(new Error('the web server is shutting down'));
+      const w = worker;
+      worker = null;
+      running?.reject(new Error('the web server is shutting down'));
+      running = null;
+      await w?.terminate();
+    },
+  };
+}

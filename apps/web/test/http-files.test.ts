@@ -112,12 +112,13 @@ describe('/api/models/<id>/archive', () => {
     const res = await get(`/api/models/${model.id}/archive`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/gzip');
-    expect(res.headers.get('content-disposition')).toContain('.tar.gz');
+    // `<model-name>-<short id>`: the name once, not `defect-model-defect-model-…-deploy` (issue 20 item 10).
+    const rootName = `steel-v1-${model.id.slice(-8)}`;
+    expect(res.headers.get('content-disposition')).toBe(`attachment; filename="${rootName}.tar.gz"`);
     const archive = join(tempDir('df-archive-'), 'm.tar.gz');
     writeFileSync(archive, Buffer.from(await res.arrayBuffer()));
     const out = tempDir('df-extract-');
     execFileSync('tar', ['-xzf', archive, '-C', out]);
-    const rootName = `steel-v1-${model.id}`;
     expect(readFileSync(join(out, rootName, 'model.json'), 'utf8')).toBe('{"format":"layers-model"}');
     expect(readFileSync(join(out, rootName, 'weights', 'group1.bin'))).toEqual(big);
   });

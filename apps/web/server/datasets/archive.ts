@@ -2,12 +2,14 @@
  * Safe extraction of an uploaded zip into a folder. Refused, with a message naming the entry:
  * absolute paths, `..` segments, backslash or drive-letter names, symlinks and other non-regular
  * entries (zip "external attributes"), more than `maxFiles` entries, more than `maxBytes` in total
- * (declared sizes checked before anything is written, actual bytes counted while writing), and
- * entries whose compression ratio exceeds `maxRatio` (zip bombs). Extraction writes only inside
+ * (declared sizes checked before anything is written, actual bytes counted while writing), and a
+ * compression ratio over `maxRatio` (zip bombs), for any entry over 1 MiB and for the whole archive
+ * (so ten thousand small entries of zeros are caught too). Messages name the env variable of the
+ * limit (server/env.ts: UPLOAD_MAX_UNPACKED_BYTES, UPLOAD_MAX_ENTRIES, UPLOAD_MAX_RATIO). Extraction writes only inside
  * `destDir`; the caller extracts into a temporary folder and renames it into place when all is well.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -19,9 +21,12 @@ export interface ArchiveLimits {
   maxBytes: number;
   /** Number of entries (files and folders). */
   maxFiles: number;
-  /** uncompressed / compressed size above which an entry counts as a bomb (entries over 1 MiB only). */
+  /** uncompressed / compressed size above which an entry (over 1 MiB) or the whole archive (over 1 MiB unpacked) is a bomb. */
   maxRatio: number;
 }
+
+/** Below this many unpacked bytes a ratio says nothing (a few text files compress well and harm no one). */
+const RATIO_FLOOR_BYTES = 1024 * 1024;
 
 export const DEFAULT_ARCHIVE_LIMITS: ArchiveLimits = { maxBytes: 4 * 1024 ** 3, maxFiles: 100_000, maxRatio: 200 };
 
@@ -89,10 +94,14 @@ async function plan(file: string, limits: ArchiveLimits): Promise<PlannedEntry[]
   }
   if (zip.entryCount > limits.maxFiles) {
     zip.close();
-    throw new ArchiveError('too_many_files', `The archive has ${zip.entryCount} entries; the limit is ${limits.maxFiles}`);
+    throw new ArchiveError(
+      'too_many_files',
+      `The archive has ${zip.entryCount} entries; the limit is ${limits.maxFiles} (UPLOAD_MAX_ENTRIES)`,
+    );
   }
   const entries: PlannedEntry[] = [];
   let total = 0;
+  let compressed = 0;
   await new Promise<void>((ok, fail) => {
     const stop = (err: unknown) => {
       zip.close();
@@ -117,17 +126,18 @@ async function plan(file: string, limits: ArchiveLimits): Promise<PlannedEntry[]
         if (total > limits.maxBytes) {
           throw new ArchiveError(
             'too_large',
-            `The archive unpacks to more than ${formatBytes(limits.maxBytes)} (limit reached at "${name}")`,
+            `The archive unpacks to more than ${formatBytes(limits.maxBytes)} (UPLOAD_MAX_UNPACKED_BYTES; limit reached at "${name}")`,
             name,
           );
         }
+        compressed += entry.compressedSize;
         if (
-          entry.uncompressedSize > 1024 * 1024 &&
+          entry.uncompressedSize > RATIO_FLOOR_BYTES &&
           entry.uncompressedSize > limits.maxRatio * Math.max(1, entry.compressedSize)
         ) {
           throw new ArchiveError(
             'bomb',
-            `Archive entry "${name}" expands ${Math.round(entry.uncompressedSize / Math.max(1, entry.compressedSize))}× (limit ${limits.maxRatio}×); refusing a possible zip bomb`,
+            `Archive entry "${name}" expands ${Math.round(entry.uncompressedSize / Math.max(1, entry.compressedSize))}× (limit ${limits.maxRatio}×, UPLOAD_MAX_RATIO); refusing a possible zip bomb`,
             name,
           );
         }
@@ -139,6 +149,14 @@ async function plan(file: string, limits: ArchiveLimits): Promise<PlannedEntry[]
     });
     zip.readEntry();
   });
+  // Entries may share their compressed bytes (overlapping-entry bombs): the file's own size bounds the sum.
+  const packed = Math.max(1, Math.min(compressed, (await stat(file)).size));
+  if (total > RATIO_FLOOR_BYTES && total > limits.maxRatio * packed) {
+    throw new ArchiveError(
+      'bomb',
+      `The archive expands ${Math.round(total / packed)}× as a whole (${formatBytes(packed)} → ${formatBytes(total)} in ${entries.length} entries; limit ${limits.maxRatio}×, UPLOAD_MAX_RATIO); refusing a possible zip bomb`,
+    );
+  }
   return entries;
 }
 
@@ -147,13 +165,20 @@ export interface ExtractResult {
   bytes: number;
 }
 
+export interface ExtractOptions {
+  /** Called with the declared unpacked size once every entry passed, before a byte is written; may throw to refuse. */
+  beforeWrite?: (plannedBytes: number) => void;
+}
+
 /** Extracts `zipFile` into `destDir` (created; should be empty) after checking every entry. */
 export async function extractZipSafely(
   zipFile: string,
   destDir: string,
   limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS,
+  options: ExtractOptions = {},
 ): Promise<ExtractResult> {
   const entries = await plan(zipFile, limits);
+  options.beforeWrite?.(entries.reduce((n, e) => n + (e.dir ? 0 : e.entry.uncompressedSize), 0));
   const root = resolve(destDir);
   await mkdir(root, { recursive: true });
   const wanted = new Map(entries.map((e) => [e.entry.fileName, e]));
@@ -191,16 +216,25 @@ export async function extractZipSafely(
           transform(chunk: Buffer, _enc, cb) {
             written += chunk.length;
             if (written > limits.maxBytes) {
-              cb(new ArchiveError('too_large', `The archive unpacks to more than ${formatBytes(limits.maxBytes)}`, entry.fileName));
+              const limit = `${formatBytes(limits.maxBytes)} (UPLOAD_MAX_UNPACKED_BYTES)`;
+              cb(new ArchiveError('too_large', `The archive unpacks to more than ${limit}`, entry.fileName));
             } else cb(null, chunk);
           },
         });
         mkdir(dirname(target), { recursive: true })
           .then(() => pipeline(stream, counter, createWriteStream(target, { flags: 'wx' })))
-          .then(() => {
-            files++;
-            zip.readEntry();
-          }, stop);
+          .then(
+            () => {
+              files++;
+              zip.readEntry();
+            },
+            (err: unknown) =>
+              stop(
+                err instanceof ArchiveError
+                  ? err
+                  : new ArchiveError('invalid_archive', `Archive entry "${entry.fileName}" could not be unpacked: ${(err as Error).message}`, entry.fileName),
+              ),
+          );
       });
     });
     zip.readEntry();

@@ -13,6 +13,7 @@
  * Images with almost no detail (flat or smooth gradients) have nothing to correlate; two of those are
  * compared by their difference hash instead.
  */
+import { IMAGE_MAX_PIXELS } from '@defectflow/engine/data';
 import sharp from 'sharp';
 
 export interface NearDuplicateOptions {
@@ -87,7 +88,7 @@ function differenceHash(thumb: Buffer): bigint {
 }
 
 export async function imageSignature(input: string | Buffer): Promise<ImageSignature> {
-  const gray = sharp(input, { failOn: 'none' }).grayscale();
+  const gray = sharp(input, { failOn: 'none', limitInputPixels: IMAGE_MAX_PIXELS }).grayscale();
   const [raw, thumb] = await Promise.all([
     gray.clone().resize(SIDE, SIDE, { fit: 'fill' }).raw().toBuffer(),
     gray.clone().resize(9, 8, { fit: 'fill' }).raw().toBuffer(),

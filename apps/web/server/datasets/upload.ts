@@ -6,43 +6,43 @@
  *   POST   /api/datasets/uploads/<id>/finish?name=<name> → unpacks/validates, moves it to DATASETS_ROOT/<name>, version 1
  *   DELETE /api/datasets/uploads/<id>                    → drops the staging folder
  * The client picks the upload id (random); chunks make a large zip restartable after a dropped connection.
- * Staging lives in DATASETS_ROOT/.uploads/<id> (hidden from listings, same filesystem, so the final move is a rename).
+ * Staging lives in DATASETS_ROOT/.uploads/<id> (hidden from listings, same filesystem, so the final move is a rename)
+ * and is bounded by staging.ts: bytes per upload and in total, open uploads, one request per upload, idle expiry.
+ * A request that makes an upload unusable (too large, unsafe or broken archive, not a dataset) deletes its
+ * staging folder at once; a dropped connection keeps it so the client can resume.
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, join, resolve, sep } from 'node:path';
-import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Repositories } from '@defectflow/db';
+import { isWorkInProgressName } from '../datasets-fs.ts';
 import { errorMessage, type Logger } from '../log.ts';
 import { resolveInsideRoot } from '../paths.ts';
-import { ArchiveError, type ArchiveLimits, checkEntryName, DEFAULT_ARCHIVE_LIMITS, extractZipSafely, formatBytes } from './archive.ts';
+import { ArchiveError, type ArchiveLimits, checkEntryName, DEFAULT_ARCHIVE_LIMITS, extractZipSafely } from './archive.ts';
 import { inspectDataset } from './inspect.ts';
+import { ARCHIVE_FILE, EXTRACT_DIR, FILES_DIR, HttpError, StagingArea, type StagingLimits, type StagedUpload } from './staging.ts';
 import { ensureRegistered } from './versions.ts';
 
-export interface UploadLimits extends ArchiveLimits {
-  /** Bytes of the uploaded zip itself, or of all files of a folder upload together. */
-  maxUploadBytes: number;
-}
+/** Archive checks plus staging bounds; server/env.ts fills them from UPLOAD_* variables. */
+export interface UploadLimits extends ArchiveLimits, StagingLimits {}
 
-export const DEFAULT_UPLOAD_LIMITS: UploadLimits = { ...DEFAULT_ARCHIVE_LIMITS, maxUploadBytes: 2 * 1024 ** 3 };
+export const DEFAULT_UPLOAD_LIMITS: UploadLimits = {
+  ...DEFAULT_ARCHIVE_LIMITS,
+  maxUploadBytes: 2 * 1024 ** 3,
+  maxStagingBytes: 8 * 1024 ** 3,
+  maxOpen: 8,
+  ttlMs: 60 * 60_000,
+};
 
 export interface UploadRoutesOptions {
   datasetsRoot: string;
   repo: Repositories;
   log: Logger;
   limits?: Partial<UploadLimits>;
-}
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly extra: Record<string, unknown> = {},
-  ) {
-    super(message);
-  }
+  /** How often idle uploads are looked for (default: a quarter of the TTL, 1 s to 1 min). */
+  sweepEveryMs?: number;
 }
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -55,6 +55,9 @@ export function checkDatasetName(name: string | null): string {
       `Dataset name "${name ?? ''}" is not valid: 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit`,
     );
   }
+  if (isWorkInProgressName(name)) {
+    throw new HttpError(400, `Dataset name "${name}" is reserved for folders being written (".partial-" in the name); choose another`);
+  }
   return name;
 }
 
@@ -65,32 +68,13 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-/** Counts bytes through a stream and fails past `max`. */
-function limiter(max: number, what: string): Transform {
-  let seen = 0;
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      seen += chunk.length;
-      if (seen > max) cb(new HttpError(413, `${what} is larger than the limit of ${formatBytes(max)}`));
-      else cb(null, chunk);
-    },
-  });
-}
-
 async function sizeOf(file: string): Promise<number> {
   return (await stat(file).catch(() => null))?.size ?? 0;
 }
 
-async function listFiles(dir: string): Promise<{ count: number; bytes: number }> {
-  let count = 0;
-  let bytes = 0;
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
-  for (const e of entries) {
-    if (!e.isFile()) continue;
-    count++;
-    bytes += await sizeOf(join(e.parentPath, e.name));
-  }
-  return { count, bytes };
+/** A failure after which the upload can never succeed: its staging folder goes at once. */
+function isFatal(err: unknown): boolean {
+  return err instanceof HttpError && (err.status === 413 || err.status === 507);
 }
 
 /** A zip of one folder ("steel/crazing/…") is unwrapped so the classes sit at the top. */
@@ -109,32 +93,48 @@ async function unwrapSingleFolder(dir: string): Promise<string> {
 export function createDatasetUploadRoutes(opts: UploadRoutesOptions) {
   const limits: UploadLimits = { ...DEFAULT_UPLOAD_LIMITS, ...opts.limits };
   const root = resolve(opts.datasetsRoot);
-  const stagingRoot = join(root, '.uploads');
+  const staging = new StagingArea(join(root, '.uploads'), limits, opts.log, opts.sweepEveryMs);
 
-  const staging = (id: string) => {
+  const checkId = (id: string) => {
     if (!UPLOAD_ID_RE.test(id)) throw new HttpError(400, `Upload id "${id}" is not valid (8-64 letters, digits or "-")`);
-    return join(stagingRoot, id);
+    return id;
   };
 
+  /** Runs one request of an upload under its lock; a fatal failure deletes the upload, any other re-reads its size. */
+  async function locked<T>(upload: StagedUpload, work: () => Promise<T>): Promise<T> {
+    const unlock = staging.lock(upload);
+    try {
+      return await work();
+    } catch (err) {
+      if (isFatal(err)) await staging.drop(upload.id);
+      else await staging.resync(upload).catch(() => undefined);
+      throw err;
+    } finally {
+      unlock();
+    }
+  }
+
   async function status(id: string) {
-    const dir = staging(id);
-    const files = await listFiles(join(dir, 'files'));
-    return { archiveBytes: await sizeOf(join(dir, 'archive.zip')), files: files.count, fileBytes: files.bytes };
+    await staging.ready;
+    const upload = staging.get(checkId(id));
+    const archiveBytes = upload ? await sizeOf(join(upload.dir, ARCHIVE_FILE)) : 0;
+    return { archiveBytes, files: upload?.files ?? 0, fileBytes: upload ? upload.bytes - archiveBytes : 0 };
   }
 
   async function putArchive(req: IncomingMessage, id: string, url: URL) {
-    const dir = staging(id);
-    await mkdir(dir, { recursive: true });
-    const file = join(dir, 'archive.zip');
-    const size = await sizeOf(file);
     const offset = Number(url.searchParams.get('offset') ?? '0');
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (size + declared > limits.maxUploadBytes) {
-      throw new HttpError(413, `The upload is larger than the limit of ${formatBytes(limits.maxUploadBytes)}`);
-    }
-    if (offset !== size) throw new HttpError(409, `Upload ${id} has ${size} bytes; send the chunk at offset ${size}`, { size });
-    await pipeline(req, limiter(limits.maxUploadBytes - size, 'The upload'), createWriteStream(file, { flags: 'a' }));
-    return { size: await sizeOf(file) };
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new HttpError(400, 'offset must be a whole number of bytes, 0 or more');
+    const upload = await staging.open(checkId(id));
+    return locked(upload, async () => {
+      const file = join(upload.dir, ARCHIVE_FILE);
+      const size = await sizeOf(file);
+      if (offset !== size) throw new HttpError(409, `Upload ${id} has ${size} bytes; send the chunk at offset ${size}`, { size });
+      // A declared length over a limit is refused before a byte is read; the meter holds the limits while streaming.
+      const declared = Number(req.headers['content-length'] ?? 0);
+      if (declared > 0) staging.checkFits(upload, declared);
+      await pipeline(req, staging.meter(upload), createWriteStream(file, { flags: 'a' }));
+      return { size: await sizeOf(file) };
+    });
   }
 
   async function putFile(req: IncomingMessage, id: string, url: URL) {
@@ -145,42 +145,68 @@ export function createDatasetUploadRoutes(opts: UploadRoutesOptions) {
     } catch (err) {
       throw new HttpError(400, (err as Error).message.replace('Archive entry', 'File'));
     }
-    const dir = join(staging(id), 'files');
+    const upload = await staging.open(checkId(id));
+    const dir = join(upload.dir, FILES_DIR);
     let target: string;
     try {
       target = resolveInsideRoot(dir, parts.join('/'));
     } catch {
       throw new HttpError(400, `File "${rel}" escapes the upload folder`);
     }
-    const now = await listFiles(dir);
-    if (now.count >= limits.maxFiles) throw new HttpError(413, `Too many files: the limit is ${limits.maxFiles} per dataset`);
-    await mkdir(dirname(target), { recursive: true });
-    // Rewriting a file that arrived before is fine: a restarted folder upload just sends it again.
-    await pipeline(req, limiter(limits.maxUploadBytes - now.bytes, 'The upload'), createWriteStream(target));
-    return { files: now.count + 1 };
+    return locked(upload, async () => {
+      // Rewriting a file that arrived before is fine (a restarted folder upload sends it again): its old bytes are refunded.
+      const before = await stat(target).catch(() => null);
+      if (!before && upload.files >= limits.maxFiles) {
+        throw new HttpError(413, `Too many files: the limit is ${limits.maxFiles} per dataset (UPLOAD_MAX_ENTRIES)`);
+      }
+      await mkdir(dirname(target), { recursive: true });
+      upload.bytes -= before?.size ?? 0;
+      await pipeline(req, staging.meter(upload), createWriteStream(target));
+      if (!before) upload.files++;
+      return { files: upload.files };
+    });
   }
 
   async function finish(id: string, url: URL) {
     const name = checkDatasetName(url.searchParams.get('name'));
-    const dir = staging(id);
+    await staging.ready;
+    const upload = staging.get(checkId(id));
+    if (!upload) throw new HttpError(400, `Upload ${id} has no data: send a zip or the files of a folder first`);
     const target = resolveInsideRoot(root, name);
-    if (await stat(target).catch(() => null)) throw new HttpError(409, `A dataset named "${name}" already exists; choose another name`);
-    const archive = join(dir, 'archive.zip');
+    const unlock = staging.lock(upload);
+    try {
+      if (await stat(target).catch(() => null)) throw new HttpError(409, `A dataset named "${name}" already exists; choose another name`);
+      const result = await publish(upload, name, target).catch(async (err: unknown) => {
+        // Anything but a lost race for the name makes this upload useless: nothing half-made stays behind.
+        if (!(err instanceof HttpError && err.status === 409)) await staging.drop(upload.id);
+        throw err;
+      });
+      await staging.drop(upload.id);
+      return result;
+    } finally {
+      staging.release(upload);
+      unlock();
+    }
+  }
+
+  /** Unpacks (zip) or takes (folder) the upload, checks it is a dataset and renames it to DATASETS_ROOT/<name>. */
+  async function publish(upload: StagedUpload, name: string, target: string) {
+    const archive = join(upload.dir, ARCHIVE_FILE);
     let content: string;
     if ((await sizeOf(archive)) > 0) {
-      content = join(dir, 'extract');
+      content = join(upload.dir, EXTRACT_DIR);
       await rm(content, { recursive: true, force: true });
       try {
-        await extractZipSafely(archive, content, limits);
+        await extractZipSafely(archive, content, limits, { beforeWrite: (bytes) => staging.reserve(upload, bytes) });
       } catch (err) {
         await rm(content, { recursive: true, force: true });
         if (err instanceof ArchiveError) throw new HttpError(err.code === 'too_large' || err.code === 'too_many_files' ? 413 : 400, err.message);
         throw err;
       }
-    } else if ((await listFiles(join(dir, 'files'))).count > 0) {
-      content = join(dir, 'files');
+    } else if (upload.files > 0) {
+      content = join(upload.dir, FILES_DIR);
     } else {
-      throw new HttpError(400, `Upload ${id} has no data: send a zip or the files of a folder first`);
+      throw new HttpError(400, `Upload ${upload.id} has no data: send a zip or the files of a folder first`);
     }
     content = await unwrapSingleFolder(content);
     const rel = content.slice(root.length + 1).split(sep).join('/');
@@ -188,7 +214,9 @@ export function createDatasetUploadRoutes(opts: UploadRoutesOptions) {
     try {
       await inspectDataset(root, rel, 0);
     } catch (err) {
-      throw new HttpError(400, `The upload is not a usable dataset: ${errorMessage(err)}`);
+      // The loader names the staging folder; the user knows the upload by the dataset name it asked for.
+      const message = errorMessage(err).split(`"${rel}"`).join(`"${name}"`).split(rel).join(name);
+      throw new HttpError(400, `The upload is not a usable dataset: ${message}`);
     }
     try {
       await mkdir(target); // claims the name (EEXIST = someone else won); rename then replaces the empty folder
@@ -202,7 +230,6 @@ export function createDatasetUploadRoutes(opts: UploadRoutesOptions) {
       await rmdir(target).catch(() => undefined);
       throw err;
     }
-    await rm(dir, { recursive: true, force: true });
     await ensureRegistered(opts.repo, root, name);
     const inspection = await inspectDataset(root, name, 0);
     opts.log.info(`dataset ${name} uploaded: ${inspection.total} images in ${inspection.classes.length} classes`);
@@ -217,7 +244,7 @@ export function createDatasetUploadRoutes(opts: UploadRoutesOptions) {
   }
 
   /** Handles /api/datasets/uploads/…; false for any other URL. */
-  return async function handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+  async function handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
     const m = /^\/api\/datasets\/uploads\/([^/]+)(?:\/(archive|file|finish))?$/.exec(url.pathname);
     if (!m) return false;
     const id = decodeURIComponent(m[1] as string);
@@ -226,7 +253,10 @@ export function createDatasetUploadRoutes(opts: UploadRoutesOptions) {
       let body: unknown;
       if (req.method === 'GET' && !action) body = await status(id);
       else if (req.method === 'DELETE' && !action) {
-        await rm(staging(id), { recursive: true, force: true });
+        await staging.ready;
+        const upload = staging.get(checkId(id));
+        if (upload) staging.lock(upload); // 409 while a request writes; held until the folder is gone
+        await staging.drop(id);
         body = { deleted: true };
       } else if (req.method === 'PUT' && action === 'archive') body = await putArchive(req, id, url);
       else if (req.method === 'PUT' && action === 'file') body = await putFile(req, id, url);
@@ -242,6 +272,12 @@ export function createDatasetUploadRoutes(opts: UploadRoutesOptions) {
       }
     }
     return true;
-  };
+  }
+
+  return Object.assign(handle, {
+    staging,
+    /** Stops the idle-upload sweep (server shutdown). */
+    close: () => staging.close(),
+  });
 }
 

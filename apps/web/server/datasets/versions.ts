@@ -131,6 +131,10 @@ function serialize<T>(key: string, fn: () => Promise<T>): Promise<T> {
 export async function ensureRegistered(repo: Repositories, root: string, name: string): Promise<void> {
   const existing = await repo.datasets.getByName(name);
   if (existing && (await repo.datasets.versions(existing.id)).some((v) => v.version === 1)) return;
+  // A name with no folder is the caller's mistake (NOT_FOUND naming it), not a failed read (500).
+  if (!(await stat(datasetDir(root, name)).catch(() => null))?.isDirectory()) {
+    throw new TRPCError({ code: 'NOT_FOUND', message: `Dataset ${name} does not exist under the datasets folder` });
+  }
   await repo.datasets.upsert({ name, path: name });
   const entries = await readVersionEntries(root, name, 1);
   await repo.datasets.recordVersion(name, 1, toManifest(entries, { kind: 'initial' }), 'Uploaded');

@@ -3,8 +3,17 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useState } from 'react';
+import { NEEDS_ENGINEER, useMe } from '../client/auth.ts';
 import { useTRPC } from '../client/trpc.ts';
-import { type FolderFile, filesFromDrop, type UploadProgress, type UploadedDataset, uploadFolder, uploadZip } from './upload-client.ts';
+import {
+  type FolderFile,
+  filesFromDrop,
+  nameAfterChoosing,
+  type UploadProgress,
+  type UploadedDataset,
+  uploadFolder,
+  uploadZip,
+} from './upload-client.ts';
 
 function formatBytes(n: number): string {
   if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(1)} GiB`;
@@ -14,10 +23,6 @@ function formatBytes(n: number): string {
 
 type Source = { kind: 'zip'; file: File } | { kind: 'folder'; files: FolderFile[]; label: string };
 
-function suggestName(label: string): string {
-  return label.replace(/\.zip$/i, '').replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 64);
-}
-
 export function UploadForm({ onUploaded }: { onUploaded: (d: UploadedDataset) => void }) {
   const [source, setSource] = useState<Source | null>(null);
   const [name, setName] = useState('');
@@ -25,14 +30,15 @@ export function UploadForm({ onUploaded }: { onUploaded: (d: UploadedDataset) =>
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<UploadedDataset | null>(null);
   const [over, setOver] = useState(false);
+  const { canEdit } = useMe();
   const busy = progress !== null && !error && !done;
 
   const choose = (s: Source, label: string) => {
+    setName(nameAfterChoosing(name, source !== null, label));
     setSource(s);
     setError(null);
     setDone(null);
     setProgress(null);
-    if (!name) setName(suggestName(label));
   };
   const pickFolder = (list: FileList | null) => {
     if (!list || list.length === 0) return;
@@ -60,6 +66,7 @@ export function UploadForm({ onUploaded }: { onUploaded: (d: UploadedDataset) =>
   return (
     <section className="df-panel" data-testid="dataset-upload">
       <div className="df-panel-title">Upload a dataset</div>
+      {canEdit ? null : <p className="df-alert df-alert-warn df-small">Uploading a dataset {NEEDS_ENGINEER}; you can browse the datasets.</p>}
       <p className="df-help">
         A zip or a folder in any layout the dataset node reads: one folder per class, MVTec-AD (train/good, test/&lt;defect&gt;),
         or a CSV manifest (labels.csv with path,label[,split]). Large uploads resume after a dropped connection.
@@ -132,7 +139,14 @@ export function UploadForm({ onUploaded }: { onUploaded: (d: UploadedDataset) =>
           placeholder="e.g. line3-plates"
           style={{ maxWidth: 260 }}
         />
-        <button type="button" className="df-btn df-btn-primary" disabled={!source || !name || busy} onClick={start} data-testid="upload-start">
+        <button
+          type="button"
+          className="df-btn df-btn-primary"
+          disabled={!source || !name || busy || !canEdit}
+          title={canEdit ? undefined : NEEDS_ENGINEER}
+          onClick={start}
+          data-testid="upload-start"
+        >
           Upload
         </button>
       </div>

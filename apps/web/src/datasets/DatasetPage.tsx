@@ -2,11 +2,12 @@
 /**
  * /datasets/<name>: one dataset version — class counts (bar chart), warnings with the files they name,
  * a paged thumbnail grid per class, and edits (move to class, new class, delete) that create the next
- * version. `?item=<id>` opens one image with a one-step relabel (the link from a run's confusion matrix).
+ * version. `?version=N` opens that version. `?item=<id>` opens one image with a one-step relabel (the link from a run's confusion matrix).
  */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useEffect, useMemo, useState } from 'react';
+import { NEEDS_ENGINEER, useMe } from '../client/auth.ts';
 import { useTRPC } from '../client/trpc.ts';
 
 const PAGE = 48;
@@ -58,10 +59,11 @@ function ClassPicker({ classes, value, onChange, testId }: { classes: string[]; 
   );
 }
 
-export function DatasetPage({ name, item }: { name: string; item?: string }) {
+export function DatasetPage({ name, item, initialVersion }: { name: string; item?: string; initialVersion?: number }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const [version, setVersion] = useState(0);
+  // `?version=N` (the link from a run: the version it trained on); 0 = latest.
+  const [version, setVersion] = useState(initialVersion ?? 0);
   const inspect = useQuery(trpc.datasets.inspect.queryOptions({ name, version }));
   const versions = useQuery(trpc.datasets.versions.queryOptions({ name }));
   const [cls, setCls] = useState<string | null>(null);
@@ -103,6 +105,8 @@ export function DatasetPage({ name, item }: { name: string; item?: string }) {
   );
   const error = relabel.error?.message ?? remove.error?.message ?? null;
   const busy = relabel.isPending || remove.isPending;
+  const { canEdit } = useMe();
+  const editTitle = canEdit ? undefined : NEEDS_ENGINEER;
 
   if (inspect.isLoading) return <p className="df-muted">Loading dataset {name}…</p>;
   if (inspect.error) return <p className="df-error" role="alert">{inspect.error.message}</p>;
@@ -172,7 +176,8 @@ export function DatasetPage({ name, item }: { name: string; item?: string }) {
                   <button
                     type="button"
                     className="df-btn df-btn-primary"
-                    disabled={!focusMoveTo || busy}
+                    disabled={!focusMoveTo || busy || !canEdit}
+                    title={editTitle}
                     data-testid="item-focus-relabel"
                     onClick={() => relabel.mutate({ name, ids: [focus], to: focusMoveTo })}
                   >
@@ -280,7 +285,8 @@ export function DatasetPage({ name, item }: { name: string; item?: string }) {
               <button
                 type="button"
                 className="df-btn df-btn-sm df-btn-primary"
-                disabled={selected.size === 0 || !moveTo || busy}
+                disabled={selected.size === 0 || !moveTo || busy || !canEdit}
+                title={editTitle}
                 data-testid="move-selected"
                 onClick={() => relabel.mutate({ name, ids: [...selected], to: moveTo })}
               >
@@ -289,7 +295,8 @@ export function DatasetPage({ name, item }: { name: string; item?: string }) {
               <button
                 type="button"
                 className="df-btn df-btn-sm df-btn-danger"
-                disabled={selected.size === 0 || busy}
+                disabled={selected.size === 0 || busy || !canEdit}
+                title={editTitle}
                 data-testid="delete-selected"
                 onClick={() => {
                   if (window.confirm(`Leave ${selected.size} image(s) out of the next version? Earlier versions keep them.`)) {

@@ -5,6 +5,19 @@
  * path; a retry re-sends only files that did not finish.
  */
 export const CHUNK_BYTES = 8 * 1024 * 1024;
+
+/** A dataset name from a zip's or folder's name: "Line 3 (May).zip" → "Line-3-May-". */
+export function suggestDatasetName(label: string): string {
+  return label.replace(/\.zip$/i, '').replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 64);
+}
+
+/**
+ * The name field after a zip or folder is chosen: it follows the chosen file, so a second upload never keeps
+ * the first one's name. Only a name typed before any file was chosen is kept.
+ */
+export function nameAfterChoosing(current: string, hadSource: boolean, label: string): string {
+  return hadSource || !current ? suggestDatasetName(label) : current;
+}
 const RETRIES = 3;
 
 export interface UploadProgress {
@@ -63,9 +76,12 @@ function send(method: string, url: string, body: Blob | null, onProgress?: (load
   });
 }
 
-/** 4xx answers are final (bad name, unsafe archive, too large); only network errors and 409 offsets retry. */
+/**
+ * 4xx answers are final (bad name, unsafe archive, too large, too many open uploads), and so is 507 (staging
+ * full: the server deleted the upload); network errors, other 5xx and 409 offsets retry.
+ */
 function retryable(err: unknown): boolean {
-  return err instanceof UploadError && (err.status === 0 || err.status >= 500 || err.status === 409);
+  return err instanceof UploadError && (err.status === 0 || (err.status >= 500 && err.status !== 507) || err.status === 409);
 }
 
 async function finish(base: string, name: string, onProgress: (p: UploadProgress) => void, total: number): Promise<UploadedDataset> {

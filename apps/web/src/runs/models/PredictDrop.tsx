@@ -1,17 +1,18 @@
 'use client';
-/** Drop images (or pick them) → models.predict → one card per image with probability bars. */
+/**
+ * Drop images (or pick them) → models.predict → one card per image with probability bars, or with the reason
+ * that one file could not be predicted (the others still are).
+ */
 import { useMutation } from '@tanstack/react-query';
 import { type DragEvent, useState } from 'react';
+import { NEEDS_ENGINEER, useMe } from '../../client/auth.ts';
 import { useTRPC } from '../../client/trpc.ts';
 
 const MAX_FILES = 32;
 
-interface Result {
-  name: string;
-  label: string;
-  confidence: number;
-  scores: Record<string, number>;
-}
+type Result =
+  | { name: string; label: string; confidence: number; scores: Record<string, number>; error?: undefined }
+  | { name: string; error: string };
 
 function readAsDataUrl(file: File): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -28,6 +29,7 @@ export function PredictDrop({ modelId }: { modelId: string }) {
   const [previews, setPreviews] = useState<Record<string, string>>({});
   const [over, setOver] = useState(false);
   const [localError, setLocalError] = useState<string | null>(null);
+  const { canEdit } = useMe();
 
   async function send(files: File[]) {
     setLocalError(null);
@@ -50,6 +52,13 @@ export function PredictDrop({ modelId }: { modelId: string }) {
   }
 
   const results = (predict.data?.predictions ?? []) as Result[];
+  if (!canEdit) {
+    return (
+      <p className="df-empty" data-testid="predict-drop" aria-disabled="true" title={NEEDS_ENGINEER}>
+        Trying the model on your images {NEEDS_ENGINEER}.
+      </p>
+    );
+  }
   return (
     <section style={{ display: 'grid', gap: 12 }}>
       {/* The whole drop zone is the file input's label: click to choose, or drop files onto it. */}
@@ -93,15 +102,37 @@ export function PredictDrop({ modelId }: { modelId: string }) {
         </p>
       ) : null}
       <div style={{ display: 'flex', flexWrap: 'wrap', gap: 12 }} data-testid="predictions">
-        {results.map((r) => (
-          <PredictionCard key={r.name} result={r} preview={previews[r.name]} />
-        ))}
+        {results.map((r) =>
+          r.error !== undefined ? (
+            <FailedCard key={r.name} name={r.name} error={r.error} />
+          ) : (
+            <PredictionCard key={r.name} result={r} preview={previews[r.name]} />
+          ),
+        )}
       </div>
     </section>
   );
 }
 
-function PredictionCard({ result, preview }: { result: Result; preview?: string }) {
+function FailedCard({ name, error }: { name: string; error: string }) {
+  return (
+    <figure
+      data-testid="prediction-failed"
+      data-name={name}
+      style={{ margin: 0, width: 220, border: '1px solid #f3c4c4', background: '#fef6f6', borderRadius: 6, padding: 8, fontSize: 12 }}
+    >
+      <figcaption>
+        <div style={{ overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' }} title={name}>
+          {name}
+        </div>
+        <div style={{ fontWeight: 700, margin: '4px 0', color: '#b91c1c' }}>Not predicted</div>
+        <div style={{ color: '#7f1d1d', overflowWrap: 'anywhere' }}>{error}</div>
+      </figcaption>
+    </figure>
+  );
+}
+
+function PredictionCard({ result, preview }: { result: Extract<Result, { label: string }>; preview?: string }) {
   const scores = Object.entries(result.scores ?? {}).sort((a, b) => b[1] - a[1]);
   return (
     <figure
@@ -117,23 +148,26 @@ function PredictionCard({ result, preview }: { result: Result; preview?: string 
         <div style={{ overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' }} title={result.name}>
           {result.name}
         </div>
-        <div style={{ fontSize: 14, fontWeight: 700, margin: '4px 0' }}>
+        <div style={{ fontSize: 14, fontWeight: 700, margin: '4px 0', overflowWrap: 'anywhere' }}>
           {result.label} · {(result.confidence * 100).toFixed(1)}%
         </div>
+        {/* A class name gets the card's whole width and wraps: long names are never cut off (issue 20 item 10). */}
         {scores.map(([label, p]) => (
-          <div key={label} style={{ display: 'grid', gridTemplateColumns: '80px 1fr 44px', gap: 4, alignItems: 'center' }}>
-            <span style={{ overflow: 'hidden', textOverflow: 'ellipsis' }}>{label}</span>
-            <div style={{ height: 8, background: '#e8ebef', borderRadius: 4 }}>
+          <div key={label} style={{ display: 'grid', gridTemplateColumns: 'minmax(0, 1fr) 44px', columnGap: 4, alignItems: 'baseline', marginBottom: 3 }}>
+            <span data-testid="score-label" title={label} style={{ overflowWrap: 'anywhere', lineHeight: 1.25 }}>
+              {label}
+            </span>
+            <span style={{ textAlign: 'right' }}>{(p * 100).toFixed(1)}%</span>
+            <div style={{ gridColumn: '1 / -1', height: 6, background: '#e8ebef', borderRadius: 3 }}>
               <div
                 style={{
                   width: `${Math.round(p * 100)}%`,
                   height: '100%',
-                  borderRadius: 4,
+                  borderRadius: 3,
                   background: label === result.label ? '#2563eb' : '#9aa3ad',
                 }}
               />
             </div>
-            <span style={{ textAlign: 'right' }}>{(p * 100).toFixed(1)}%</span>
           </div>
         ))}
       </figcaption>
