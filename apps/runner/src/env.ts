@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { RUNNER_ID_PATTERN } from './runner-id.ts';
 
 /** The runner's configuration. This module is the only reader of process.env in apps/runner. */
 export const BACKEND_PREFERENCES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -16,7 +17,28 @@ const EnvSchema = z.object({
   DATA_DIR: z.string().min(1).default('./.defectflow'),
   DATASETS_ROOT: z.string().min(1).optional(),
   RUNNER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  /** Runs waiting for a slot; starting one more is refused (TOO_MANY_REQUESTS) until the queue shrinks. */
+  RUNNER_MAX_QUEUED: z.coerce.number().int().min(0).max(100_000).default(100),
   RUNNER_BACKEND: z.enum(BACKEND_PREFERENCES).optional(),
+  /** This runner's stable id (runs.runner_id); default: kept in DATA_DIR/runner-id, created on first start. */
+  RUNNER_ID: z.string().regex(RUNNER_ID_PATTERN, 'RUNNER_ID must be 1-128 characters of [A-Za-z0-9_.:-], starting with a letter or digit').optional(),
+  /**
+   * Seconds a cancelled (or crashed) run may go on computing before the runner exits so that its supervisor
+   * (the web server, systemd, …) restarts it: the next run never starts beside a run that is still running.
+   */
+  RUNNER_CANCEL_DEADLINE_S: z.coerce.number().int().min(1).max(3600).default(60),
+  /** Node outputs (models, ONNX Runtime sessions…) kept for cached reruns; the least recently used beyond it are freed. */
+  RUNNER_OUTPUT_CACHE_ENTRIES: z.coerce.number().int().min(0).max(10_000).default(32),
+  /** On-disk feature cache cap in bytes (DATA_DIR/cache/features); least recently used entries are evicted past it. */
+  FEATURE_CACHE_MAX_BYTES: z.coerce.number().int().min(0).default(4 * 1024 ** 3),
+  /** In-memory feature cache budget in bytes (least recently used entries dropped past it). */
+  FEATURE_CACHE_MEMORY_BYTES: z.coerce.number().int().min(0).default(512 * 1024 ** 2),
+  /** Images over this many pixels are reported unreadable instead of decoded (the engine's IMAGE_MAX_PIXELS default). */
+  IMAGE_MAX_PIXELS: z.coerce.number().int().min(1).default(100_000_000),
+  /** PEM certificate and key files: serve https (the web server then needs RUNNER_URL=https://… and, for a
+   * self-signed certificate, RUNNER_CA). */
+  RUNNER_TLS_CERT: z.string().min(1).optional(),
+  RUNNER_TLS_KEY: z.string().min(1).optional(),
 });
 
 export interface RunnerEnv {
@@ -26,7 +48,18 @@ export interface RunnerEnv {
   dataDir: string;
   datasetsRoot: string;
   concurrency: number;
+  maxQueued: number;
   backend?: BackendPreference;
+  /** RUNNER_ID when set (else the server reads or creates DATA_DIR/runner-id). */
+  runnerId?: string;
+  /** RUNNER_CANCEL_DEADLINE_S in ms. */
+  cancelDeadlineMs: number;
+  /** RUNNER_OUTPUT_CACHE_ENTRIES. */
+  outputCacheEntries: number;
+  /** FEATURE_CACHE_MAX_BYTES, FEATURE_CACHE_MEMORY_BYTES and IMAGE_MAX_PIXELS, as the nodes take them. */
+  limits: { featureCacheMaxBytes: number; featureCacheMemoryBytes: number; imageMaxPixels: number };
+  /** PEM text of RUNNER_TLS_CERT / RUNNER_TLS_KEY: serve https. */
+  tls?: { cert: string; key: string };
 }
 
 /** The monorepo root (the package.json with "workspaces"); relative paths in env resolve against it. */
@@ -56,6 +89,19 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): RunnerEnv {
   }
   const env = parsed.data;
   const root = findRepoRoot();
+  if (Boolean(env.RUNNER_TLS_CERT) !== Boolean(env.RUNNER_TLS_KEY)) {
+    throw new Error('Invalid runner environment:\n  RUNNER_TLS_CERT and RUNNER_TLS_KEY: set both (PEM files) to serve https, or neither');
+  }
+  const readPem = (variable: string, file: string, marker: RegExp): string => {
+    let text: string;
+    try {
+      text = readFileSync(path.resolve(root, file), 'utf8');
+    } catch (err) {
+      throw new Error(`Invalid runner environment:\n  ${variable}: cannot read ${file}: ${(err as Error).message}`);
+    }
+    if (!marker.test(text)) throw new Error(`Invalid runner environment:\n  ${variable}: ${file} is not a PEM file of the right kind`);
+    return text;
+  };
   const dataDir = path.resolve(root, env.DATA_DIR);
   return {
     port: env.RUNNER_PORT,
@@ -64,6 +110,22 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): RunnerEnv {
     dataDir,
     datasetsRoot: env.DATASETS_ROOT ? path.resolve(root, env.DATASETS_ROOT) : path.join(dataDir, 'datasets'),
     concurrency: env.RUNNER_CONCURRENCY,
+    maxQueued: env.RUNNER_MAX_QUEUED,
     backend: env.RUNNER_BACKEND,
+    runnerId: env.RUNNER_ID,
+    cancelDeadlineMs: env.RUNNER_CANCEL_DEADLINE_S * 1000,
+    outputCacheEntries: env.RUNNER_OUTPUT_CACHE_ENTRIES,
+    limits: {
+      featureCacheMaxBytes: env.FEATURE_CACHE_MAX_BYTES,
+      featureCacheMemoryBytes: env.FEATURE_CACHE_MEMORY_BYTES,
+      imageMaxPixels: env.IMAGE_MAX_PIXELS,
+    },
+    tls:
+      env.RUNNER_TLS_CERT && env.RUNNER_TLS_KEY
+        ? {
+            cert: readPem('RUNNER_TLS_CERT', env.RUNNER_TLS_CERT, /-----BEGIN CERTIFICATE-----/),
+            key: readPem('RUNNER_TLS_KEY', env.RUNNER_TLS_KEY, /-----BEGIN [A-Z ]*PRIVATE KEY-----/),
+          }
+        : undefined,
   };
 }

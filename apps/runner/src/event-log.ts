@@ -7,6 +7,11 @@ export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 type Listener = (event: RunEvent) => void;
 
+export interface EventLogOptions {
+  /** Appends one line to a file (default appendFileSync); tests inject a failing one (disk full). */
+  appendLine?: (file: string, line: string) => void;
+}
+
 /**
  * Stamps executor events (runId, per-run gap-free seq from 1, ts), appends each as one JSON line to
  * DATA_DIR/runs/<runId>/events.jsonl and hands it to listeners. Appends are synchronous, so the order on
@@ -17,9 +22,16 @@ export class EventLog {
   /** Runs whose run.finished is written: later events are dropped so a run has exactly one ending. */
   private readonly sealed = new Set<string>();
   private readonly listeners = new Set<Listener>();
+  /** Final events that could not be written (appendUnwritten): served from memory by read(). */
+  private readonly unwritten = new Map<string, RunEvent[]>();
+  private readonly appendLine: (file: string, line: string) => void;
 
-  constructor(private readonly runsDir: string) {
+  constructor(
+    private readonly runsDir: string,
+    options: EventLogOptions = {},
+  ) {
     mkdirSync(runsDir, { recursive: true });
+    this.appendLine = options.appendLine ?? ((file, line) => appendFileSync(file, line));
   }
 
   runDir(runId: string): string {
@@ -46,15 +58,39 @@ export class EventLog {
     return () => this.listeners.delete(listener);
   }
 
-  /** Stamps, persists and broadcasts one event. Returns it, or null when the run has already finished. */
+  /**
+   * Stamps, persists and broadcasts one event. Returns it, or null when the run has already finished.
+   * Throws when the line cannot be written (disk full): then nothing is stamped or sent.
+   */
   append(runId: string, body: RunEventBody): RunEvent | null {
     if (this.isFinished(runId)) return null;
-    const seq = this.currentSeq(runId) + 1;
-    const event = { ...body, runId, seq, ts: Date.now() } as RunEvent;
+    const event = this.stamp(runId, body);
     mkdirSync(this.runDir(runId), { recursive: true });
-    appendFileSync(this.file(runId), `${JSON.stringify(event)}\n`);
+    this.appendLine(this.file(runId), `${JSON.stringify(event)}\n`);
+    this.publish(event);
+    return event;
+  }
+
+  /**
+   * A run's last event when its log cannot be written: stamped, sent and kept in memory (read()
+   * returns it until the process exits), so the web server still learns how and why the run ended.
+   */
+  appendUnwritten(runId: string, body: Extract<RunEventBody, { type: 'run.finished' }>): RunEvent | null {
+    if (this.isFinished(runId)) return null;
+    const event = this.stamp(runId, body);
+    this.unwritten.set(runId, [...(this.unwritten.get(runId) ?? []), event]);
+    this.publish(event);
+    return event;
+  }
+
+  private stamp(runId: string, body: RunEventBody): RunEvent {
+    return { ...body, runId, seq: this.currentSeq(runId) + 1, ts: Date.now() } as RunEvent;
+  }
+
+  private publish(event: RunEvent): void {
+    const { runId, seq } = event;
     this.lastSeq.set(runId, seq);
-    if (body.type === 'run.finished') this.sealed.add(runId);
+    if (event.type === 'run.finished') this.sealed.add(runId);
     for (const listener of this.listeners) {
       try {
         listener(event);
@@ -62,7 +98,6 @@ export class EventLog {
         console.error(`[runner] event listener failed for run ${runId}:`, err);
       }
     }
-    return event;
   }
 
   /** Highest seq written for the run (0 when none). Reads the file once for runs of an earlier process. */
@@ -82,10 +117,11 @@ export class EventLog {
     return seq;
   }
 
-  /** Events with seq > since, in order, read from disk. A torn last line (crash mid-write) is skipped. */
+  /** Events with seq > since, in order, read from disk (then any kept unwritten). A torn line (crash mid-write) is skipped. */
   read(runId: string, since: number): RunEvent[] {
     const file = this.file(runId);
-    if (!existsSync(file)) return [];
+    const kept = (this.unwritten.get(runId) ?? []).filter((e) => e.seq > since);
+    if (!existsSync(file)) return kept;
     const events: RunEvent[] = [];
     for (const line of readFileSync(file, 'utf8').split('\n')) {
       if (!line) continue;
@@ -96,7 +132,7 @@ export class EventLog {
         // a partial line from a crash; everything before it is intact
       }
     }
-    return events;
+    return kept.length ? [...events, ...kept] : events;
   }
 
   /** Runs whose log was written at or after `sinceMs` (used to resume an all-runs subscription). */

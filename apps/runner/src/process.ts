@@ -1,6 +1,9 @@
 import type { RunnerEnv } from './env.ts';
 import { createRunnerServer, type RunnerServer, type RunnerServerOptions } from './server.ts';
 
+/** Exit status when a cancelled run would not stop (EX_TEMPFAIL: try again, i.e. restart). */
+export const STUCK_EXIT_CODE = 75;
+
 /**
  * Runs the runner as a process: serves, survives uncaught errors by failing the running run, and on
  * SIGTERM/SIGINT cancels runs (each gets its final run.finished in the log), closes sockets and exits 0.
@@ -10,7 +13,18 @@ export async function startRunnerProcess(
   env: RunnerEnv,
   overrides: Partial<RunnerServerOptions> = {},
 ): Promise<RunnerServer> {
-  const server = await createRunnerServer({ ...env, backend: env.backend ?? 'auto', ...overrides });
+  const server = await createRunnerServer({
+    ...env,
+    backend: env.backend ?? 'auto',
+    // A run that keeps computing after its end cannot be stopped from JS: restart on a clean process
+    // (the web server, or the supervisor of a remote runner, starts it again) rather than run beside it.
+    onStuckRun: (_runId, reason) => {
+      console.error(`[runner] ${reason}; exiting with code ${STUCK_EXIT_CODE} so that the runner is restarted`);
+      // A moment for the final events to leave on the sockets (they are in events.jsonl either way).
+      setTimeout(() => process.exit(STUCK_EXIT_CODE), 200).unref();
+    },
+    ...overrides,
+  });
   console.log(`runner listening on ${server.url} (backend: ${server.backend.name}, ${server.backend.device})`);
 
   // A bug outside the executor's own try/catch must not take the runner down: fail the run, keep serving.

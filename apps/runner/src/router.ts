@@ -16,6 +16,8 @@ export interface RunnerCapabilities {
   /** Every running run (more than one only with RUNNER_CONCURRENCY > 1). */
   running: string[];
   concurrency: number;
+  /** The runner's stable id (RUNNER_ID or DATA_DIR/runner-id): the web server records it on the runs it hands over. */
+  runnerId: string;
 }
 
 export type StartRunResult = { accepted: true; position: number } | { accepted: false; errors: GraphError[] };
@@ -23,7 +25,7 @@ export type StartRunResult = { accepted: true; position: number } | { accepted: 
 /** What the router needs from the runner; server.ts provides it. */
 export interface RunnerCore {
   capabilities(): RunnerCapabilities;
-  /** Throws TRPCError CONFLICT for a run id seen before, SERVICE_UNAVAILABLE while shutting down. */
+  /** Throws TRPCError CONFLICT for a run id seen before, TOO_MANY_REQUESTS when the queue is full, SERVICE_UNAVAILABLE while shutting down. */
   start(runId: string, graph: unknown): StartRunResult;
   cancel(runId: string): boolean;
   events(runId: string, since: number): RunEvent[];

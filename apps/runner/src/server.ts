@@ -1,16 +1,18 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { type RunEvent, validateGraph } from '@defectflow/nodes';
-import type { ExecuteOptions, ExecuteResult, NodeRunFn, OutputCache } from '@defectflow/nodes/runtime';
+import type { ExecuteOptions, ExecuteResult, NodeRunFn, OutputCache, RuntimeLimits } from '@defectflow/nodes/runtime';
 import { TRPCError } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { bearerToken, tokenMatches } from './auth.ts';
 import { initRunnerBackend, type RunnerBackend } from './backend.ts';
 import type { BackendPreference } from './env.ts';
-import { EventLog } from './event-log.ts';
+import { EventLog, type EventLogOptions } from './event-log.ts';
 import { RunQueue } from './queue.ts';
+import { resolveRunnerId } from './runner-id.ts';
 import { createRunnerRouter, type RunnerCapabilities, type RunnerCore } from './router.ts';
 import { attachSockets } from './sockets.ts';
 
@@ -23,6 +25,8 @@ export interface RunnerServerOptions {
   dataDir: string;
   datasetsRoot: string;
   concurrency?: number;
+  /** Runs that may wait for a slot (RUNNER_MAX_QUEUED); default unlimited. */
+  maxQueued?: number;
   /** Replaces the executor (default: `execute` from @defectflow/nodes/runtime). */
   executeFn?: ExecuteFn;
   /** Node run functions handed to the executor (default: the executor's own, i.e. the real nodes). */
@@ -31,11 +35,27 @@ export interface RunnerServerOptions {
   backend?: BackendPreference | RunnerBackend;
   /** How long a cancelled run may take to stop before the runner ends it itself. */
   cancelGraceMs?: number;
+  /** How long a cancelled run's node may go on computing before onStuckRun (RUNNER_CANCEL_DEADLINE_S). */
+  cancelDeadlineMs?: number;
+  /** A run outlived cancelDeadlineMs: the process exits to be restarted (process.ts). Default: free its slot. */
+  onStuckRun?: (runId: string, reason: string) => void;
+  /** This runner's stable id (RUNNER_ID); default: read or created in DATA_DIR/runner-id. */
+  runnerId?: string;
+  /** Options of the events.jsonl writer (tests inject a failing append). */
+  eventLog?: EventLogOptions;
   log?: (message: string) => void;
+  /** PEM certificate and key (RUNNER_TLS_CERT / RUNNER_TLS_KEY): serve https instead of http. */
+  tls?: { cert: string; key: string };
+  /** Node outputs kept for cached reruns (RUNNER_OUTPUT_CACHE_ENTRIES); default 32. */
+  outputCacheEntries?: number;
+  /** Feature cache and image decode limits handed to every node (FEATURE_CACHE_*, IMAGE_MAX_PIXELS). */
+  limits?: RuntimeLimits;
 }
 
 export interface RunnerServer {
   url: string;
+  /** The stable id the runner reports in its capabilities (runs.runner_id). */
+  runnerId: string;
   port: number;
   backend: RunnerBackend;
   capabilities(): RunnerCapabilities;
@@ -54,12 +74,37 @@ const VERSION = (
 interface Runtime {
   execute: ExecuteFn;
   cache?: OutputCache;
+  /** The engine-backed node functions (the executor's default). */
+  runFns: Record<string, NodeRunFn>;
 }
 
-/** The executor and one output cache per runner process, so unchanged nodes are reused across runs. */
-async function loadRuntime(executeFn: ExecuteFn | undefined): Promise<Runtime> {
+/**
+ * Node functions whose every call is registered with `track`: a cancelled run's executor returns at
+ * once, but its node may compute for another batch — the run's slot waits for that promise.
+ */
+function trackedRunFns(fns: Record<string, NodeRunFn>, track: (work: Promise<unknown>) => void): Record<string, NodeRunFn> {
+  const tracked: Record<string, NodeRunFn> = {};
+  for (const [type, fn] of Object.entries(fns)) {
+    tracked[type] = (inputs, params, ctx) => {
+      const work = Promise.resolve().then(() => fn(inputs, params, ctx));
+      track(work);
+      return work;
+    };
+  }
+  return tracked;
+}
+
+/**
+ * The executor and one output cache per runner process, so unchanged nodes are reused across runs;
+ * bounded, freeing the models and ONNX Runtime sessions of the outputs it drops.
+ */
+async function loadRuntime(executeFn: ExecuteFn | undefined, maxEntries: number): Promise<Runtime> {
   const runtime = await import('@defectflow/nodes/runtime');
-  return { execute: executeFn ?? runtime.execute, cache: new runtime.MemoryOutputCache() };
+  return {
+    execute: executeFn ?? runtime.execute,
+    cache: runtime.createOutputCache({ maxEntries }),
+    runFns: runtime.nodeRunFunctions,
+  };
 }
 
 /** One node:http server: tRPC at /trpc and socket.io at /socket.io, both behind RUNNER_TOKEN. */
@@ -75,8 +120,9 @@ export async function createRunnerServer(opts: RunnerServerOptions): Promise<Run
 
   const backend =
     typeof opts.backend === 'object' ? opts.backend : await initRunnerBackend(opts.backend ?? 'auto', log);
-  const runtime = await loadRuntime(opts.executeFn);
-  const eventLog = new EventLog(path.join(opts.dataDir, 'runs'));
+  const runtime = await loadRuntime(opts.executeFn, opts.outputCacheEntries ?? 32);
+  const eventLog = new EventLog(path.join(opts.dataDir, 'runs'), opts.eventLog);
+  const runnerId = resolveRunnerId(opts.dataDir, opts.runnerId);
   const concurrency = opts.concurrency ?? 1;
 
   let broadcastStatus = () => {};
@@ -84,6 +130,9 @@ export async function createRunnerServer(opts: RunnerServerOptions): Promise<Run
     concurrency,
     log: eventLog,
     cancelGraceMs: opts.cancelGraceMs,
+    cancelDeadlineMs: opts.cancelDeadlineMs,
+    onStuck: opts.onStuckRun,
+    maxQueued: opts.maxQueued,
     onChange: () => broadcastStatus(),
     runGraph: (run, signal, sink) =>
       runtime.execute(
@@ -95,8 +144,9 @@ export async function createRunnerServer(opts: RunnerServerOptions): Promise<Run
           dirs: { ...dirs, runDir: eventLog.runDir(run.runId) },
           cache: runtime.cache,
           backend,
+          limits: opts.limits,
         },
-        opts.runFns,
+        trackedRunFns(opts.runFns ?? runtime.runFns, (work) => queue.track(run.runId, work)),
       ),
   });
 
@@ -113,6 +163,7 @@ export async function createRunnerServer(opts: RunnerServerOptions): Promise<Run
       currentRunId: running[0] ?? null,
       running,
       concurrency,
+      runnerId,
     };
   };
 
@@ -123,7 +174,8 @@ export async function createRunnerServer(opts: RunnerServerOptions): Promise<Run
       if (!validation.ok || !validation.graph) return { accepted: false, errors: validation.errors };
       const result = queue.enqueue(runId, validation.graph);
       if (result.accepted) return result;
-      const code = result.code === 'duplicate_run_id' ? 'CONFLICT' : 'SERVICE_UNAVAILABLE';
+      const code =
+        result.code === 'duplicate_run_id' ? 'CONFLICT' : result.code === 'queue_full' ? 'TOO_MANY_REQUESTS' : 'SERVICE_UNAVAILABLE';
       throw new TRPCError({ code, message: result.message });
     },
     cancel: (runId) => queue.cancel(runId),
@@ -136,14 +188,16 @@ export async function createRunnerServer(opts: RunnerServerOptions): Promise<Run
     createContext: ({ req }) => ({ authorized: tokenMatches(opts.token, bearerToken(req.headers.authorization)) }),
   });
 
-  const httpServer = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     if (req.url?.startsWith('/trpc/')) {
       trpcHandler(req, res);
       return;
     }
     // socket.io answers its own path before this handler; anything else is unknown.
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: the runner serves /trpc and /socket.io\n');
-  });
+  };
+  // https keeps the runner token and the run data private on the way to a remote web server.
+  const httpServer = opts.tls ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, handler) : createServer(handler);
   const sockets = attachSockets(httpServer, { token: opts.token, log: eventLog, status: capabilities });
   broadcastStatus = sockets.broadcastStatus;
 
@@ -159,8 +213,9 @@ export async function createRunnerServer(opts: RunnerServerOptions): Promise<Run
 
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${host}:${port}`,
+    url: `${opts.tls ? 'https' : 'http'}://${host}:${port}`,
     port,
+    runnerId,
     backend,
     capabilities,
     failRunning: (error) => queue.failRunning(error),

@@ -18,8 +18,40 @@ describe('readEnv', () => {
       dataDir: path.join(root, '.defectflow'),
       datasetsRoot: path.join(root, '.defectflow', 'datasets'),
       concurrency: 1,
+      maxQueued: 100,
       backend: undefined,
+      outputCacheEntries: 32,
+      limits: { featureCacheMaxBytes: 4 * 1024 ** 3, featureCacheMemoryBytes: 512 * 1024 ** 2, imageMaxPixels: 100_000_000 },
+      runnerId: undefined,
+      cancelDeadlineMs: 60_000,
     });
+  });
+
+  it('takes RUNNER_ID and RUNNER_CANCEL_DEADLINE_S, refusing bad ones by name', () => {
+    const env = readEnv({ RUNNER_TOKEN: 'x'.repeat(16), RUNNER_ID: 'gpu-box-1', RUNNER_CANCEL_DEADLINE_S: '5' });
+    expect(env).toMatchObject({ runnerId: 'gpu-box-1', cancelDeadlineMs: 5000 });
+    expect(() => readEnv({ RUNNER_TOKEN: 'x'.repeat(16), RUNNER_ID: '../x' })).toThrow(/RUNNER_ID/);
+    expect(() => readEnv({ RUNNER_TOKEN: 'x'.repeat(16), RUNNER_CANCEL_DEADLINE_S: '0' })).toThrow(/RUNNER_CANCEL_DEADLINE_S/);
+  });
+
+  it('takes RUNNER_MAX_QUEUED and refuses a negative one by name', () => {
+    expect(readEnv({ RUNNER_TOKEN: 'x'.repeat(16), RUNNER_MAX_QUEUED: '3' }).maxQueued).toBe(3);
+    expect(() => readEnv({ RUNNER_TOKEN: 'x'.repeat(16), RUNNER_MAX_QUEUED: '-1' })).toThrow(/RUNNER_MAX_QUEUED/);
+  });
+
+  it('takes the cache and decode limits, refusing bad ones by name', () => {
+    const env = readEnv({
+      RUNNER_TOKEN: 'x'.repeat(16),
+      RUNNER_OUTPUT_CACHE_ENTRIES: '4',
+      FEATURE_CACHE_MAX_BYTES: '1000000',
+      FEATURE_CACHE_MEMORY_BYTES: '0',
+      IMAGE_MAX_PIXELS: '2000000',
+    });
+    expect(env.outputCacheEntries).toBe(4);
+    expect(env.limits).toEqual({ featureCacheMaxBytes: 1_000_000, featureCacheMemoryBytes: 0, imageMaxPixels: 2_000_000 });
+    expect(() => readEnv({ RUNNER_TOKEN: 'x'.repeat(16), RUNNER_OUTPUT_CACHE_ENTRIES: '-1' })).toThrow(/RUNNER_OUTPUT_CACHE_ENTRIES/);
+    expect(() => readEnv({ RUNNER_TOKEN: 'x'.repeat(16), FEATURE_CACHE_MAX_BYTES: 'lots' })).toThrow(/FEATURE_CACHE_MAX_BYTES/);
+    expect(() => readEnv({ RUNNER_TOKEN: 'x'.repeat(16), IMAGE_MAX_PIXELS: '0' })).toThrow(/IMAGE_MAX_PIXELS/);
   });
 
   it('names each bad variable', () => {

@@ -1,3 +1,4 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -19,7 +20,10 @@ export interface StubGraphOptions {
   epochs?: number;
   /** Changes the train node's cache key so a run is not answered from the shared output cache. */
   seed?: number;
-  /** dataset.path: 'broken' makes the stub dataset node fail; 'crash-async' throws outside the executor. */
+  /**
+   * dataset.path: 'broken' makes the stub dataset node fail; 'crash-async' throws outside the executor;
+   * 'hang' never returns, whatever its signal says.
+   */
   datasetPath?: string;
 }
 
@@ -49,13 +53,15 @@ export function stubGraph(opts: StubGraphOptions = {}): PipelineGraph {
 
 /**
  * Stub node functions with small delays: fast and deterministic, honouring ctx.signal like real nodes.
- * dataset.path 'broken' → NodeError; 'crash-async' → an exception thrown outside any try/catch.
+ * dataset.path 'broken' → NodeError; 'crash-async' → an exception thrown outside any try/catch;
+ * 'hang' → never returns (a node stuck in native code).
  */
 export function stubRunFns(epochDelayMs = 20): Record<string, NodeRunFn> {
   return {
     dataset: async (_inputs, params, ctx) => {
       await sleep(5, undefined, { signal: ctx.signal });
       if (params.path === 'broken') throw new NodeError('dataset_not_found', `dataset folder "${params.path}" not found`);
+      if (params.path === 'hang') await new Promise(() => {});
       if (params.path === 'crash-async') {
         setTimeout(() => {
           throw new Error('stub crash outside the executor');
@@ -139,4 +145,34 @@ export async function waitFor<T>(check: () => T | undefined | false, what: strin
 export function finishedStatus(events: RunEvent[]): string | undefined {
   const last = events[events.length - 1];
   return last?.type === 'run.finished' ? last.status : undefined;
+}
+
+export interface RunnerChild {
+  child: ChildProcess;
+  url: Promise<string>;
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+/** Spawns a runner process (node + tsx loader, so signals reach it directly) and waits for its URL. */
+export function spawnRunner(entry: string, env: Record<string, string>): RunnerChild {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    cwd: path.resolve(import.meta.dirname, '..'),
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const url = new Promise<string>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = output.match(/runner listening on (https?:\/\/\S+)/);
+      if (match?.[1]) resolve(match[1]);
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`runner exited with ${code} before listening:\n${output}`)));
+  });
+  url.catch(() => {});
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, url, output: () => output, exited };
 }

@@ -1,44 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunEvent } from '@defectflow/nodes';
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, describe, expect, it } from 'vitest';
-import { client, collectRun, finishedStatus, stubGraph, TOKEN, tempDir, waitFor } from './helpers.ts';
+import { client, collectRun, finishedStatus, spawnRunner, stubGraph, TOKEN, tempDir, waitFor } from './helpers.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const runnerDir = path.resolve(here, '..');
-
-interface RunnerChild {
-  child: ChildProcess;
-  url: Promise<string>;
-  output(): string;
-  exited: Promise<number | null>;
-}
-
-/** Spawns a runner process (node + tsx loader, so signals reach it directly) and waits for its URL. */
-function spawnRunner(entry: string, env: Record<string, string>): RunnerChild {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
-    cwd: runnerDir,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const url = new Promise<string>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = output.match(/runner listening on (http:\/\/\S+)/);
-      if (match?.[1]) resolve(match[1]);
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`runner exited with ${code} before listening:\n${output}`)));
-  });
-  url.catch(() => {});
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, url, output: () => output, exited };
-}
 
 const children: ChildProcess[] = [];
 afterAll(() => {
@@ -77,7 +47,9 @@ describe('runner as a child process', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as RunEvent);
     expect(log.map((e) => e.seq)).toEqual(log.map((_, i) => i + 1));
-    expect(finishedStatus(log)).toBe('cancelled');
+    // Nobody cancelled it: the runner stopped under it, and the ending says so.
+    expect(finishedStatus(log)).toBe('interrupted');
+    expect(log.at(-1)).toMatchObject({ error: expect.stringMatching(/^Interrupted: the runner stopped/) });
     expect(log.filter((e) => e.type === 'run.finished')).toHaveLength(1);
 
     const second = spawnRunner(stubEntry, fixedPortEnv);
@@ -111,6 +83,25 @@ describe('runner as a child process', () => {
       c2.close();
       second.child.kill('SIGTERM');
       expect(await second.exited).toBe(0);
+    }
+  });
+
+  it('exits with code 75 (to be restarted) when a cancelled run does not stop by RUNNER_CANCEL_DEADLINE_S', async () => {
+    const stuck = spawnRunner(stubEntry, { ...env, RUNNER_CANCEL_DEADLINE_S: '1' });
+    children.push(stuck.child);
+    const c = client(await stuck.url);
+    try {
+      const events: RunEvent[] = [];
+      c.subscribe('hung', 0, (e) => events.push(e));
+      await c.trpc.runs.start.mutate({ runId: 'hung', graph: stubGraph({ datasetPath: 'hang' }) });
+      await waitFor(() => events.some((e) => e.type === 'node.started'), 'the hanging node to start');
+      expect(await c.trpc.runs.cancel.mutate({ runId: 'hung' })).toEqual({ cancelled: true });
+      expect(await stuck.exited).toBe(75);
+      expect(stuck.output()).toContain('run hung did not stop within 1 s');
+      const log = readFileSync(path.join(tmp.dir, 'runs', 'hung', 'events.jsonl'), 'utf8').trim().split('\n');
+      expect(JSON.parse(log.at(-1) as string)).toMatchObject({ type: 'run.finished', status: 'cancelled' });
+    } finally {
+      c.close();
     }
   });
 

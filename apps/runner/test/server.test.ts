@@ -338,7 +338,7 @@ describe('runner server: executor crashes and restarts', () => {
       expect(await c2.trpc.runs.events.query({ runId: 'before', since: 0 })).toEqual(done);
       const interrupted = await c2.trpc.runs.events.query({ runId: 'interrupted', since: 0 });
       expectGapFree(interrupted, 'interrupted');
-      expect(finishedStatus(interrupted)).toBe('cancelled');
+      expect(finishedStatus(interrupted)).toBe('interrupted');
       expect(await collectRun(c2, 'before', 2)).toEqual(done.slice(2));
     } finally {
       c2.close();

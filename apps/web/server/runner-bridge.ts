@@ -3,13 +3,19 @@
  * row in step with the events, relays events to browsers, and notices when the runner is gone.
  *
  * Ordering: live events are relayed at once (browsers dedupe by seq) and persisted through one serial
- * queue, so DB side effects (status, metrics, models) apply in event order. On every (re)connect the
- * bridge asks the runner for what it missed (`runs.events({runId, since: lastSeq})`) — the resumable
- * stream of STYLE.md point 8.
+ * queue, so DB side effects (status, metrics, models) apply in event order. Each batch of events and
+ * the row changes they cause are one transaction: a failure stores neither, and the batch is fetched
+ * again from the runner (runs.last_seq is gap-free, so a missing event is never skipped). On every
+ * (re)connect the bridge asks the runner for what it missed (`runs.events({runId, since: lastSeq})`) —
+ * the resumable stream of STYLE.md point 8.
+ *
+ * Ownership: every run row names the runner that holds it (runs.runner_id). Several web servers may
+ * share one PostgreSQL, each with its own runner: a bridge marks interrupted only its own runner's
+ * runs (and legacy rows naming none).
  */
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import type { Repositories } from '@defectflow/db';
+import { createRepositories, type Db, type Repositories } from '@defectflow/db';
 import type { PipelineGraph, RunEvent } from '@defectflow/nodes';
 import { z } from 'zod';
 import { errorMessage, type Logger, silentLogger } from './log.ts';
@@ -41,7 +47,17 @@ export interface RunnerBridgeOptions {
   lostAfterMs?: number;
   /** Embedded runner restarts, shown in the status. */
   restarts?: () => number;
+  /**
+   * The runner's id when known before it connects (the embedded runner's DATA_DIR/runner-id); otherwise
+   * learned from its capabilities. Until known, only legacy rows (no runner) can be marked interrupted.
+   */
+  runnerId?: string;
+  /** First delay before a batch that failed to persist is fetched again (doubling up to 30 s). */
+  retryAfterMs?: number;
 }
+
+/** Row changes an event causes, applied inside the transaction that stores it; returns what to tell browsers after commit. */
+type RowWriter = (repo: Repositories) => Promise<(() => void) | undefined>;
 
 const UNFINISHED = new Set(['queued', 'running']);
 
@@ -84,7 +100,7 @@ function hasSideEffect(event: RunEvent): boolean {
     event.type === 'run.started' ||
     event.type === 'run.finished' ||
     event.type === 'node.failed' ||
-    (event.type === 'node.finished' && (event.nodeType === 'evaluate' || event.nodeType === 'deploy'))
+    ((event.type === 'node.finished' || event.type === 'node.cached') && (event.nodeType === 'evaluate' || event.nodeType === 'deploy'))
   );
 }
 
@@ -104,6 +120,9 @@ export class RunnerBridge {
   private readonly startedSinceSnapshot = new Set<string>();
   private queue: Promise<void> = Promise.resolve();
   private lostTimer: NodeJS.Timeout | null = null;
+  private knownRunnerId: string | null;
+  /** Runs whose events failed to persist, with their refetch timer and current backoff. */
+  private readonly retries = new Map<string, { timer: NodeJS.Timeout; delayMs: number }>();
   private readonly unsubscribe: Array<() => void> = [];
   private stopped = false;
 
@@ -113,13 +132,25 @@ export class RunnerBridge {
     this.relay = options.relay;
     this.log = options.log ?? silentLogger;
     this.lostAfterMs = options.lostAfterMs ?? 10_000;
+    this.knownRunnerId = options.runnerId ?? null;
+  }
+
+  /** The id of this bridge's runner (null until it connected once, unless given). */
+  get runnerId(): string | null {
+    return this.knownRunnerId;
+  }
+
+  private learnCapabilities(caps: RunnerCapabilities): void {
+    this.capabilities = caps;
+    // A runner from before runner ids reports none: keep what we know.
+    if (caps.runnerId) this.knownRunnerId = caps.runnerId;
   }
 
   start(): void {
     this.unsubscribe.push(
       this.link.onEvent((event) => this.handleLiveEvent(event)),
       this.link.onStatus((caps) => {
-        this.capabilities = caps;
+        this.learnCapabilities(caps);
         this.publishStatus();
       }),
       this.link.onConnectionChange((connected) => this.handleConnection(connected)),
@@ -133,6 +164,8 @@ export class RunnerBridge {
     for (const off of this.unsubscribe.splice(0)) off();
     if (this.lostTimer) clearTimeout(this.lostTimer);
     this.lostTimer = null;
+    for (const { timer } of this.retries.values()) clearTimeout(timer);
+    this.retries.clear();
   }
 
   status(): RunnerStatus {
@@ -167,6 +200,9 @@ export class RunnerBridge {
     this.starting.add(runId);
     try {
       await record();
+      // The row names its runner before the runner has it: from then on only this runner's web server judges it.
+      const runnerId = this.knownRunnerId ?? (await this.fetchRunnerId());
+      if (runnerId) await this.repo.runs.update(runId, { runnerId });
       return await this.link.start(runId, graph);
     } finally {
       this.starting.delete(runId);
@@ -176,6 +212,16 @@ export class RunnerBridge {
 
   async cancelRun(runId: string): Promise<{ cancelled: boolean }> {
     return this.link.cancel(runId);
+  }
+
+  /** Asks the runner for its id (null when it cannot be reached: the start that follows fails and says so). */
+  private async fetchRunnerId(): Promise<string | null> {
+    try {
+      this.learnCapabilities(await this.link.capabilities());
+    } catch {
+      // unreachable: left to link.start
+    }
+    return this.knownRunnerId;
   }
 
   // ---------------------------------------------------------------- events
@@ -203,110 +249,164 @@ export class RunnerBridge {
     return next;
   }
 
-  /** Appends events (all of one run, in seq order), applying row side effects of the newly stored ones. */
+  /**
+   * Stores events (all of one run, in seq order) and the row changes of the newly stored ones in one
+   * transaction. Files the changes need (full metrics, export metadata) are read before it. A failure
+   * stores nothing; the run's events are fetched again from the runner after a backoff.
+   */
   private async persist(events: RunEvent[]): Promise<void> {
-    let plain: RunEvent[] = [];
-    const flush = async () => {
-      if (plain.length) await this.repo.runEvents.append(plain);
-      plain = [];
-    };
+    if (events.length === 0) return;
+    const runId = events[0]!.runId;
+    const writers = new Map<number, RowWriter>();
     for (const event of events) {
-      if (!hasSideEffect(event)) {
-        plain.push(event);
-        continue;
+      if (!hasSideEffect(event)) continue;
+      try {
+        writers.set(event.seq, await this.prepareSideEffect(event));
+      } catch (err) {
+        // Not a database failure: a retry would fail the same way. The event is stored without it.
+        this.log.error(`run ${runId}: ${event.type} (seq ${event.seq}) changes nothing in the run's row: ${errorMessage(err)}`);
       }
-      await flush();
-      // One at a time so a duplicate (inserted 0) never re-applies its side effect.
-      const { inserted } = await this.appendOrSkip(event);
-      if (inserted) await this.applySideEffect(event);
     }
-    await flush().catch((err: unknown) => this.logUnknownRun(err, events[0]?.runId));
+    const afterCommit: Array<() => void> = [];
+    try {
+      await this.repo.runEvents.append(events, {
+        onStored: async (stored: RunEvent[], tx: Db) => {
+          const repo = createRepositories(tx);
+          for (const event of stored) {
+            const notify = await writers.get(event.seq)?.(repo);
+            if (notify) afterCommit.push(notify);
+          }
+        },
+      });
+    } catch (err) {
+      if ((err as Error)?.name === 'NotFoundError') {
+        this.logUnknownRun(runId);
+        return;
+      }
+      this.scheduleRetry(runId, err);
+      return;
+    }
+    for (const notify of afterCommit) notify();
   }
 
-  private async appendOrSkip(event: RunEvent): Promise<{ inserted: number }> {
-    try {
-      return await this.repo.runEvents.append([event]);
-    } catch (err) {
-      this.logUnknownRun(err, event.runId);
-      return { inserted: 0 };
-    }
+  /** Fetches a run's events after its last gap-free stored seq again, later (the runner keeps them all). */
+  private scheduleRetry(runId: string, err: unknown): void {
+    const previous = this.retries.get(runId);
+    const delayMs = previous ? Math.min(previous.delayMs * 2, 30_000) : (this.options.retryAfterMs ?? 1_000);
+    if (previous) clearTimeout(previous.timer);
+    this.log.error(`run ${runId}: storing its events failed, fetching them again in ${delayMs / 1000} s: ${errorMessage(err)}`);
+    if (this.stopped) return;
+    const timer = setTimeout(() => {
+      void this.enqueue(async () => {
+        const lastSeq = await this.repo.runEvents.lastSeq(runId);
+        let missed: RunEvent[];
+        try {
+          missed = await this.link.events(runId, lastSeq);
+        } catch (fetchErr) {
+          this.scheduleRetry(runId, fetchErr);
+          return;
+        }
+        const before = this.retries.get(runId);
+        await this.persist(missed);
+        // persist() rescheduled on a new failure; otherwise this run is done retrying.
+        if (this.retries.get(runId) === before) this.retries.delete(runId);
+      });
+    }, delayMs);
+    timer.unref?.();
+    this.retries.set(runId, { timer, delayMs });
   }
 
   private readonly warnedUnknown = new Set<string>();
-  private logUnknownRun(err: unknown, runId: string | undefined): void {
-    if ((err as Error)?.name === 'NotFoundError') {
-      // A run this web server did not start (another web instance or the CLI on the same runner).
-      if (runId && !this.warnedUnknown.has(runId)) {
-        this.warnedUnknown.add(runId);
-        this.log.warn(`ignoring events of run ${runId}: it has no row in this database`);
-      }
-      return;
-    }
-    throw err;
+  private logUnknownRun(runId: string): void {
+    // A run this web server did not start (another web instance or the CLI on the same runner).
+    if (this.warnedUnknown.has(runId)) return;
+    this.warnedUnknown.add(runId);
+    this.log.warn(`ignoring events of run ${runId}: it has no row in this database`);
   }
 
-  private async applySideEffect(event: RunEvent): Promise<void> {
+  /** What an event changes in the runs/models tables, as a writer to run inside the event's transaction. */
+  private async prepareSideEffect(event: RunEvent): Promise<RowWriter> {
     switch (event.type) {
       case 'run.started':
-        await this.repo.runs.update(event.runId, {
-          status: 'running',
-          backend: event.backend,
-          device: event.device,
-          startedAt: new Date(event.ts),
-        });
-        return;
-      case 'node.failed': {
-        const run = await this.repo.runs.get(event.runId);
-        if (run && !run.error) {
-          await this.repo.runs.update(event.runId, { error: `${event.nodeType} node "${event.nodeId}": ${event.message}` });
+        return async (repo) => {
+          await repo.runs.update(event.runId, {
+            status: 'running',
+            backend: event.backend,
+            device: event.device,
+            startedAt: new Date(event.ts),
+            ...(this.knownRunnerId ? { runnerId: this.knownRunnerId } : {}),
+          });
+          return undefined;
+        };
+      case 'node.failed':
+        return async (repo) => {
+          const run = await repo.runs.get(event.runId);
+          if (run && !run.error) {
+            await repo.runs.update(event.runId, { error: `${event.nodeType} node "${event.nodeId}": ${event.message}` });
+          }
+          return undefined;
+        };
+      // A reused evaluate/deploy node fills the row like the original did: a rerun's report is complete.
+      case 'node.cached':
+      case 'node.finished': {
+        if (event.nodeType === 'evaluate') {
+          const metrics = await this.fullMetrics(event);
+          return async (repo) => {
+            await repo.runs.update(event.runId, { metrics });
+            return undefined;
+          };
         }
-        return;
+        if (event.nodeType === 'deploy') return this.prepareModel(event.runId, event.summary ?? {});
+        return async () => undefined;
       }
-      case 'node.finished':
-        if (event.nodeType === 'evaluate') await this.repo.runs.update(event.runId, { metrics: await this.fullMetrics(event) });
-        if (event.nodeType === 'deploy') await this.registerModel(event.runId, event.summary);
-        return;
-      case 'run.finished': {
-        const run = await this.repo.runs.get(event.runId);
-        const error = event.status === 'succeeded' ? null : (event.error ?? run?.error ?? null);
-        await this.repo.runs.update(event.runId, {
-          status: event.status,
-          finishedAt: new Date(event.ts),
-          error,
-          summary: { ...(run?.summary ?? {}), durationMs: event.durationMs },
-        });
-        // Browsers relayed run.finished before this queue stored it (and the full metrics before it):
-        // tell them the row is final now, so a refetch gets the report with per-image predictions.
-        this.relay.runStatus({ runId: event.runId, status: event.status, error });
-        return;
-      }
+      case 'run.finished':
+        return async (repo) => {
+          const run = await repo.runs.get(event.runId);
+          const error = event.status === 'succeeded' ? null : (event.error ?? run?.error ?? null);
+          await repo.runs.update(event.runId, {
+            status: event.status,
+            finishedAt: new Date(event.ts),
+            error,
+            summary: { ...(run?.summary ?? {}), durationMs: event.durationMs },
+          });
+          // Browsers relayed run.finished before this queue stored it (and the full metrics before it):
+          // tell them the row is final now, so a refetch gets the report with per-image predictions.
+          return () => this.relay.runStatus({ runId: event.runId, status: event.status, error });
+        };
       default:
-        return;
+        return async () => undefined;
     }
   }
 
-  /** The evaluate node's full metrics file when readable, else its summary (a remote runner's folders are not here). */
-  private async fullMetrics(event: Extract<RunEvent, { type: 'node.finished' }>): Promise<Record<string, unknown>> {
-    const name = `metrics-${event.nodeId}.json`;
-    if (!this.options.runsDir || basename(name) !== name || basename(event.runId) !== event.runId) return event.summary;
+  /**
+   * The evaluate node's full metrics file when readable, else its summary (a remote runner's folders are
+   * not here). A reused node's file is in the run that computed it (`from`).
+   */
+  private async fullMetrics(event: Extract<RunEvent, { type: 'node.finished' | 'node.cached' }>): Promise<Record<string, unknown>> {
+    const summary = event.summary ?? {};
+    const origin = event.type === 'node.cached' && event.from ? event.from : { runId: event.runId, nodeId: event.nodeId };
+    const name = `metrics-${origin.nodeId}.json`;
+    if (!this.options.runsDir || basename(name) !== name || basename(origin.runId) !== origin.runId) return summary;
     try {
-      const full = JSON.parse(await readFile(join(this.options.runsDir, event.runId, name), 'utf8')) as unknown;
-      if (full && typeof full === 'object' && !Array.isArray(full)) return { ...event.summary, ...(full as Record<string, unknown>) };
+      const full = JSON.parse(await readFile(join(this.options.runsDir, origin.runId, name), 'utf8')) as unknown;
+      if (full && typeof full === 'object' && !Array.isArray(full)) return { ...summary, ...(full as Record<string, unknown>) };
     } catch (err) {
-      this.log.warn(`run ${event.runId}: full metrics of ${event.nodeId} unreadable, keeping the summary (${errorMessage(err)})`);
+      this.log.warn(`run ${event.runId}: full metrics of ${origin.nodeId} (run ${origin.runId}) unreadable, keeping the summary (${errorMessage(err)})`);
     }
-    return event.summary;
+    return summary;
   }
 
-  private async registerModel(runId: string, summary: Record<string, unknown>): Promise<void> {
+  /** The deploy node's model: checked and its export metadata read now, the row written in the event's transaction. */
+  private async prepareModel(runId: string, summary: Record<string, unknown>): Promise<RowWriter> {
+    const nothing: RowWriter = async () => undefined;
     const parsed = DeploySummary.safeParse(summary);
     const s = parsed.success ? parsed.data : {};
     const folder = s.dir ?? s.modelDir;
     if (!folder) {
       this.log.warn(`run ${runId}: the deploy summary names no model folder (dir), model not registered`);
-      return;
+      return nothing;
     }
-    if (s.deployed === false) return; // quality gate not met
+    if (s.deployed === false) return nothing; // quality gate not met
     const modelId = s.modelId ?? s.id ?? basename(folder);
     let dir: string;
     try {
@@ -315,22 +415,24 @@ export class RunnerBridge {
     } catch (err) {
       if (!(err instanceof PathOutsideRootError)) throw err;
       this.log.warn(`run ${runId}: deploy folder refused, model not registered: ${err.message}`);
-      return;
+      return nothing;
     }
-    if (await this.repo.models.get(modelId)) return;
     const meta = await readExportMeta(dir);
-    const run = await this.repo.runs.get(runId);
-    await this.repo.models.create({
-      id: modelId,
-      runId,
-      productLineId: run?.productLineId ?? null,
-      name: s.name ?? meta.name ?? modelId,
-      dir,
-      labels: s.labels ?? s.classNames ?? meta.labels ?? [],
-      inputSize: s.inputSize ?? meta.inputSize ?? 224,
-      metrics: s.metrics ?? meta.metrics ?? run?.metrics ?? null,
-    });
-    this.log.info(`registered model ${modelId} from run ${runId}`);
+    return async (repo) => {
+      if (await repo.models.get(modelId)) return undefined;
+      const run = await repo.runs.get(runId);
+      await repo.models.create({
+        id: modelId,
+        runId,
+        productLineId: run?.productLineId ?? null,
+        name: s.name ?? meta.name ?? modelId,
+        dir,
+        labels: s.labels ?? s.classNames ?? meta.labels ?? [],
+        inputSize: s.inputSize ?? meta.inputSize ?? 224,
+        metrics: s.metrics ?? meta.metrics ?? run?.metrics ?? null,
+      });
+      return () => this.log.info(`registered model ${modelId} from run ${runId}`);
+    };
   }
 
   // ------------------------------------------------------------ connection
@@ -368,12 +470,12 @@ export class RunnerBridge {
   private async resync(): Promise<void> {
     this.startedSinceSnapshot.clear();
     try {
-      this.capabilities = await this.link.capabilities();
+      this.learnCapabilities(await this.link.capabilities());
       this.publishStatus();
     } catch (err) {
       this.log.warn(`runner capabilities failed: ${errorMessage(err)}`);
     }
-    const unfinished = await this.repo.runs.listUnfinished();
+    const unfinished = await this.repo.runs.listUnfinished({ runnerId: this.knownRunnerId });
     const lost: string[] = [];
     for (const run of unfinished) {
       if (this.starting.has(run.id)) continue;
@@ -398,8 +500,19 @@ export class RunnerBridge {
   }
 
   private async interruptUnfinished(error: string): Promise<void> {
-    const ids = (await this.repo.runs.listUnfinished()).map((r) => r.id).filter((id) => !this.starting.has(id));
-    await this.markInterrupted(ids, error);
+    await this.interruptOwn(error);
+  }
+
+  /**
+   * Marks interrupted the unfinished runs of this bridge's runner (and legacy rows naming none), never
+   * those another web server's runner holds. Also for the web server's own shutdown with an embedded runner.
+   */
+  async interruptOwn(error: string): Promise<void> {
+    const own = await this.repo.runs.listUnfinished({ runnerId: this.knownRunnerId });
+    await this.markInterrupted(
+      own.map((r) => r.id).filter((id) => !this.starting.has(id)),
+      error,
+    );
   }
 
   private async markInterrupted(ids: string[], error: string): Promise<void> {

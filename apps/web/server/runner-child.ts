@@ -9,5 +9,8 @@ process.stdin.on('end', () => {
 });
 process.stdin.on('error', () => {});
 process.stdin.resume();
+// Our stdout/stderr are pipes the web server reads: once it is gone, a log line fails with EPIPE. That must
+// not count as a crash of the runner (it failed the running run with "uncaught exception: write EPIPE").
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
 
 await import(new URL('../../runner/src/main.ts', import.meta.url).href);

@@ -48,6 +48,23 @@ describe('runs.metrics gets the full evaluate metrics', () => {
     expect(await finishEvaluate(tempDir(), true)).toEqual({ ...summary, ...full });
   });
 
+  // Issue 20 item 2: a rerun whose evaluate node was reused got only the headline metrics.
+  it('a reused evaluate node gets the full metrics of the run that computed it', async () => {
+    const runsDir = tempDir();
+    const original = (await db.repo.runs.create({ graph: createDefaultPipeline() })).id;
+    mkdirSync(join(runsDir, original), { recursive: true });
+    writeFileSync(join(runsDir, original, 'metrics-eval-1.json'), JSON.stringify(full));
+    const rerun = (await db.repo.runs.create({ graph: createDefaultPipeline() })).id;
+    const link = new FakeLink();
+    const bridge = new RunnerBridge({ repo: db.repo, link, relay, modelsDir: '/models', runsDir });
+    bridge.start();
+    await bridge.idle();
+    link.record(rerun, { type: 'node.cached', nodeId: 'evaluate', nodeType: 'evaluate', summary, from: { runId: original, nodeId: 'eval-1' } });
+    await bridge.idle();
+    bridge.stop();
+    expect((await db.repo.runs.get(rerun))?.metrics).toEqual({ ...summary, ...full });
+  });
+
   it('falls back to the summary when the file is missing or no runs folder is shared', async () => {
     expect(await finishEvaluate(tempDir(), false)).toEqual(summary);
     expect(await finishEvaluate(undefined, false)).toEqual(summary);

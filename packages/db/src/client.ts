@@ -81,7 +81,7 @@ async function openPglite(dataDir: string | undefined, migrationsFolder: string)
   if (dataDir) {
     mkdirSync(dataDir, { recursive: true });
     pgDir = join(dataDir, 'pg');
-    release = acquireDirLock(pgDir, join(dataDir, 'pg.lock'));
+    release = await acquireDirLock(pgDir, join(dataDir, 'pg.lock'));
   }
   let client: PGlite | undefined;
   try {

@@ -38,3 +38,30 @@ export async function mapUnique<T>(fn: () => Promise<T>, message: string): Promi
     throw err;
   }
 }
+
+/** Socket and driver codes (node, postgres.js) that mean the server is not there, not that the query is wrong. */
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'CONNECT_TIMEOUT',
+]);
+
+/**
+ * Whether `err` (or what it wraps) says the database cannot be reached: a refused or dropped connection,
+ * SQLSTATE class 08 (connection exception) or 57P01-57P03 (the server is shutting down or starting).
+ */
+export function isDatabaseUnreachable(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (CONNECTION_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code) || /^57P0[123]$/.test(code))) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}

@@ -1,15 +1,18 @@
 /** @defectflow/db — schema, createDb() (PGlite or PostgreSQL) and repository functions. */
 export { createDb, MIGRATIONS_DIR } from './client.ts';
 export type { CreateDbOptions, Db, DbHandle, DbKind, Schema } from './client.ts';
-export { ConflictError, NotFoundError, pgErrorCode } from './errors.ts';
+export { ConflictError, isDatabaseUnreachable, NotFoundError, pgErrorCode } from './errors.ts';
 export { DatabaseLockedError } from './lock.ts';
 export * from './repo/index.ts';
 export type { TemplateWithLatest, SaveTemplateInput } from './repo/templates.ts';
 export type { SavePipelineInput } from './repo/pipelines.ts';
-export type { CreateRunInput, ListRunsOptions, RunPatch } from './repo/runs.ts';
-export type { AppendResult } from './repo/runEvents.ts';
+export type { CreateRunInput, ListRunsOptions, ListUnfinishedOptions, RunPatch } from './repo/runs.ts';
+export type { AppendOptions, AppendResult } from './repo/runEvents.ts';
 export type { CreateModelInput } from './repo/models.ts';
 export type { UpsertDatasetInput } from './repo/datasets.ts';
+export type { CreateUserInput, UserPatch } from './repo/users.ts';
+export type { CreateSessionInput } from './repo/sessions.ts';
+export type { ApiTokenView, CreateApiTokenInput } from './repo/apiTokens.ts';
 export * as schema from './schema.ts';
 export { datasetInputSchema, datasetSchema, modelSchema, productLineInputSchema, productLineSchema, runStatusSchema } from './zod.ts';
 export {

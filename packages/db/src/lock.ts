@@ -1,10 +1,19 @@
 /**
  * PGlite is a single-connection database: two processes writing one data directory corrupt it.
- * An exclusive lock file next to the directory (pid + hostname) makes the second opener fail
- * with a clear message instead. A lock left by a dead process is taken over.
+ * The second opener fails with DatabaseLockedError naming the holder instead.
+ *
+ * On Linux the lock is an abstract-namespace Unix socket named after the directory
+ * (`\0defectflow-pglite-<sha256>`): listening on it succeeds for one process only, and the kernel
+ * frees it the moment that process dies (even SIGKILL) — no stale lock, no pid-reuse guess, no race
+ * between two takeovers. The holder answers a connection with its pid, host and start time. The
+ * lock file next to the directory is then only a note for humans. Elsewhere the lock file itself is
+ * the lock (exclusive create; a dead holder's file is taken over).
  */
-import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readFileSync, realpathSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { connect, createServer, type Server } from 'node:net';
 import { hostname } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
 
 interface LockInfo {
   pid: number;
@@ -34,10 +43,18 @@ function isAlive(pid: number): boolean {
   }
 }
 
+function parseInfo(text: string): LockInfo | null {
+  try {
+    const info = JSON.parse(text) as Partial<LockInfo>;
+    return typeof info.pid === 'number' ? (info as LockInfo) : null;
+  } catch {
+    return null;
+  }
+}
+
 function readLock(path: string): LockInfo | null {
   try {
-    const info = JSON.parse(readFileSync(path, 'utf8')) as Partial<LockInfo>;
-    return typeof info.pid === 'number' ? (info as LockInfo) : null;
+    return parseInfo(readFileSync(path, 'utf8'));
   } catch {
     return null;
   }
@@ -76,17 +93,91 @@ export class DatabaseLockedError extends Error {
     readonly lockPath: string,
     readonly holder: LockInfo,
   ) {
+    const elsewhere = holder.hostname !== hostname() && holder.hostname !== 'unknown';
     super(
       `The embedded database (PGlite) at ${dataDir} is already open by process ${holder.pid} on ${holder.hostname} ` +
         `(since ${holder.startedAt}; lock file ${lockPath}). PGlite allows one process at a time: stop the other ` +
-        'defectflow process, use a different DATA_DIR, or set DATABASE_URL to a PostgreSQL server that several processes can share.',
+        'defectflow process, use a different DATA_DIR, or set DATABASE_URL to a PostgreSQL server that several processes can share.' +
+        (elsewhere ? ` The holder is another machine or container sharing the disk; if it is gone, delete ${lockPath}.` : ''),
     );
     this.name = 'DatabaseLockedError';
   }
 }
 
 /** Takes the lock or throws DatabaseLockedError. Returns the release function. */
-export function acquireDirLock(dataDir: string, lockPath: string): () => void {
+export async function acquireDirLock(dataDir: string, lockPath: string): Promise<() => void> {
+  if (process.platform === 'linux') return acquireSocketLock(dataDir, lockPath);
+  return acquireFileLock(dataDir, lockPath);
+}
+
+/** The abstract socket name for a directory: the same for every path that reaches it (symlinks resolved). */
+export function lockSocketName(dataDir: string): string {
+  const absolute = resolve(dataDir);
+  let canonical = absolute;
+  try {
+    canonical = join(realpathSync(dirname(absolute)), basename(absolute));
+  } catch {
+    // the parent does not exist yet: the path as given
+  }
+  return `\0defectflow-pglite-${createHash('sha256').update(canonical).digest('hex')}`;
+}
+
+function listen(server: Server, name: string): Promise<NodeJS.ErrnoException | null> {
+  return new Promise((done) => {
+    server.once('error', (err: NodeJS.ErrnoException) => done(err));
+    server.listen({ path: name, exclusive: true }, () => done(null));
+  });
+}
+
+/** Asks the process listening on the lock who it is (null when it does not answer within a second). */
+function askHolder(name: string): Promise<LockInfo | null> {
+  return new Promise((done) => {
+    let text = '';
+    const socket = connect({ path: name });
+    const timer = setTimeout(() => socket.destroy(), 1_000);
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      clearTimeout(timer);
+      done(parseInfo(text));
+    });
+  });
+}
+
+async function acquireSocketLock(dataDir: string, lockPath: string): Promise<() => void> {
+  const name = lockSocketName(dataDir);
+  const info: LockInfo = { pid: process.pid, hostname: hostname(), startedAt: new Date().toISOString() };
+  const server = createServer((socket) => socket.end(JSON.stringify(info)));
+  const failure = await listen(server, name);
+  if (failure) {
+    if (failure.code !== 'EADDRINUSE') throw failure;
+    const holder = (await askHolder(name)) ?? readLock(lockPath) ?? { pid: -1, hostname: 'unknown', startedAt: 'unknown' };
+    throw new DatabaseLockedError(dataDir, lockPath, holder);
+  }
+  // The socket is the lock on this machine; a note from another host that shares the disk is still honoured.
+  const note = readLock(lockPath);
+  if (note && note.hostname !== hostname()) {
+    server.close();
+    throw new DatabaseLockedError(dataDir, lockPath, note);
+  }
+  server.unref();
+  writeFileSync(lockPath, JSON.stringify(info));
+  held.add(lockPath);
+  installExitHook();
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    server.close();
+    removeIfOurs(lockPath);
+  };
+}
+
+/** The portable fallback: the lock file, created exclusively; a file whose holder is dead is taken over. */
+function acquireFileLock(dataDir: string, lockPath: string): () => void {
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const fd = openSync(lockPath, 'wx');

@@ -5,8 +5,10 @@ import type { PipelineGraph, RunEvent } from '@defectflow/nodes';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  type AppendOptions,
   ConflictError,
   createDb,
+  createRepositories,
   type DbHandle,
   MIGRATIONS_DIR,
   NotFoundError,
@@ -205,6 +207,25 @@ export function dbSuite(backend: Backend): void {
     });
   });
 
+  describe('run ownership', () => {
+    it('lists as unfinished for a runner only its own runs and those naming no runner', async () => {
+      const mine = await h.repo.runs.create({ graph: graphWith(1), runnerId: 'runner-a' });
+      const theirs = await h.repo.runs.create({ graph: graphWith(1), runnerId: 'runner-b' });
+      const legacy = await h.repo.runs.create({ graph: graphWith(1) });
+      const ids = (rows: { id: string }[]) => rows.map((r) => r.id);
+      const forA = ids(await h.repo.runs.listUnfinished({ runnerId: 'runner-a' }));
+      expect(forA).toEqual(expect.arrayContaining([mine.id, legacy.id]));
+      expect(forA).not.toContain(theirs.id);
+      expect(ids(await h.repo.runs.listUnfinished())).toEqual(expect.arrayContaining([mine.id, theirs.id, legacy.id]));
+      const unknownRunner = ids(await h.repo.runs.listUnfinished({ runnerId: null }));
+      expect(unknownRunner).toContain(legacy.id);
+      expect(unknownRunner).not.toContain(mine.id);
+      expect(await h.repo.runs.update(legacy.id, { runnerId: 'runner-b' })).toMatchObject({ runnerId: 'runner-b' });
+      expect(ids(await h.repo.runs.listUnfinished({ runnerId: 'runner-a' }))).not.toContain(legacy.id);
+      await h.repo.runs.markInterrupted([mine.id, theirs.id, legacy.id]);
+    });
+  });
+
   describe('run events', () => {
     it('appends idempotently, lists in seq order and advances last_seq', async () => {
       const run = await h.repo.runs.create({ graph: graphWith(1) });
@@ -216,7 +237,7 @@ export function dbSuite(backend: Backend): void {
       ];
       // Out of order, and with a duplicate batch: the stored history must not change.
       expect(await h.repo.runEvents.append([events[2]!, events[0]!])).toEqual({ inserted: 2 });
-      expect(await h.repo.runEvents.lastSeq(run.id)).toBe(3);
+      expect(await h.repo.runEvents.lastSeq(run.id)).toBe(1); // seq 2 is missing: 3 does not count yet
       expect(await h.repo.runEvents.append(events)).toEqual({ inserted: 2 });
       expect(await h.repo.runEvents.append(events)).toEqual({ inserted: 0 });
 
@@ -229,6 +250,51 @@ export function dbSuite(backend: Backend): void {
       expect(row?.nodeId).toBeNull(); // run.started has no node
       const [nodeRow] = await h.db.select().from(runEvents).where(sql`${runEvents.runId} = ${run.id} and ${runEvents.seq} = 2`);
       expect(nodeRow?.nodeId).toBe('d');
+    });
+
+    it('keeps last_seq gap-free: the highest n with every seq 1..n stored', async () => {
+      const run = await h.repo.runs.create({ graph: graphWith(1) });
+      const log = (seq: number) => event(run.id, seq, { type: 'node.log', level: 'info', message: `m${seq}` });
+      await h.repo.runEvents.append([log(1), log(2), log(4)]);
+      expect(await h.repo.runEvents.lastSeq(run.id)).toBe(2);
+      await h.repo.runEvents.append([log(6)]);
+      expect(await h.repo.runEvents.lastSeq(run.id)).toBe(2);
+      await h.repo.runEvents.append([log(3)]);
+      expect(await h.repo.runEvents.lastSeq(run.id)).toBe(4);
+      await h.repo.runEvents.append([log(5)]);
+      expect(await h.repo.runEvents.lastSeq(run.id)).toBe(6);
+    });
+
+    it('runs onStored in the insert transaction: a failure stores nothing, a replay applies each event once', async () => {
+      const run = await h.repo.runs.create({ graph: graphWith(1) });
+      const events = [
+        event(run.id, 1, { type: 'run.started', backend: 'cpu', device: 'CPU' }),
+        event(run.id, 2, { type: 'run.finished', status: 'succeeded', durationMs: 5 }),
+      ];
+      const finish = async (stored: RunEvent[], tx: Parameters<NonNullable<AppendOptions['onStored']>>[1]) => {
+        for (const e of stored) if (e.type === 'run.finished') await createRepositories(tx).runs.update(run.id, { status: e.status, finishedAt: new Date(e.ts) });
+      };
+      // The row update fails after the events are inserted: neither the events nor last_seq may stay.
+      await expect(
+        h.repo.runEvents.append(events, {
+          onStored: async (stored, tx) => {
+            await finish(stored, tx);
+            throw new Error('row update failed');
+          },
+        }),
+      ).rejects.toThrow('row update failed');
+      expect(await h.repo.runEvents.list(run.id)).toEqual([]);
+      expect(await h.repo.runs.get(run.id)).toMatchObject({ status: 'queued', lastSeq: 0 });
+
+      const applied: number[][] = [];
+      const onStored = async (stored: RunEvent[], tx: Parameters<typeof finish>[1]) => {
+        applied.push(stored.map((e) => e.seq));
+        await finish(stored, tx);
+      };
+      expect(await h.repo.runEvents.append([events[1]!, events[0]!], { onStored })).toEqual({ inserted: 2 });
+      expect(await h.repo.runEvents.append(events, { onStored })).toEqual({ inserted: 0 });
+      expect(applied).toEqual([[1, 2]]);
+      expect(await h.repo.runs.get(run.id)).toMatchObject({ status: 'succeeded', lastSeq: 2 });
     });
 
     it('refuses events of a run that has no row', async () => {

@@ -2,7 +2,8 @@
  * The run event union shared by runner, web and browser (DESIGN.md "Events").
  * The executor emits events without `runId`/`seq`/`ts`; the runner stamps them.
  */
-export type RunStatus = 'succeeded' | 'failed' | 'cancelled';
+/** `interrupted`: the runner was stopped (shutdown, its web server gone) before the run could finish. */
+export type RunStatus = 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
 
 export type RunEventBody =
   | { type: 'run.started'; backend: string; device: string }

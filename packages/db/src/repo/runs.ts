@@ -1,5 +1,5 @@
 import type { PipelineGraph } from '@defectflow/nodes';
-import { and, desc, eq, inArray, type SQL } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, or, type SQL } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { NotFoundError } from '../errors.ts';
 import { type Run, type RunRowStatus, runs } from '../schema.ts';
@@ -8,19 +8,33 @@ export interface CreateRunInput {
   id?: string;
   pipelineId?: string | null;
   productLineId?: string | null;
+  /** The template (and version) it was started from, if any. */
+  templateId?: string | null;
+  templateVersionId?: string | null;
   /** The exact graph that will run. */
   graph: PipelineGraph;
   status?: 'queued';
+  /** The runner that will hold the run (its stable id); null when not known yet. */
+  runnerId?: string | null;
 }
 
 /** Fields a run may change after creation. */
 export type RunPatch = Partial<
-  Pick<Run, 'status' | 'backend' | 'device' | 'error' | 'metrics' | 'summary' | 'startedAt' | 'finishedAt'>
+  Pick<Run, 'status' | 'backend' | 'device' | 'error' | 'metrics' | 'summary' | 'startedAt' | 'finishedAt' | 'runnerId' | 'name' | 'notes'>
 >;
+
+export interface ListUnfinishedOptions {
+  /**
+   * Only runs held by this runner, and legacy runs that name none (null: only those): a web server
+   * judges (marks interrupted) only the runs of its own runner, never those of another server's runner.
+   */
+  runnerId?: string | null;
+}
 
 export interface ListRunsOptions {
   pipelineId?: string;
   productLineId?: string;
+  templateId?: string;
   /** Default 50. */
   limit?: number;
 }
@@ -36,8 +50,11 @@ export function runsRepo(db: Db) {
           ...(input.id ? { id: input.id } : {}),
           pipelineId: input.pipelineId ?? null,
           productLineId: input.productLineId ?? null,
+          templateId: input.templateId ?? null,
+          templateVersionId: input.templateVersionId ?? null,
           graph: input.graph,
           status: input.status ?? 'queued',
+          runnerId: input.runnerId ?? null,
         })
         .returning();
       return row!;
@@ -53,6 +70,7 @@ export function runsRepo(db: Db) {
       const filters: SQL[] = [];
       if (options.pipelineId) filters.push(eq(runs.pipelineId, options.pipelineId));
       if (options.productLineId) filters.push(eq(runs.productLineId, options.productLineId));
+      if (options.templateId) filters.push(eq(runs.templateId, options.templateId));
       return db
         .select()
         .from(runs)
@@ -83,9 +101,13 @@ export function runsRepo(db: Db) {
         .returning();
     },
 
-    /** Runs still queued or running, oldest first. */
-    async listUnfinished(): Promise<Run[]> {
-      return db.select().from(runs).where(inArray(runs.status, UNFINISHED)).orderBy(runs.createdAt);
+    /** Runs still queued or running, oldest first (with `runnerId`: that runner's and those naming none). */
+    async listUnfinished(options: ListUnfinishedOptions = {}): Promise<Run[]> {
+      const unfinished = inArray(runs.status, UNFINISHED);
+      const { runnerId } = options;
+      const owner =
+        runnerId === undefined ? undefined : runnerId === null ? isNull(runs.runnerId) : or(eq(runs.runnerId, runnerId), isNull(runs.runnerId));
+      return db.select().from(runs).where(owner ? and(unfinished, owner) : unfinished).orderBy(runs.createdAt);
     },
 
     /** Deletes a run and (cascade) its events. */

@@ -38,6 +38,9 @@ export function openImage(file: string, opts: { maxPixels?: number; autoOrient?:
 /** sharp's words for a refused decode, replaced by ones that name the image's size, the limit and its variable. */
 async function decodeReason(file: string, err: unknown, max: number): Promise<string> {
   const message = errorMessage(err);
+  // failOn: 'warning' turns libjpeg/libpng's "premature end of data" into this generic text.
+  if (/Warning treated as error due to failOn/i.test(message)) return 'the image data ends early or is damaged (truncated or corrupt file)';
+  if (/unsupported image format/i.test(message)) return 'not an image sharp can read (unsupported format, empty or corrupt file)';
   if (!/exceeds pixel limit/i.test(message)) return message;
   // Reading the header allocates nothing, whatever size it claims.
   const meta = await sharp(file, { limitInputPixels: false }).metadata().catch(() => null);
