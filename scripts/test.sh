@@ -78,6 +78,12 @@ if [ -z "${TEST_DATABASE_URL:-}" ]; then
   step "PostgreSQL"
   ensure_postgres || echo "TEST_DATABASE_URL stays unset (with CI=true the PostgreSQL tests will fail and say how to fix it)"
 fi
+# The fault suite (tests/test/faults-postgres.e2e.test.ts) stops and restarts a PostgreSQL server of its own
+# (initdb + pg_ctl in a temp folder, as the postgres user when root): it needs the server binaries.
+if [ -z "${TEST_PG_BINDIR:-}" ]; then
+  pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  if [ -n "$pg_bin" ] && [ -x "$pg_bin/initdb" ]; then export TEST_PG_BINDIR="$pg_bin"; fi
+fi
 
 # --- typecheck, lint, build ---------------------------------------------------------------------
 selected() { [ -z "${TEST_WORKSPACES:-}" ] || [[ " $TEST_WORKSPACES " == *" $1 "* ]]; }

@@ -39,6 +39,8 @@ export interface AppHandle {
   datasetsRoot: string;
   /** Everything the server (and its runner) printed so far. */
   logs(): string;
+  /** The web server's process id while it runs (fault tests find its runner child from it). */
+  pid(): number | null;
   /** Calls a tRPC procedure over HTTP like a browser would; throws with the server's message on error. */
   trpc<T = unknown>(path: string, input?: unknown, kind?: 'query' | 'mutation'): Promise<T>;
   /** Resolves when runner.status says connected. */
@@ -72,7 +74,9 @@ export async function startApp(options: StartAppOptions = {}): Promise<AppHandle
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'defectflow-e2e-'));
   const datasetsRoot = join(dataDir, 'datasets');
   const port = options.port ?? (await freePort());
-  const runnerPort = options.runnerPort ?? (await freePort());
+  let runnerPort = options.runnerPort ?? (await freePort());
+  // The OS may hand out the port it just gave for the web server again (both were free a moment ago).
+  while (runnerPort === port) runnerPort = await freePort();
   const url = `http://127.0.0.1:${port}`;
   let child: ChildProcess | null = null;
   let output = '';
@@ -162,6 +166,7 @@ export async function startApp(options: StartAppOptions = {}): Promise<AppHandle
     dataDir,
     datasetsRoot,
     logs: () => output,
+    pid: () => (child as ChildProcess | null)?.pid ?? null,
     trpc,
     async waitForRunner(timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
