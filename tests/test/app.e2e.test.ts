@@ -43,6 +43,23 @@ describe('defectflow app', () => {
     }
   });
 
+  it('without accounts (loopback, AUTH off) shows no user menu and no sign-in', async () => {
+    const page = await browser.newPage();
+    try {
+      const me = page.waitForResponse((r) => r.url().includes('/api/trpc/') && r.url().includes('auth.me'));
+      await page.goto(`${app.url}/product-lines`);
+      expect((await me).status()).toBe(200);
+      await page.getByRole('button', { name: 'Create' }).waitFor();
+      await expect(page.getByRole('button', { name: 'Create' }).getAttribute('title')).resolves.toBeNull();
+      expect(await page.getByTestId('user-menu').count()).toBe(0);
+      expect(new URL(page.url()).pathname).toBe('/product-lines');
+      await page.goto(`${app.url}/sign-in`);
+      await page.getByTestId('sign-in-off').getByText('No sign-in needed').waitFor();
+    } finally {
+      await page.close();
+    }
+  });
+
   it('keeps data across a restart on the same DATA_DIR, with no duplicate seed', async () => {
     const created = await app.trpc<Row>('productLines.create', { name: 'Cold-rolled coil', description: 'e2e' }, 'mutation');
     await app.restart();

@@ -201,7 +201,10 @@ describe('pipeline editor', () => {
     await page.getByLabel('Pipeline name').fill(TEMPLATE_NAME);
     const [download] = await Promise.all([
       page.waitForEvent('download'),
-      page.getByRole('button', { name: 'Export JSON' }).click(),
+      (async () => {
+        await page.getByRole('button', { name: 'Import or export JSON' }).click();
+        await page.getByRole('menuitem', { name: 'Export JSON' }).click();
+      })(),
     ]);
     const file = await download.path();
     exported = JSON.parse(readFileSync(file, 'utf8')) as PipelineGraph;

@@ -177,6 +177,62 @@ describe('runs: live monitoring, report, history, compare, cancel, models', () =
     await page.screenshot({ path: path.join(shots, 'run.png'), fullPage: true });
   });
 
+  // Issue 20 item 2: a rerun of an unchanged graph showed "Test images 0", no matrix and empty curves.
+  it('a rerun of the unchanged graph reuses every node and still shows the whole report and the curves', async () => {
+    const rerunId = await startRun(app, smallGraph(), productLineId);
+    await page.goto(`${app.url}/runs/${rerunId}`);
+    await waitForStatus(page, 'succeeded', 60_000);
+    await page.waitForFunction(
+      () => [...document.querySelectorAll('[data-testid^="node-state-"]')].every((el) => el.getAttribute('data-state') === 'cached'),
+      undefined,
+      { timeout: 30_000 },
+    );
+    await page.waitForSelector('[data-testid="per-class-table"] tbody tr', { timeout: 30_000 });
+    expect(await page.$$('[data-testid="per-class-table"] tbody tr')).toHaveLength(CLASSES.length);
+    const cells = await page.$$eval('[data-testid^="cm-cell-"]', (els) => els.map((e) => Number(e.getAttribute('data-count'))));
+    expect(cells).toHaveLength(CLASSES.length ** 2);
+    expect(cells.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    // The curves are the original run's, and the page says where they come from.
+    expect(await page.getAttribute('[data-testid="run-reused-training"] a', 'href')).toBe(`/runs/${firstRunId}`);
+    await page.waitForFunction(
+      () => Number(document.querySelector('[data-testid="loss-curve"]')?.getAttribute('data-points') ?? 0) >= 36,
+      undefined,
+      { timeout: 30_000 },
+    );
+    // The runs list shows its accuracy, like the original's.
+    await page.goto(`${app.url}/runs`);
+    await page.waitForSelector(`[data-testid="run-row"][data-run-id="${rerunId}"]`);
+    expect(await page.textContent(`[data-testid="run-row"][data-run-id="${rerunId}"]`)).toMatch(/\d+(\.\d)?%/);
+  });
+
+  // Issue 20 item 4: reloading the editor mid-run lost the run panel and the node states.
+  it('reloading the editor mid-run brings back the live run panel', async () => {
+    const { id: pipelineId } = await app.trpc<{ id: string }>(
+      'pipelines.save',
+      // Fine-tuning part of the backbone keeps the run busy (no cached features) until it is cancelled.
+      {
+        productLineId,
+        name: 'e2e reload',
+        graph: smallGraph({ epochs: 100, batchSize: 2 }, { hidden: 48 }, { mode: 'upTo', upToBlock: 'block_3_expand_relu' }),
+      },
+      'mutation',
+    );
+    await page.goto(`${app.url}/editor?pipeline=${pipelineId}`);
+    await page.waitForSelector('[data-testid="editor"][data-ready="true"]', { timeout: 60_000 });
+    await page.waitForSelector('[data-testid="run-button"]:not([disabled])', { timeout: 30_000 });
+    await page.click('[data-testid="run-button"]');
+    await page.waitForSelector('[data-testid="run-panel"][data-run-id]', { timeout: 30_000 });
+    const runId = (await page.getAttribute('[data-testid="run-panel"]', 'data-run-id')) ?? '';
+    await page.reload();
+    await page.waitForSelector('[data-testid="editor"][data-ready="true"]', { timeout: 60_000 });
+    await page.waitForSelector(`[data-testid="run-panel"][data-run-id="${runId}"]`, { timeout: 30_000 });
+    expect(await page.getAttribute('[data-testid="run-status"]', 'data-status')).toBe('running');
+    // Node states come back on the canvas too.
+    await page.waitForSelector('[data-testid="node-run-state"]', { timeout: 30_000 });
+    await app.trpc('runs.cancel', { runId }, 'mutation');
+    await waitForStatus(page, 'cancelled', 60_000);
+  });
+
   it('lists a second run in history and compares it with the first, naming the changed parameter', async () => {
     const secondRunId = await startRun(app, smallGraph({ learningRate: 0.001, epochs: 4 }), productLineId);
     await page.goto(`${app.url}/runs/${secondRunId}`);

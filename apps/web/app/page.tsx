@@ -2,6 +2,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { type FormEvent, useState } from 'react';
+import { NEEDS_ENGINEER, useMe } from '../src/client/auth.ts';
 import { describeRunner, useRunnerStatus } from '../src/client/runner-status.ts';
 import { type RouterOutputs, useTRPC } from '../src/client/trpc.ts';
 
@@ -19,6 +20,7 @@ function NewProductLine() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const [name, setName] = useState('');
+  const { canEdit } = useMe();
   const create = useMutation(
     trpc.productLines.create.mutationOptions({
       onSuccess: () => {
@@ -40,7 +42,7 @@ function NewProductLine() {
         value={name}
         onChange={(e) => setName(e.target.value)}
       />
-      <button className="df-btn" type="submit" disabled={!name.trim() || create.isPending}>
+      <button className="df-btn" type="submit" disabled={!name.trim() || create.isPending || !canEdit} title={canEdit ? undefined : NEEDS_ENGINEER}>
         Add product line
       </button>
       {create.error && <span className="df-error df-small">{create.error.message}</span>}
@@ -52,7 +54,11 @@ function ProductLineCard({ line, templates, pipelines }: { line: ProductLine; te
   return (
     <section className="df-panel df-pl" data-testid="product-line">
       <div className="df-pl-head">
-        <h2>{line.name}</h2>
+        <h2>
+          <Link href={`/product-lines/${encodeURIComponent(line.id)}`} data-testid="product-line-link">
+            {line.name}
+          </Link>
+        </h2>
         {line.description && <span className="df-muted df-small">{line.description}</span>}
         <span className="df-spacer" />
         <Link className="df-btn df-btn-sm" href={`/runs?productLine=${encodeURIComponent(line.id)}`}>

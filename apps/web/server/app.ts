@@ -9,17 +9,22 @@ import { join } from 'node:path';
 import { createDb, type DbHandle } from '@defectflow/db';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import next from 'next';
+import { appendSetCookie } from './auth/cookies.ts';
+import { installRequestGuard, machineAddresses, RequestGuard } from './auth/request-guard.ts';
+import { AuthService } from './auth/service.ts';
 import { REPO_ROOT, WEB_DIR, type WebEnv } from './env.ts';
 import { createDatasetUploadRoutes } from './datasets/upload.ts';
 import { createFileRoutes } from './http-files.ts';
 import { consoleLogger, errorMessage, type Logger } from './log.ts';
-import { enginePredict } from './predict.ts';
+import { createPredictor } from './predict.ts';
 import { appRouter } from './router.ts';
+import { resolveRunnerId } from '@defectflow/runner/runner-id';
 import { RunnerBridge } from './runner-bridge.ts';
-import { connectRunner, type RunnerLink } from './runner-link.ts';
+import { connectRunner, plainRunnerWarning, type RunnerLink } from './runner-link.ts';
 import { type EmbeddedRunner, startEmbeddedRunner } from './runner-process.ts';
 import { ensureSampleDatasets, seedDatabase } from './seed.ts';
 import { attachBrowserSockets } from './sockets.ts';
+import { ThumbCache } from './thumb-cache.ts';
 import type { WebContext } from './trpc.ts';
 
 export class NotBuiltError extends Error {
@@ -70,10 +75,35 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
     log.info(`database: ${db.kind === 'pglite' ? `PGlite in ${join(env.dataDir, 'pg')}` : 'PostgreSQL (DATABASE_URL)'}`);
     await seedDatabase(db.repo, REPO_ROOT, log);
 
+    const auth = new AuthService(db.repo, env.auth, log);
+    await auth.bootstrap();
+    cleanups.push(() => auth.close());
+    log.info(auth.enabled ? 'access: accounts (AUTH=on)' : 'access: AUTH off (loopback only; every request is the local admin)');
+    const guard = new RequestGuard({
+      auth,
+      allowedHosts: [
+        env.host,
+        ...env.allowedHosts,
+        ...(env.publicUrl ? [new URL(env.publicUrl).hostname] : []),
+        ...machineAddresses(),
+      ],
+      trustedOriginHosts: env.allowedHosts,
+      publicOrigin: env.publicUrl ? new URL(env.publicUrl).origin : undefined,
+      trustProxy: env.trustProxy,
+    });
+
     let embedded: EmbeddedRunner | null = null;
     let link: RunnerLink;
     if (env.runnerUrl) {
-      link = connectRunner({ url: env.runnerUrl, token: env.runnerToken });
+      const warning = plainRunnerWarning(env.runnerUrl);
+      if (warning) log.warn(warning);
+      const runnerUrl = env.runnerUrl;
+      link = connectRunner({
+        url: runnerUrl,
+        token: env.runnerToken,
+        ca: env.runnerCa,
+        onError: (message) => log.warn(`runner at ${runnerUrl}: ${message}`),
+      });
     } else {
       embedded = await startEmbeddedRunner({
         repoRoot: REPO_ROOT,
@@ -96,18 +126,33 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
     const handleNext = nextApp.getRequestHandler();
 
     // Filled in below; the HTTP handler only runs after listen().
-    let ctx: WebContext | null = null;
+    let ctx: Omit<WebContext, 'principal' | 'http'> | null = null;
     const trpcHandler = createHTTPHandler({
       router: appRouter,
       basePath: '/api/trpc/',
       maxBodySize: 64 * 1024 * 1024,
-      createContext: () => ctx!,
+      // The principal the request guard resolved, and the response for the session cookie.
+      createContext: async ({ req, res }): Promise<WebContext> => ({
+        ...ctx!,
+        principal: await guard.principal(req),
+        http: { client: guard.clientMeta(req), setCookie: (cookie) => appendSetCookie(res, cookie) },
+      }),
       onError: ({ error, path }) => {
         if (error.code === 'INTERNAL_SERVER_ERROR') log.error(`tRPC ${path ?? '?'}: ${error.message}`);
       },
     });
-    const imageRoutes = createFileRoutes({ repo: db.repo, datasetsRoot: env.datasetsRoot, modelsDir: env.modelsDir, log });
-    const uploadRoutes = createDatasetUploadRoutes({ repo: db.repo, datasetsRoot: env.datasetsRoot, log });
+    const imageRoutes = createFileRoutes({
+      repo: db.repo,
+      datasetsRoot: env.datasetsRoot,
+      modelsDir: env.modelsDir,
+      log,
+      thumbs: new ThumbCache({ dir: join(env.dataDir, 'cache', 'thumbs'), maxBytes: env.thumbCacheMaxBytes }),
+      maxPixels: env.imageMaxPixels,
+    });
+    const uploadRoutes = createDatasetUploadRoutes({ repo: db.repo, datasetsRoot: env.datasetsRoot, log, limits: env.uploads });
+    cleanups.push(() => uploadRoutes.close()); // the idle-upload sweep timer
+    const predictor = createPredictor({ ...env.predict, maxPixels: env.imageMaxPixels });
+    cleanups.push(() => predictor.close());
     const fileRoutes = async (req: IncomingMessage, res: ServerResponse, url: URL) =>
       (await uploadRoutes(req, res, url)) || imageRoutes(req, res, url);
 
@@ -129,8 +174,14 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
     const sockets = attachBrowserSockets(server, {
       listEvents: (runId, since) => db.repo.runEvents.list(runId, since),
       runnerStatus: () => bridge!.status(),
+      runExists: async (runId) => (await db.repo.runs.get(runId)) !== null,
+      guard,
+      auth,
+      joinLimit: env.socketJoinLimit,
       log,
     });
+    // After socket.io attached its listeners: every request and upgrade passes the guard first.
+    installRequestGuard(server, guard, log);
     bridge = new RunnerBridge({
       repo: db.repo,
       link,
@@ -139,12 +190,15 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
       runsDir: join(env.dataDir, 'runs'),
       log: consoleLogger('bridge'),
       restarts: embedded ? embedded.restarts : undefined,
+      // The embedded runner shares DATA_DIR, hence its id (runner-id), known before it first connects.
+      runnerId: embedded ? resolveRunnerId(env.dataDir, options.childEnv?.RUNNER_ID) : undefined,
     });
     ctx = {
       repo: db.repo,
       runner: bridge,
       paths: { dataDir: env.dataDir, datasetsRoot: env.datasetsRoot, modelsDir: env.modelsDir },
-      predict: enginePredict,
+      predict: predictor.predict,
+      auth,
     };
     bridge.start();
 
@@ -179,10 +233,8 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
       await embedded?.stop();
       await activeBridge.idle();
       activeBridge.stop();
-      if (embedded) {
-        const left = (await db.repo.runs.listUnfinished()).map((r) => r.id);
-        await db.repo.runs.markInterrupted(left, 'Interrupted: the web server (and its embedded runner) stopped');
-      }
+      // Only this server's runner's runs: another web server on the same PostgreSQL keeps its own.
+      if (embedded) await activeBridge.interruptOwn('Interrupted: the web server (and its embedded runner) stopped');
     });
     cleanups.push(async () => {
       sampleAbort.abort();

@@ -3,9 +3,12 @@
  * Every variable is validated with zod; a bad one stops the start with a message naming it.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { IMAGE_MAX_PIXELS } from '@defectflow/engine/data';
 import { z } from 'zod';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, USERNAME_PATTERN } from './auth/principal.ts';
 
 /** Repository root (apps/web/server → ../../..): relative DATA_DIR values resolve here, not against the cwd. */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -18,6 +21,10 @@ const flag = z
   .transform((v) => v === '1' || v === 'true' || v === 'yes');
 
 const port = z.coerce.number().int().min(0).max(65535);
+/** A count or a byte size: a positive whole number. */
+const count = z.coerce.number().int().positive();
+const MiB = 1024 ** 2;
+const GiB = 1024 ** 3;
 
 const EnvSchema = z
   .object({
@@ -35,8 +42,78 @@ const EnvSchema = z
     WEB_DEV: flag,
     /** Skip generating the sample dataset on start (tests that do not need it). */
     SKIP_SAMPLE_DATA: flag,
+    // Bounded resources: hitting a limit gives an error that names its variable.
+    /** One upload: the zip, or all files of a dropped folder. */
+    UPLOAD_MAX_BYTES: count.default(2 * GiB),
+    /** All uploads in staging together, archives being unpacked included. */
+    UPLOAD_STAGING_MAX_BYTES: count.default(8 * GiB),
+    UPLOAD_MAX_OPEN: count.max(10_000).default(8),
+    /** Minutes an upload may sit idle before its staging folder is deleted. */
+    UPLOAD_STAGING_TTL_MIN: z.coerce.number().positive().default(60),
+    UPLOAD_MAX_UNPACKED_BYTES: count.default(4 * GiB),
+    UPLOAD_MAX_ENTRIES: count.default(100_000),
+    /** Unpacked / packed size above which an entry (> 1 MiB) or the whole archive is refused as a zip bomb. */
+    UPLOAD_MAX_RATIO: z.coerce.number().min(1).default(200),
+    /** Pixels (width × height) of an image the web server decodes: thumbnails and predictions. */
+    IMAGE_MAX_PIXELS: count.default(IMAGE_MAX_PIXELS), // the engine's default, shared with the runner
+    /** Disk bytes of cached thumbnails (DATA_DIR/cache/thumbs); the least recently used go first. */
+    THUMB_CACHE_MAX_BYTES: count.default(256 * MiB),
+    /** Prediction requests waiting for the prediction worker (the one running included). */
+    PREDICT_MAX_QUEUE: count.max(10_000).default(8),
+    PREDICT_MAX_IMAGES: count.max(10_000).default(32),
+    PREDICT_MAX_IMAGE_BYTES: count.default(20 * MiB),
+    /** Models the prediction worker keeps loaded (least recently used unloaded first). */
+    PREDICT_MAX_MODELS: count.max(100).default(3),
+    // Access control (server/auth/).
+    /** Accounts: `on` | `off`. Default off when HOST is a loopback address (zero-config), on otherwise. */
+    AUTH: z.enum(['on', 'off']).optional(),
+    /** The first admin, created at start when no user exists (else: the setup code in the log). */
+    ADMIN_USERNAME: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .regex(USERNAME_PATTERN, 'must be 2-40 lower-case letters, digits, ".", "_" or "-"')
+      .optional(),
+    ADMIN_PASSWORD: z
+      .string()
+      .min(PASSWORD_MIN_LENGTH, `must be at least ${PASSWORD_MIN_LENGTH} characters`)
+      .max(PASSWORD_MAX_LENGTH)
+      .optional(),
+    /** Comma list of extra host names browsers may use (loopback names, HOST and PUBLIC_URL's host always may). */
+    ALLOWED_HOSTS: z.string().optional(),
+    /** The address users open (e.g. https://defectflow.factory behind a reverse proxy). */
+    PUBLIC_URL: z.string().url().optional(),
+    /** Behind a reverse proxy: client IP and https from X-Forwarded-For / X-Forwarded-Proto. */
+    TRUST_PROXY: flag,
+    /** A session ends after this long without a request (sliding). */
+    SESSION_TTL_HOURS: z.coerce.number().positive().max(24 * 365).default(12),
+    /** A session ends this long after sign-in, however active. */
+    SESSION_MAX_DAYS: z.coerce.number().positive().max(365).default(7),
+    /** Failed sign-ins allowed per client IP and per username within SIGNIN_WINDOW_MINUTES. */
+    SIGNIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100_000).default(10),
+    SIGNIN_WINDOW_MINUTES: z.coerce.number().positive().max(24 * 60).default(15),
+    /** run:join requests one browser socket may make per 10 seconds. */
+    SOCKET_JOIN_LIMIT: z.coerce.number().int().min(1).max(100_000).default(30),
+    /** PEM file of the CA (or the self-signed certificate) to trust for an https RUNNER_URL. */
+    RUNNER_CA: z.string().min(1).optional(),
   })
   .superRefine((env, ctx) => {
+    if (env.AUTH === 'off' && !isLoopbackHost(env.HOST)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AUTH'],
+        message:
+          `is off while HOST=${env.HOST} is not a loopback address: anyone on the network could use the server. ` +
+          'Set AUTH=on (accounts; the default for such a HOST) or HOST=127.0.0.1',
+      });
+    }
+    if (Boolean(env.ADMIN_USERNAME) !== Boolean(env.ADMIN_PASSWORD)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [env.ADMIN_USERNAME ? 'ADMIN_PASSWORD' : 'ADMIN_USERNAME'],
+        message: 'set ADMIN_USERNAME and ADMIN_PASSWORD together',
+      });
+    }
     if (env.RUNNER_URL && !env.RUNNER_TOKEN) {
       ctx.addIssue({
         code: 'custom',
@@ -60,6 +137,43 @@ export interface WebEnv {
   nodeEnv: 'development' | 'production' | 'test';
   dev: boolean;
   skipSampleData: boolean;
+  /** Accounts and sessions (server/auth/service.ts AuthConfig). */
+  auth: {
+    enabled: boolean;
+    admin?: { username: string; password: string };
+    sessionTtlMs: number;
+    sessionMaxMs: number;
+    signInMaxFailures: number;
+    signInWindowMs: number;
+  };
+  /** ALLOWED_HOSTS entries. */
+  allowedHosts: string[];
+  publicUrl?: string;
+  trustProxy: boolean;
+  /** run:join per browser socket per 10 s. */
+  socketJoinLimit: number;
+  /** PEM text of RUNNER_CA. */
+  runnerCa?: string;
+  /** Dataset uploads (datasets/upload.ts). */
+  uploads: {
+    maxUploadBytes: number;
+    maxStagingBytes: number;
+    maxOpen: number;
+    ttlMs: number;
+    maxBytes: number;
+    maxFiles: number;
+    maxRatio: number;
+  };
+  imageMaxPixels: number;
+  thumbCacheMaxBytes: number;
+  /** The prediction worker (predict.ts). */
+  predict: { maxQueue: number; maxImages: number; maxImageBytes: number; maxModels: number };
+}
+
+/** 127.0.0.0/8, ::1 and localhost: reachable from this machine only. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
 }
 
 export class EnvError extends Error {
@@ -67,6 +181,20 @@ export class EnvError extends Error {
     super(message);
     this.name = 'EnvError';
   }
+}
+
+/** A PEM certificate file named by an env variable; a missing or wrong file stops the start naming the variable. */
+function readPem(path: string, variable: string): string {
+  let text: string;
+  try {
+    text = readFileSync(absolute(path, REPO_ROOT), 'utf8');
+  } catch (err) {
+    throw new EnvError(`Invalid environment for the defectflow web server:\n  ${variable}: cannot read ${path}: ${(err as Error).message}`);
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new EnvError(`Invalid environment for the defectflow web server:\n  ${variable}: ${path} is not a PEM certificate`);
+  }
+  return text;
 }
 
 function absolute(p: string, base: string): string {
@@ -99,6 +227,39 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     nodeEnv: e.NODE_ENV ?? (e.WEB_DEV ? 'development' : 'production'),
     dev: e.WEB_DEV,
     skipSampleData: e.SKIP_SAMPLE_DATA,
+    auth: {
+      enabled: (e.AUTH ?? (isLoopbackHost(e.HOST) ? 'off' : 'on')) === 'on',
+      admin: e.ADMIN_USERNAME && e.ADMIN_PASSWORD ? { username: e.ADMIN_USERNAME, password: e.ADMIN_PASSWORD } : undefined,
+      sessionTtlMs: e.SESSION_TTL_HOURS * 3_600_000,
+      sessionMaxMs: e.SESSION_MAX_DAYS * 86_400_000,
+      signInMaxFailures: e.SIGNIN_MAX_FAILURES,
+      signInWindowMs: e.SIGNIN_WINDOW_MINUTES * 60_000,
+    },
+    allowedHosts: (e.ALLOWED_HOSTS ?? '')
+      .split(',')
+      .map((h) => h.trim())
+      .filter(Boolean),
+    publicUrl: e.PUBLIC_URL,
+    trustProxy: e.TRUST_PROXY,
+    socketJoinLimit: e.SOCKET_JOIN_LIMIT,
+    runnerCa: e.RUNNER_CA ? readPem(e.RUNNER_CA, 'RUNNER_CA') : undefined,
+    uploads: {
+      maxUploadBytes: e.UPLOAD_MAX_BYTES,
+      maxStagingBytes: e.UPLOAD_STAGING_MAX_BYTES,
+      maxOpen: e.UPLOAD_MAX_OPEN,
+      ttlMs: e.UPLOAD_STAGING_TTL_MIN * 60_000,
+      maxBytes: e.UPLOAD_MAX_UNPACKED_BYTES,
+      maxFiles: e.UPLOAD_MAX_ENTRIES,
+      maxRatio: e.UPLOAD_MAX_RATIO,
+    },
+    imageMaxPixels: e.IMAGE_MAX_PIXELS,
+    thumbCacheMaxBytes: e.THUMB_CACHE_MAX_BYTES,
+    predict: {
+      maxQueue: e.PREDICT_MAX_QUEUE,
+      maxImages: e.PREDICT_MAX_IMAGES,
+      maxImageBytes: e.PREDICT_MAX_IMAGE_BYTES,
+      maxModels: e.PREDICT_MAX_MODELS,
+    },
   };
 }
 
@@ -110,7 +271,8 @@ export function applyNodeEnv(env: WebEnv): void {
   (process.env as Record<string, string>).NODE_ENV = env.dev ? 'development' : 'production';
 }
 
-/** The environment the embedded runner child inherits (PATH, RUNNER_BACKEND, proxies, …). */
+/** The environment the embedded runner child inherits (PATH, RUNNER_BACKEND, proxies, …), less the admin password. */
 export function inheritedEnv(): Record<string, string | undefined> {
-  return { ...process.env };
+  const { ADMIN_PASSWORD: _secret, ...rest } = process.env;
+  return rest;
 }

@@ -26,6 +26,14 @@ describe('dataset versions', () => {
     expect(await api.datasets.versions({ name: 'plates' })).toMatchObject([{ version: 1, counts: { good: 6, scratch: 6 } }]);
   });
 
+  // Issue 20 item 10: a name with no folder answered 500 (reading the missing folder).
+  it('versions of a dataset that does not exist: NOT_FOUND naming it', async () => {
+    await expect(api.datasets.versions({ name: 'no-such-set' })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: 'Dataset no-such-set does not exist under the datasets folder',
+    });
+  });
+
   it('relabel creates version 2 with the label changed and leaves version 1 as it was', async () => {
     const result = await api.datasets.relabel({ name: 'plates', ids: ['good/dup.png'], to: 'scratch' });
     expect(result).toEqual({ version: 2, counts: { good: 5, scratch: 7 } });

@@ -117,7 +117,8 @@ describe('editor store: editing is undoable one user action at a time', () => {
     expect(new Set([...pasted, dataset, backbone, head, train]).size).toBe(7);
     expect(s().nodes).toHaveLength(7);
     const copyOfHead = s().nodes.find((n) => pasted.includes(n.id) && n.data.nodeType === 'head');
-    expect(copyOfHead?.position).toEqual({ x: 290, y: 240 });
+    // Offset enough that the original's title row stays in sight (issue 20 item 10: it landed on top).
+    expect(copyOfHead?.position).toEqual({ x: 310, y: 260 });
     // backbone→head and head→train are internal; dataset→train crosses the selection and is not copied.
     const pastedEdges = s().edges.filter((e) => pasted.includes(e.source) && pasted.includes(e.target));
     expect(pastedEdges).toHaveLength(2);
@@ -128,6 +129,23 @@ describe('editor store: editing is undoable one user action at a time', () => {
     s().undo();
     expect(s().nodes).toHaveLength(4);
     expect(s().edges).toHaveLength(3);
+  });
+
+  it('pastes at the pointer: the copied block\'s top-left corner lands there', () => {
+    const { s, backbone, head } = chain();
+    s().selectOnly([backbone, head]);
+    s().copySelected();
+    const left = Math.min(...s().nodes.filter((n) => n.selected).map((n) => n.position.x));
+    const top = Math.min(...s().nodes.filter((n) => n.selected).map((n) => n.position.y));
+    const pasted = s().paste({ x: 1000, y: 700 });
+    const copies = s().nodes.filter((n) => pasted.includes(n.id));
+    expect(Math.min(...copies.map((n) => n.position.x))).toBe(960);
+    expect(Math.min(...copies.map((n) => n.position.y))).toBe(680);
+    // The block keeps its shape.
+    const copyOfHead = copies.find((n) => n.data.nodeType === 'head')!;
+    const headNode = s().nodes.find((n) => n.id === head)!;
+    expect(copyOfHead.position.x - 960).toBe(headNode.position.x - left);
+    expect(copyOfHead.position.y - 680).toBe(headNode.position.y - top);
   });
 
   it('duplicates the selection and deletes the selection with its edges, one step each', () => {

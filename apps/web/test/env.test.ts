@@ -30,4 +30,23 @@ describe('loadEnv', () => {
     expect(() => loadEnv({ DATABASE_URL: 'not a url' })).toThrow(/DATABASE_URL/);
     expect(() => loadEnv({ RUNNER_TOKEN: 'short' })).toThrow(/RUNNER_TOKEN: must be at least 16/);
   });
+
+  it('resource limits: defaults, values from the environment, bad values named', () => {
+    const env = loadEnv({});
+    expect(env.uploads).toEqual({
+      maxUploadBytes: 2 * 1024 ** 3,
+      maxStagingBytes: 8 * 1024 ** 3,
+      maxOpen: 8,
+      ttlMs: 60 * 60_000,
+      maxBytes: 4 * 1024 ** 3,
+      maxFiles: 100_000,
+      maxRatio: 200,
+    });
+    expect(env).toMatchObject({ imageMaxPixels: 100_000_000, thumbCacheMaxBytes: 256 * 1024 ** 2 });
+    expect(env.predict).toEqual({ maxQueue: 8, maxImages: 32, maxImageBytes: 20 * 1024 ** 2, maxModels: 3 });
+    const set = loadEnv({ UPLOAD_STAGING_MAX_BYTES: '1000000', UPLOAD_STAGING_TTL_MIN: '5', PREDICT_MAX_QUEUE: '2', IMAGE_MAX_PIXELS: '4000000' });
+    expect(set.uploads).toMatchObject({ maxStagingBytes: 1_000_000, ttlMs: 300_000 });
+    expect(set).toMatchObject({ imageMaxPixels: 4_000_000, predict: { maxQueue: 2 } });
+    expect(() => loadEnv({ UPLOAD_MAX_OPEN: '0', THUMB_CACHE_MAX_BYTES: 'lots' })).toThrow(/UPLOAD_MAX_OPEN[\s\S]*THUMB_CACHE_MAX_BYTES/);
+  });
 });

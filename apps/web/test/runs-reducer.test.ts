@@ -110,8 +110,19 @@ describe('run event reducer', () => {
       ]),
     ]);
     expect(s.status).toBe('cancelled');
-    expect(s.nodes.tr?.state).toBe('failed');
+    // Cancelled, not failed: the node did nothing wrong (issue 20 item 10).
+    expect(s.nodes.tr?.state).toBe('cancelled');
     expect(s.nodes.tr?.message).toBe('cancelled');
+  });
+
+  it('marks nodes still running when the run fails elsewhere as failed', () => {
+    const s = fold([
+      stamp([
+        { type: 'node.started', nodeId: 'tr', nodeType: 'train' },
+        { type: 'run.finished', status: 'failed', durationMs: 10, error: 'boom' },
+      ]),
+    ]);
+    expect(s.nodes.tr?.state).toBe('failed');
   });
 
   it('supports 0-based epochs and batches', () => {
@@ -124,7 +135,8 @@ describe('run event reducer', () => {
       ]),
     ]);
     expect(s.batches.map((b) => b.x)).toEqual([0.5, 1]);
-    expect(s.nodes.tr?.progress).toBe(0.25);
+    // Training is the train node's last 40 % (feature extraction comes first): epoch 1 of 4 → 0.6 + 0.25 × 0.4.
+    expect(s.nodes.tr?.progress).toBeCloseTo(0.7, 10);
     expect(s.nodes.tr?.message).toBe('epoch 1/4');
   });
 });
@@ -146,9 +158,46 @@ describe('overall progress and ETA', () => {
     expect(p0).toBeGreaterThan(0);
     expect(p1).toBeGreaterThan(p0);
     expect(p1).toBeLessThan(1);
-    // dataset 1.5 + backbone 1 + train 8 × 0.5 of total 12.5
-    expect(p1).toBeCloseTo((1.5 + 1 + 4) / 12.5, 5);
+    // dataset 1.5 + backbone 0.3 + train 20 × (0.6 + 0.5 × 0.4) of total 1.5 + 0.3 + 20 + 2
+    expect(p1).toBeCloseTo((1.5 + 0.3 + 20 * 0.8) / 23.8, 5);
     expect(overallProgress(fold([stamp([...script.slice(0, 14), { type: 'run.finished', status: 'succeeded', durationMs: 1 }])]), graph)).toBe(1);
+  });
+
+  // Issue 20 item 5: the bar went 59 % → 33 % and "ETA 11s" was the feature extraction's, not the run's.
+  it('never moves backwards through the train node’s phases, and ignores an ETA that covers one early phase', () => {
+    const phases = (phase: string, total: number, etaMs: number) =>
+      Array.from({ length: total + 1 }, (_, done) => ({ type: 'node.progress' as const, nodeId: 'tr', phase, done, total, etaMs }));
+    const events = stamp([
+      { type: 'run.started', backend: 'cpu', device: 'CPU' },
+      { type: 'node.started', nodeId: 'ds', nodeType: 'dataset' },
+      ...phases('scan', 2, 100).map((e) => ({ ...e, nodeId: 'ds' })),
+      ...phases('check', 4, 100).map((e) => ({ ...e, nodeId: 'ds' })),
+      { type: 'node.finished', nodeId: 'ds', nodeType: 'dataset', summary: {}, durationMs: 800 },
+      { type: 'node.started', nodeId: 'bb', nodeType: 'backbone' },
+      { type: 'node.finished', nodeId: 'bb', nodeType: 'backbone', summary: {}, durationMs: 200 },
+      { type: 'node.started', nodeId: 'tr', nodeType: 'train' },
+      ...phases('features:train + 1 augmented view', 6, 2000),
+      ...phases('features:small-class views', 3, 500),
+      ...phases('features:val', 3, 300),
+      ...[1, 2, 3, 4].map((epoch) => ({ type: 'train.epoch' as const, nodeId: 'tr', epoch, epochs: 4, loss: 1, acc: 0.5, valLoss: 1, valAcc: 0.5, lr: 0.01, etaMs: (4 - epoch) * 1000 })),
+      { type: 'node.finished', nodeId: 'tr', nodeType: 'train', summary: {}, durationMs: 29_000 },
+      { type: 'node.started', nodeId: 'ev', nodeType: 'evaluate' },
+      ...phases('features:eval', 2, 100).map((e) => ({ ...e, nodeId: 'ev' })),
+    ]);
+    const seen: number[] = [];
+    let state = fold([events.slice(0, 1)]);
+    for (const e of events.slice(1)) {
+      state = applyEvents(state, [e]);
+      seen.push(overallProgress(state, graph));
+    }
+    for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1] as number);
+    expect(seen.at(-1)).toBeGreaterThan(0.9);
+    // While features are extracted, their 2 s ETA is not the run's: the run extrapolates instead.
+    const during = events.findIndex((e) => e.type === 'node.progress' && e.phase.startsWith('features:train') && e.done === 3);
+    const mid = fold([events.slice(0, during + 1)]);
+    const at = (mid.startedTs as number) + 10_000;
+    const p = overallProgress(mid, graph);
+    expect(estimateEtaMs(mid, at, graph)).toBeCloseTo((10_000 * (1 - p)) / p, 5);
   });
 
   it('uses the running node’s reported ETA, aged by the time since it was reported', () => {

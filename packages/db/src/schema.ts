@@ -5,6 +5,7 @@
 import type { PipelineGraph } from '@defectflow/nodes';
 import { sql } from 'drizzle-orm';
 import {
+  boolean,
   check,
   index,
   integer,
@@ -14,6 +15,7 @@ import {
   text,
   timestamp,
   unique,
+  uniqueIndex,
 } from 'drizzle-orm/pg-core';
 
 const id = () =>
@@ -93,6 +95,12 @@ export const runs = pgTable(
     id: id(),
     pipelineId: text('pipeline_id').references(() => pipelines.id, { onDelete: 'set null' }),
     productLineId: text('product_line_id').references(() => productLines.id, { onDelete: 'set null' }),
+    /** The template (and version) the run was started from, when it was run from the template itself or a pipeline linked to one. */
+    templateId: text('template_id').references(() => templates.id, { onDelete: 'set null' }),
+    templateVersionId: text('template_version_id').references(() => templateVersions.id, { onDelete: 'set null' }),
+    /** A name and notes the user gives the run (runs are otherwise known by their id). */
+    name: text('name'),
+    notes: text('notes'),
     /** The exact graph that ran (pipelines change afterwards; a run's record must not). */
     graph: jsonb('graph').$type<PipelineGraph>().notNull(),
     status: text('status', { enum: RUN_STATUSES }).notNull().default('queued'),
@@ -148,9 +156,14 @@ export const models = pgTable(
     labels: jsonb('labels').$type<string[]>().notNull(),
     inputSize: integer('input_size').notNull(),
     metrics: jsonb('metrics').$type<Record<string, unknown>>(),
+    /** The model its product line uses now; at most one per product line (partial unique index). */
+    active: boolean('active').notNull().default(false),
     createdAt: createdAt(),
   },
-  (t) => [index('models_product_line_idx').on(t.productLineId)],
+  (t) => [
+    index('models_product_line_idx').on(t.productLineId),
+    uniqueIndex('models_one_active_per_line').on(t.productLineId).where(sql`${t.active}`),
+  ],
 );
 
 export const datasets = pgTable('datasets', {

@@ -61,11 +61,45 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
 
 export interface ParamProblem {
   field: string;
-  /** Sentence without the node name, e.g. `"epochs" is 0. Allowed: an integer from 1 to 500.` */
+  /** Sentence without the node name, e.g. `"epochs" must be at most 500 (it is 1000).` */
   text: string;
 }
 
-/** Turns a zod error on a node's params into one problem per field, each naming the allowed values. */
+type Issue = z.core.$ZodIssue;
+
+/** "must be at most 512 (it is 1000)", "must not be empty", "is required (an integer from 1 to 500)": the rule, then the value. */
+function problemText(issue: Issue, value: unknown, allowed: string | undefined): string {
+  const it = ` (it is ${formatValue(value)})`;
+  switch (issue.code) {
+    case 'too_big': {
+      const max = Number(issue.maximum);
+      if (issue.origin === 'string') return `must be at most ${max} characters long`;
+      if (issue.origin === 'array' || issue.origin === 'set') return `must have at most ${max} items`;
+      return `must be ${issue.inclusive === false ? 'less than' : 'at most'} ${formatNumber(max)}${it}`;
+    }
+    case 'too_small': {
+      const min = Number(issue.minimum);
+      if (issue.origin === 'string') return min <= 1 ? 'must not be empty' : `must be at least ${min} characters long`;
+      if (issue.origin === 'array' || issue.origin === 'set') return `must have at least ${min} ${min === 1 ? 'item' : 'items'}`;
+      return `must be ${issue.inclusive === false ? 'more than' : 'at least'} ${formatNumber(min)}${it}`;
+    }
+    case 'invalid_value':
+      return `must be ${issue.values.length === 1 ? JSON.stringify(issue.values[0]) : `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`}${it}`;
+    case 'invalid_type': {
+      if (value === undefined || value === null) return allowed ? `is required (${allowed})` : 'is required';
+      if (issue.expected === 'int') return `must be a whole number${it}`;
+      const article = /^[aeiou]/.test(issue.expected) ? 'an' : 'a';
+      return `must be ${article} ${issue.expected}${allowed ? ` (${allowed})` : ''}, not ${formatValue(value)}`;
+    }
+    case 'invalid_format':
+    case 'custom':
+      return value === undefined ? issue.message : `${issue.message}${it}`;
+    default:
+      return `is invalid: ${issue.message}`;
+  }
+}
+
+/** Turns a zod error on a node's params into one sentence per field: what the field must be, and what it is. */
 export function describeParamIssues(schema: z.ZodType, params: unknown, error: z.ZodError): ParamProblem[] {
   const shape = schema instanceof z.ZodObject ? (schema.shape as Record<string, z.core.$ZodType>) : undefined;
   const problems: ParamProblem[] = [];
@@ -84,27 +118,8 @@ export function describeParamIssues(schema: z.ZodType, params: unknown, error: z
     if (reported.has(field)) continue;
     reported.add(field);
     const top = issue.path[0];
-    const allowed = describeAllowed(typeof top === 'string' && shape ? shape[top] : undefined);
-    const value = valueAt(params, issue.path);
-    const tail = allowed && issue.path.length === 1 && issue.code !== 'custom' ? ` Allowed: ${allowed}.` : '';
-    let problem: string;
-    switch (issue.code) {
-      case 'too_small':
-      case 'too_big':
-      case 'invalid_value':
-        problem = `is ${formatValue(value)}`;
-        break;
-      case 'invalid_type':
-        problem = `must be ${issue.expected === 'int' ? 'an integer' : `a ${issue.expected}`}, got ${formatValue(value)}`;
-        break;
-      case 'invalid_format':
-      case 'custom':
-        problem = value === undefined ? issue.message : `${issue.message} (got ${formatValue(value)})`;
-        break;
-      default:
-        problem = `is invalid: ${issue.message}`;
-    }
-    problems.push({ field, text: `"${field || 'params'}" ${problem}.${tail}` });
+    const allowed = issue.path.length === 1 ? describeAllowed(typeof top === 'string' && shape ? shape[top] : undefined) : undefined;
+    problems.push({ field, text: `"${field || 'params'}" ${problemText(issue as Issue, valueAt(params, issue.path), allowed)}.` });
   }
   return problems;
 }

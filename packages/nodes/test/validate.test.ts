@@ -67,10 +67,10 @@ describe('validateGraph', () => {
     const params = find(errors, 'param_invalid');
     const valRatio = params.find((e) => e.nodeId === 'd1' && e.field === 'valRatio');
     expect(valRatio?.message).toContain('"Steel plates"');
-    expect(valRatio?.message).toContain('0.9');
-    expect(valRatio?.message).toContain('a number from 0 to 0.5');
-    expect(params.find((e) => e.field === 'maxPerClass')?.message).toContain('an integer of at least 0');
-    expect(params.find((e) => e.field === 'layout')?.message).toContain('one of "auto", "folders", "mvtec", "csv"');
+    // Sentences that say the rule, then the value (issue 20 item 10: was "is 0.9. Allowed: …").
+    expect(valRatio?.message).toContain('"valRatio" must be at most 0.5 (it is 0.9).');
+    expect(params.find((e) => e.field === 'maxPerClass')?.message).toContain('"maxPerClass" must be at least 0 (it is -1).');
+    expect(params.find((e) => e.field === 'layout')?.message).toContain('must be one of "auto", "folders", "mvtec", "csv" (it is "zip")');
     expect(params.find((e) => e.field === 'typo')?.message).toContain('has no parameter "typo"');
 
     expect(find(errors, 'unknown_port')).toEqual([expect.objectContaining({ nodeId: 'h1', port: 'nope', edgeId: 'e-unknown-port' })]);
@@ -144,5 +144,24 @@ describe('validateGraph', () => {
     expect(map.a2?.map((e) => e.code)).toContain('cycle');
     expect(map.h1?.map((e) => e.code).sort()).toEqual(['required_input_missing', 'unknown_port']);
     expect(map.bb).toBeUndefined();
+  });
+});
+
+describe('param messages read like sentences', () => {
+  const messageFor = (params: Record<string, unknown>, field: string) =>
+    validateGraph({
+      version: 1,
+      nodes: [{ id: 'train', type: 'train', params, position: { x: 0, y: 0 } }],
+      edges: [],
+    }).errors.find((e) => e.field === field)?.message;
+
+  it('a missing value is required, a wrong type says what it must be, a fraction is not a whole number', () => {
+    expect(messageFor({ epochs: null }, 'epochs')).toMatch(/"epochs" is required \(an integer from 1 to \d+\)\.$/);
+    expect(messageFor({ epochs: 'ten' }, 'epochs')).toMatch(/"epochs" must be a number \(an integer from 1 to \d+\), not "ten"\.$/);
+    expect(messageFor({ epochs: 2.5 }, 'epochs')).toMatch(/"epochs" must be a whole number \(it is 2\.5\)\.$/);
+    expect(messageFor({ batchSize: 1000 }, 'batchSize')).toMatch(/"batchSize" must be at most \d+ \(it is 1000\)\.$/);
+    for (const m of [messageFor({ epochs: null }, 'epochs'), messageFor({ batchSize: 1000 }, 'batchSize')]) {
+      expect(m).not.toMatch(/Allowed:|got null/);
+    }
   });
 });

@@ -3,6 +3,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { type FormEvent, useState } from 'react';
+import { NEEDS_ENGINEER, useMe } from '../../src/client/auth.ts';
 import { type RouterOutputs, useTRPC } from '../../src/client/trpc.ts';
 import { RenameProductLine } from '../../src/editor/productLines/RenameProductLine.tsx';
 
@@ -17,6 +18,7 @@ export default function ProductLinesPage() {
   const pipelines = useQuery(trpc.pipelines.list.queryOptions());
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
+  const { canEdit } = useMe();
   const create = useMutation(
     trpc.productLines.create.mutationOptions({
       onSuccess: () => {
@@ -53,7 +55,12 @@ export default function ProductLinesPage() {
           value={description}
           onChange={(e) => setDescription(e.target.value)}
         />
-        <button className="df-btn df-btn-primary" type="submit" disabled={!name.trim() || create.isPending}>
+        <button
+          className="df-btn df-btn-primary"
+          type="submit"
+          disabled={!name.trim() || create.isPending || !canEdit}
+          title={canEdit ? undefined : NEEDS_ENGINEER}
+        >
           Create
         </button>
         {create.error ? <span className="df-error df-small">{create.error.message}</span> : null}

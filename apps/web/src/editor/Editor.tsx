@@ -1,7 +1,7 @@
 'use client';
 
 import { useQueryClient } from '@tanstack/react-query';
-import { ReactFlowProvider, useReactFlow } from '@xyflow/react';
+import { ReactFlowProvider } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
 import Link from 'next/link';
 import { useRouter, useSearchParams } from 'next/navigation';
@@ -10,7 +10,7 @@ import { useTRPC } from '../client/trpc.ts';
 import { RunPanel } from '../runs/RunPanel.tsx';
 import { useNodeStates } from '../runs/useRunEvents.ts';
 import { Canvas } from './Canvas.tsx';
-import { clearDraft, draftKey, readDraft, writeDraft } from './draft.ts';
+import { clearDraft, draftKey, readActiveRun, readDraft, writeActiveRun, writeDraft } from './draft.ts';
 import './editor.css';
 import { Inspector } from './Inspector.tsx';
 import { Modal } from './Modal.tsx';
@@ -71,7 +71,7 @@ function EditorInner() {
         const n = store.getState().copySelected();
         if (n > 0) store.getState().notify('info', `Copied ${n} ${n === 1 ? 'node' : 'nodes'}.`);
       },
-      paste: () => store.getState().paste(),
+      paste: () => store.getState().paste(store.getState().pointer ?? undefined),
       duplicate: () => store.getState().duplicateSelected(),
       remove: () => store.getState().deleteSelected(),
       selectAll: () => store.getState().selectAll(),
@@ -144,7 +144,6 @@ function useDocLoader(request: ReturnType<typeof useDocRequest>) {
   const [error, setError] = useState<string | null>(null);
   const skipNext = useRef<string | null>(null);
   const search = useSearchParams().toString();
-  const { fitView } = useReactFlow();
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: the URL (search) is the request; reload only when it changes
   useEffect(() => {
@@ -185,10 +184,11 @@ function useDocLoader(request: ReturnType<typeof useDocRequest>) {
           store.loadGraph({ version: 1, nodes: [], edges: [] }, { ...EMPTY_DOC, productLineId: request.productLineId });
         }
         restoreDraft();
-        store.setActiveRun(null);
+        // A reload mid-run reattaches the run this tab was watching (issue 20 item 4).
+        store.setActiveRun(readActiveRun(draftKey(useEditorStore.getState().doc)));
         setReady(true);
-        // Queued by React Flow until the new nodes are measured.
-        if (useEditorStore.getState().nodes.length > 0) void fitView({ padding: 0.12, maxZoom: 1 });
+        // A readable fit once the new nodes are measured (Canvas, fit.ts).
+        if (useEditorStore.getState().nodes.length > 0) useEditorStore.getState().requestFit();
       } catch (err) {
         if (!cancelled) setError(`Could not open the document: ${err instanceof Error ? err.message : String(err)}`);
       }
@@ -197,6 +197,14 @@ function useDocLoader(request: ReturnType<typeof useDocRequest>) {
       cancelled = true;
     };
   }, [search]);
+
+  // Remember which run this tab watches, per document.
+  useEffect(() => {
+    if (!ready) return;
+    return useEditorStore.subscribe((s, prev) => {
+      if (s.activeRunId !== prev.activeRunId) writeActiveRun(draftKey(s.doc), s.activeRunId);
+    });
+  }, [ready]);
 
   // Keep a local draft of unsaved work; drop it once saved.
   useEffect(() => {
@@ -306,8 +314,8 @@ function RunDrawer({ runId }: { runId: string }) {
     <div className={`dfe-run-drawer ${open ? 'is-open' : ''}`} data-testid="run-drawer">
       <div className="dfe-run-drawer-head">
         <strong>Run</strong>
-        <Link href={`/runs/${runId}`} className="dfe-muted">
-          {runId}
+        <Link href={`/runs/${runId}`} className="dfe-muted" title={`Open run ${runId} on its own page`}>
+          {runId.slice(0, 8)} ↗
         </Link>
         <span className="dfe-spacer" />
         <button type="button" className="dfe-btn dfe-btn-small" onClick={() => setOpen((o) => !o)}>

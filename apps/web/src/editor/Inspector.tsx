@@ -5,6 +5,7 @@ import { useRef, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { DatasetPicker } from './DatasetPicker.tsx';
 import { ParamInput } from './ParamInput.tsx';
+import { RecentRuns } from './RecentRuns.tsx';
 import { useRegistry } from './registry.tsx';
 import { fieldValue, isFieldVisible, type ParamField, paramFields } from './schema-form.ts';
 import { useEditorStore } from './store.ts';
@@ -20,7 +21,8 @@ function shortMessage(e: GraphError, field: ParamField): string {
   const marker = `"${field.name}"`;
   const at = e.message.indexOf(marker);
   const rest = at >= 0 ? e.message.slice(at + marker.length).replace(/^[\s:]+/, '') : e.message;
-  return rest.length > 0 ? rest : e.message;
+  // "Must be at most 512 (it is 1000)." under the field: a sentence of its own.
+  return rest.length > 0 ? rest.charAt(0).toUpperCase() + rest.slice(1) : e.message;
 }
 
 export function Inspector() {
@@ -50,7 +52,9 @@ function GraphSummary({ selectedCount }: { selectedCount: number }) {
         </p>
       ) : (
         <>
-          <div className="dfe-section-title">{validation.errors.length} problems</div>
+          <div className="dfe-section-title">
+            {validation.errors.length} {validation.errors.length === 1 ? 'problem' : 'problems'}
+          </div>
           <ul className="dfe-problem-list" data-testid="graph-problems">
             {validation.errors.map((e, i) => (
               // biome-ignore lint/suspicious/noArrayIndexKey: errors have no id; order is stable
@@ -62,6 +66,7 @@ function GraphSummary({ selectedCount }: { selectedCount: number }) {
         </>
       )}
       <p className="dfe-muted dfe-small">Select a node to edit its parameters. Press ? for keyboard shortcuts.</p>
+      <RecentRuns />
     </div>
   );
 }

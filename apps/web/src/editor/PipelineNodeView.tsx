@@ -14,6 +14,7 @@ const RUN_STATE_TEXT: Record<NodeRunState['state'], string> = {
   cached: 'Cached',
   done: 'Done',
   failed: 'Failed',
+  cancelled: 'Cancelled',
 };
 
 function PortRow({ port, side }: { port: PortSpec; side: 'in' | 'out' }) {

@@ -2,8 +2,8 @@
 
 import { parseGraphJson } from '@defectflow/nodes';
 import { useQuery } from '@tanstack/react-query';
-import { useReactFlow } from '@xyflow/react';
-import { type ChangeEvent, useRef, useState } from 'react';
+import { type ChangeEvent, useEffect, useRef, useState } from 'react';
+import { NEEDS_ENGINEER, useMe } from '../client/auth.ts';
 import { useTRPC } from '../client/trpc.ts';
 import { Modal } from './Modal.tsx';
 import { useEditorStore } from './store.ts';
@@ -37,11 +37,12 @@ export function Toolbar({ onSave, onSaveTemplate, onRun, onShowVersions, onShowH
   const canRedo = useEditorStore((s) => s.future.length > 0);
   const errorCount = useEditorStore((s) => s.validation.errors.length);
   const firstError = useEditorStore((s) => s.validation.errors[0]?.message);
-  const { setDoc, undo, redo, autoLayout, toGraph, importGraph, notify } = useEditorStore.getState();
-  const { fitView } = useReactFlow();
+  const { setDoc, undo, redo, autoLayout, toGraph, importGraph, notify, requestFit } = useEditorStore.getState();
   const fileInput = useRef<HTMLInputElement>(null);
   const [askMessage, setAskMessage] = useState(false);
-  const blocker = runBlocker(errorCount, firstError);
+  const { canEdit } = useMe();
+  // A viewer may explore and export, not save or run: say why instead of failing on click.
+  const blocker = canEdit ? runBlocker(errorCount, firstError) : NEEDS_ENGINEER;
 
   const exportJson = () => {
     const blob = new Blob([`${JSON.stringify(toGraph(), null, 2)}\n`], { type: 'application/json' });
@@ -66,7 +67,7 @@ export function Toolbar({ onSave, onSaveTemplate, onRun, onShowVersions, onShowH
     }
     importGraph(parsed.graph);
     notify('success', `Imported ${file.name}: ${parsed.graph.nodes.length} nodes, ${parsed.graph.edges.length} connections.`);
-    void fitView({ padding: 0.1, maxZoom: 1 });
+    requestFit();
   };
 
   const lines = (productLines.data ?? []) as { id: string; name: string }[];
@@ -98,21 +99,31 @@ export function Toolbar({ onSave, onSaveTemplate, onRun, onShowVersions, onShowH
           <span className="dfe-dirty" title="Unsaved changes" data-testid="dirty-marker">
             ● unsaved
           </span>
+        ) : doc.pipelineId === null && doc.templateId === null ? (
+          // A new document exists only in this tab until its first save.
+          <span className="dfe-dirty" title="This pipeline has never been saved" data-testid="never-saved-marker">
+            not saved yet
+          </span>
         ) : (
           <span className="dfe-saved" data-testid="saved-marker">
             saved
           </span>
         )}
         {doc.templateId ? <span className="dfe-tag" title="Linked template">template</span> : null}
+        {canEdit ? null : (
+          <span className="dfe-tag dfe-tag-muted" title={`Saving and running ${NEEDS_ENGINEER}`} data-testid="view-only">
+            view only
+          </span>
+        )}
       </div>
 
       <div className="dfe-tools">
         <div className="dfe-group">
-          <button type="button" className="dfe-btn" onClick={undo} disabled={!canUndo} title="Undo (Ctrl+Z)">
-            ↶ Undo
+          <button type="button" className="dfe-btn dfe-btn-icon" onClick={undo} disabled={!canUndo} title="Undo (Ctrl+Z)" aria-label="Undo">
+            ↶
           </button>
-          <button type="button" className="dfe-btn" onClick={redo} disabled={!canRedo} title="Redo (Ctrl+Shift+Z)">
-            ↷ Redo
+          <button type="button" className="dfe-btn dfe-btn-icon" onClick={redo} disabled={!canRedo} title="Redo (Ctrl+Shift+Z)" aria-label="Redo">
+            ↷
           </button>
         </div>
         <div className="dfe-group">
@@ -121,20 +132,29 @@ export function Toolbar({ onSave, onSaveTemplate, onRun, onShowVersions, onShowH
             className="dfe-btn"
             onClick={() => {
               autoLayout();
-              void fitView({ padding: 0.1, maxZoom: 1 }); // queued by React Flow until the new positions render
+              requestFit(); // once the new positions render
             }}
             title="Arrange nodes left to right"
           >
             Auto-layout
           </button>
-          <button type="button" className="dfe-btn" onClick={() => void fitView({ padding: 0.1, maxZoom: 1, duration: 200 })}>
+          <button
+            type="button"
+            className="dfe-btn"
+            onClick={requestFit}
+            title="Fit the graph at a zoom where its text stays readable (the ⛶ button on the canvas shows all of it)"
+          >
             Fit view
           </button>
         </div>
         <div className="dfe-group">
-          <button type="button" className="dfe-btn" onClick={() => fileInput.current?.click()} title="Load a PipelineGraph v1 JSON file">
-            Import JSON
-          </button>
+          {/* Less frequent actions behind one button, so the toolbar stays on one line at 1440 px. */}
+          <MoreMenu
+            items={[
+              { label: 'Import JSON', title: 'Load a PipelineGraph v1 JSON file', onSelect: () => fileInput.current?.click() },
+              { label: 'Export JSON', title: 'Download the graph (the format the CLI runs)', onSelect: exportJson },
+            ]}
+          />
           <input
             ref={fileInput}
             type="file"
@@ -143,9 +163,6 @@ export function Toolbar({ onSave, onSaveTemplate, onRun, onShowVersions, onShowH
             onChange={importJson}
             data-testid="import-input"
           />
-          <button type="button" className="dfe-btn" onClick={exportJson} title="Download the graph (the format the CLI runs)">
-            Export JSON
-          </button>
         </div>
         <div className="dfe-group">
           <button
@@ -157,10 +174,22 @@ export function Toolbar({ onSave, onSaveTemplate, onRun, onShowVersions, onShowH
           >
             Versions
           </button>
-          <button type="button" className="dfe-btn" onClick={() => setAskMessage(true)} disabled={saving}>
+          <button
+            type="button"
+            className="dfe-btn"
+            onClick={() => setAskMessage(true)}
+            disabled={saving || !canEdit}
+            title={canEdit ? undefined : NEEDS_ENGINEER}
+          >
             Save as template version
           </button>
-          <button type="button" className="dfe-btn" onClick={onSave} disabled={saving} title="Save pipeline (Ctrl+S)">
+          <button
+            type="button"
+            className="dfe-btn"
+            onClick={onSave}
+            disabled={saving || !canEdit}
+            title={canEdit ? 'Save pipeline (Ctrl+S)' : NEEDS_ENGINEER}
+          >
             Save
           </button>
         </div>
@@ -175,7 +204,7 @@ export function Toolbar({ onSave, onSaveTemplate, onRun, onShowVersions, onShowH
           >
             ▶ Run
           </button>
-          {blocker ? (
+          {blocker && canEdit ? (
             <span className="dfe-run-blocker" data-testid="run-blocker" title={blocker}>
               {errorCount} {errorCount === 1 ? 'problem' : 'problems'}
             </span>
@@ -195,6 +224,67 @@ export function Toolbar({ onSave, onSaveTemplate, onRun, onShowVersions, onShowH
             if (await onSaveTemplate(message)) setAskMessage(false);
           }}
         />
+      ) : null}
+    </div>
+  );
+}
+
+interface MenuItem {
+  label: string;
+  title: string;
+  onSelect: () => void;
+}
+
+/** "⋯" button with a small menu; closes on a choice, Escape or a click elsewhere. */
+function MoreMenu({ items }: { items: MenuItem[] }) {
+  const [open, setOpen] = useState(false);
+  const root = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (!open) return;
+    const onDown = (e: PointerEvent) => {
+      if (!root.current?.contains(e.target as Node)) setOpen(false);
+    };
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') setOpen(false);
+    };
+    document.addEventListener('pointerdown', onDown);
+    document.addEventListener('keydown', onKey);
+    return () => {
+      document.removeEventListener('pointerdown', onDown);
+      document.removeEventListener('keydown', onKey);
+    };
+  }, [open]);
+  return (
+    <div className="dfe-menu" ref={root}>
+      <button
+        type="button"
+        className="dfe-btn"
+        aria-haspopup="menu"
+        aria-expanded={open}
+        aria-label="Import or export JSON"
+        title="Import / export JSON"
+        onClick={() => setOpen((o) => !o)}
+      >
+        JSON ▾
+      </button>
+      {open ? (
+        <div className="dfe-menu-list" role="menu">
+          {items.map((item) => (
+            <button
+              key={item.label}
+              type="button"
+              role="menuitem"
+              className="dfe-menu-item"
+              title={item.title}
+              onClick={() => {
+                setOpen(false);
+                item.onSelect();
+              }}
+            >
+              {item.label}
+            </button>
+          ))}
+        </div>
       ) : null}
     </div>
   );

@@ -3,6 +3,7 @@
 import type { PipelineGraph } from '@defectflow/nodes';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
+import { NEEDS_ENGINEER, useMe } from '../client/auth.ts';
 import { useTRPC } from '../client/trpc.ts';
 import { Modal } from './Modal.tsx';
 import { formatValue } from './schema-form.ts';
@@ -51,6 +52,9 @@ export function VersionsDialog({
     enabled: from !== undefined && to !== undefined,
   });
   const restore = useMutation(trpc.templates.restore.mutationOptions());
+  const { canEdit } = useMe();
+  // Restoring a template appends a version (engineer); loading into a pipeline only changes the canvas.
+  const restoreBlocked = editingTemplate && !canEdit;
   const [error, setError] = useState<string | null>(null);
 
   const toggle = (id: string) =>
@@ -106,9 +110,11 @@ export function VersionsDialog({
                 <button
                   type="button"
                   className="dfe-btn dfe-btn-small"
-                  disabled={restore.isPending}
+                  disabled={restore.isPending || restoreBlocked}
                   onClick={() => doRestore(r)}
-                  title={editingTemplate ? 'Append a new version equal to this one' : 'Load this version into the pipeline'}
+                  title={
+                    restoreBlocked ? NEEDS_ENGINEER : editingTemplate ? 'Append a new version equal to this one' : 'Load this version into the pipeline'
+                  }
                 >
                   {editingTemplate ? 'Restore' : 'Load'}
                 </button>

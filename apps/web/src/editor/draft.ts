@@ -54,3 +54,24 @@ export function readDraft(key: string): Draft | null {
 export function clearDraft(key: string): void {
   storage()?.removeItem(PREFIX + key);
 }
+
+const RUN_PREFIX = 'defectflow.editor.run:';
+
+/** The run shown in this tab's run drawer, per document, so a reload mid-run keeps the live view. */
+export function writeActiveRun(key: string, runId: string | null): void {
+  try {
+    if (typeof window === 'undefined') return;
+    if (runId) window.sessionStorage.setItem(RUN_PREFIX + key, runId);
+    else window.sessionStorage.removeItem(RUN_PREFIX + key);
+  } catch {
+    // Storage disabled: the run page still has the live view.
+  }
+}
+
+export function readActiveRun(key: string): string | null {
+  try {
+    return typeof window === 'undefined' ? null : window.sessionStorage.getItem(RUN_PREFIX + key);
+  } catch {
+    return null;
+  }
+}

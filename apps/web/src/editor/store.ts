@@ -45,7 +45,8 @@ export interface Notice {
 export type ConnectResult = { ok: true; edgeId: string } | { ok: false; reason: string };
 
 const HISTORY_LIMIT = 200;
-const PASTE_OFFSET = 40;
+/** How far a paste without a pointer position lands from the original (and from the previous paste): title rows stay visible. */
+const PASTE_OFFSET = 60;
 
 export interface EditorState {
   doc: EditorDoc;
@@ -68,6 +69,10 @@ export interface EditorState {
   notice: Notice | null;
   activeRunId: string | null;
   runStates: Record<string, NodeRunState>;
+  /** Bumped to ask the canvas for a readable fit-to-view once the nodes are measured (see fit.ts). */
+  fitRequest: number;
+  /** Where the pointer is over the canvas (flow coordinates), or null: a paste lands there. */
+  pointer: { x: number; y: number } | null;
 
   // Canvas wiring (React Flow controlled mode).
   onNodesChange: (changes: NodeChange<PipelineNode>[]) => void;
@@ -82,7 +87,8 @@ export interface EditorState {
   setLabel: (nodeId: string, label: string, coalesceKey?: string) => void;
   deleteSelected: () => void;
   copySelected: () => number;
-  paste: () => string[];
+  /** Pastes the clipboard; with `at` (flow coordinates, the pointer) its top-left corner lands there. */
+  paste: (at?: { x: number; y: number }) => string[];
   duplicateSelected: () => string[];
   autoLayout: () => void;
   importGraph: (graph: PipelineGraph) => void;
@@ -103,6 +109,8 @@ export interface EditorState {
   setRunErrors: (errors: GraphError[]) => void;
   setActiveRun: (runId: string | null) => void;
   setRunStates: (states: Record<string, NodeRunState>) => void;
+  requestFit: () => void;
+  setPointer: (pointer: { x: number; y: number } | null) => void;
   notify: (kind: Notice['kind'], text: string, action?: Notice['action']) => void;
   dismissNotice: () => void;
 }
@@ -176,7 +184,7 @@ export function createEditorStore() {
     };
 
     /** Insert copies of `clip` with fresh ids, shifted by `offset`, internal edges kept; the copies become the selection. */
-    const insertCopies = (clip: Snapshot, offset: number): string[] => {
+    const insertCopies = (clip: Snapshot, offset: { x: number; y: number }): string[] => {
       const s = get();
       const taken = new Set(s.nodes.map((n) => n.id));
       const idMap = new Map<string, string>();
@@ -187,7 +195,7 @@ export function createEditorStore() {
         return {
           id,
           type: 'pipeline',
-          position: { x: n.position.x + offset, y: n.position.y + offset },
+          position: { x: Math.round(n.position.x + offset.x), y: Math.round(n.position.y + offset.y) },
           data: structuredClone(n.data),
           selected: true,
         };
@@ -228,6 +236,8 @@ export function createEditorStore() {
       notice: null,
       activeRunId: null,
       runStates: {},
+      fitRequest: 0,
+      pointer: null,
 
       onNodesChange: (changes) => {
         const s = get();
@@ -348,17 +358,23 @@ export function createEditorStore() {
         return clip.nodes.length;
       },
 
-      paste: () => {
+      paste: (at) => {
         const s = get();
         if (s.clipboard === null) return [];
         const count = s.pasteCount + 1;
         set({ pasteCount: count });
-        return insertCopies(s.clipboard, PASTE_OFFSET * count);
+        if (at) {
+          // The copied block's top-left corner under the pointer (a little up-left, like a drop from the palette).
+          const left = Math.min(...s.clipboard.nodes.map((n) => n.position.x));
+          const top = Math.min(...s.clipboard.nodes.map((n) => n.position.y));
+          return insertCopies(s.clipboard, { x: at.x - 40 - left, y: at.y - 20 - top });
+        }
+        return insertCopies(s.clipboard, { x: PASTE_OFFSET * count, y: PASTE_OFFSET * count });
       },
 
       duplicateSelected: () => {
         const clip = selectedSnapshot();
-        return clip === null ? [] : insertCopies(clip, PASTE_OFFSET);
+        return clip === null ? [] : insertCopies(clip, { x: PASTE_OFFSET, y: PASTE_OFFSET });
       },
 
       autoLayout: () => {
@@ -460,6 +476,8 @@ export function createEditorStore() {
 
       setActiveRun: (runId) => set({ activeRunId: runId, runStates: {} }),
       setRunStates: (states) => set({ runStates: states }),
+      requestFit: () => set({ fitRequest: get().fitRequest + 1 }),
+      setPointer: (pointer) => set({ pointer }),
 
       notify: (kind, text, action) => set({ notice: { id: ++noticeCounter, kind, text, ...(action ? { action } : {}) } }),
       dismissNotice: () => set({ notice: null }),

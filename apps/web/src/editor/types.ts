@@ -31,7 +31,7 @@ export const EMPTY_DOC: EditorDoc = {
 
 /** One entry of the run-state overlay (the shape useNodeStates returns). */
 export interface NodeRunState {
-  state: 'queued' | 'running' | 'cached' | 'done' | 'failed';
+  state: 'queued' | 'running' | 'cached' | 'done' | 'failed' | 'cancelled';
   progress?: number;
   message?: string;
 }

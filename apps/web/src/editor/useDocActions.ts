@@ -101,6 +101,9 @@ export function useDocActions(onDocMoved: (url: string) => void) {
         graph: s.toGraph(),
         pipelineId: s.doc.pipelineId ?? undefined,
         productLineId: s.doc.productLineId ?? undefined,
+        // Runs of the template itself (or of a pipeline linked to one) are listed under it.
+        templateId: s.doc.templateId ?? undefined,
+        templateVersionId: s.doc.templateVersionId ?? undefined,
       });
       if (!result.ok) {
         s.setRunErrors(result.errors as GraphError[]);

@@ -1,12 +1,11 @@
 'use client';
 /** /runs/<id>: the live panel, then the evaluation report and the exact graph that ran. */
 import { useQuery } from '@tanstack/react-query';
-import Link from 'next/link';
 import { useMemo } from 'react';
 import { useTRPC } from '../client/trpc.ts';
-import { formatDateTime, shortId } from './format.ts';
 import { metricsFromRun } from './metrics.ts';
 import { EvaluationReport } from './report/EvaluationReport.tsx';
+import { RunHeader } from './RunHeader.tsx';
 import { RunPanel, type RunRowLike } from './RunPanel.tsx';
 import { isFinished } from './runState.ts';
 import { useRunEvents } from './useRunEvents.ts';
@@ -29,15 +28,8 @@ export function RunDetail({ runId }: { runId: string }) {
 
   if (run.error) return <p role="alert">Could not load run {runId}: {run.error.message}</p>;
   return (
-    <div style={{ display: 'grid', gap: 20 }}>
-      <div style={{ fontSize: 13, color: '#5b6470', display: 'flex', gap: 14, flexWrap: 'wrap' }}>
-        <span>
-          run <code>{shortId(runId)}</code>
-        </span>
-        {row?.createdAt ? <span>created {formatDateTime(row.createdAt)}</span> : null}
-        {row?.pipelineId ? <Link href={`/editor?pipeline=${row.pipelineId}`}>open pipeline in editor</Link> : null}
-        <Link href="/runs">all runs</Link>
-      </div>
+    <div style={{ display: 'grid', gap: 16 }}>
+      {row ? <RunHeader run={row} /> : null}
       <RunPanel runId={runId} />
       <section className="df-card">
         <h2 style={{ fontSize: 18, marginTop: 0 }}>Evaluation</h2>

@@ -5,7 +5,9 @@
  */
 import type { PipelineGraph } from '@defectflow/nodes';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import Link from 'next/link';
 import { useEffect, useState } from 'react';
+import { NEEDS_ENGINEER, useMe } from '../client/auth.ts';
 import { useSocket } from '../client/socket.ts';
 import { useTRPC } from '../client/trpc.ts';
 import { TrainingCurves } from './chart/TrainingCurves.tsx';
@@ -14,7 +16,7 @@ import { LogView } from './panel/LogView.tsx';
 import { NodeStateList } from './panel/NodeStateList.tsx';
 import { ProgressBar } from './panel/ProgressBar.tsx';
 import { StatusBadge } from './panel/StatusBadge.tsx';
-import { estimateEtaMs, formatDuration, isFinished, overallProgress } from './runState.ts';
+import { estimateEtaMs, formatDuration, isFinished, overallProgress, reusedTrainingRun } from './runState.ts';
 import { useRunEvents } from './useRunEvents.ts';
 
 export interface RunPanelProps {
@@ -38,10 +40,14 @@ export function RunPanel({ runId, hideNodes = false }: RunPanelProps) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const state = useRunEvents(runId);
+  // A rerun that reused a cached training shows the curves of the run that trained.
+  const reusedFrom = reusedTrainingRun(state);
+  const original = useRunEvents(reusedFrom);
   const finished = isFinished(state.status);
   const run = useQuery(trpc.runs.get.queryOptions({ runId }));
   const row = run.data as RunRowLike | undefined;
   const cancel = useMutation(trpc.runs.cancel.mutationOptions());
+  const { canEdit } = useMe();
 
   // The row carries the final metrics: refetch once the stream says the run ended.
   useEffect(() => {
@@ -97,7 +103,8 @@ export function RunPanel({ runId, hideNodes = false }: RunPanelProps) {
             type="button"
             className="df-btn df-btn-danger"
             data-testid="run-cancel"
-            disabled={cancel.isPending}
+            disabled={cancel.isPending || !canEdit}
+            title={canEdit ? undefined : NEEDS_ENGINEER}
             onClick={() => cancel.mutate({ runId })}
           >
             {cancel.isPending ? 'Cancelling…' : 'Cancel'}
@@ -107,7 +114,7 @@ export function RunPanel({ runId, hideNodes = false }: RunPanelProps) {
       <ProgressBar
         value={progress}
         label={ended ? status : eta !== null ? `ETA ${formatDuration(eta)}` : undefined}
-        color={status === 'failed' ? '#dc2626' : status === 'cancelled' ? '#d97706' : '#2563eb'}
+        color={status === 'failed' ? '#dc2626' : status === 'cancelled' ? '#8c959f' : '#2563eb'}
       />
       {error ? (
         <div role="alert" style={{ color: '#b91c1c', fontSize: 13 }}>
@@ -121,7 +128,16 @@ export function RunPanel({ runId, hideNodes = false }: RunPanelProps) {
       ) : null}
       {cancel.error ? <div style={{ color: '#b91c1c', fontSize: 12 }}>Cancel failed: {cancel.error.message}</div> : null}
       {hideNodes ? null : <NodeStateList nodes={state.nodes} graphNodes={graphNodes} />}
-      <TrainingCurves state={state} />
+      {reusedFrom ? (
+        <div data-testid="run-reused-training" style={{ fontSize: 13, color: '#374151' }}>
+          Training was reused from run{' '}
+          <Link href={`/runs/${reusedFrom}`} style={{ fontFamily: 'monospace' }}>
+            {reusedFrom.slice(0, 8)}
+          </Link>{' '}
+          (same data and settings); its curves are shown.
+        </div>
+      ) : null}
+      <TrainingCurves state={reusedFrom && state.epochs.length === 0 ? original : state} />
       <LogView logs={state.logs} startedTs={state.startedTs} />
     </section>
   );
@@ -140,6 +156,9 @@ export interface RunRowLike {
   metrics?: unknown;
   pipelineId?: string | null;
   productLineId?: string | null;
+  templateId?: string | null;
+  name?: string | null;
+  notes?: string | null;
   createdAt?: string;
   startedAt?: string | null;
   finishedAt?: string | null;

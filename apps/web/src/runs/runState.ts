@@ -6,7 +6,8 @@
  */
 import type { RunEvent, RunStatus } from '@defectflow/nodes';
 
-export type NodeRunState = 'queued' | 'running' | 'cached' | 'done' | 'failed';
+/** `cancelled`: the node was running when the run was cancelled (neutral, not a failure). */
+export type NodeRunState = 'queued' | 'running' | 'cached' | 'done' | 'failed' | 'cancelled';
 
 export interface NodeProgress {
   phase: string;
@@ -30,6 +31,8 @@ export interface NodeStateInfo {
   code?: string;
   summary?: Record<string, unknown>;
   durationMs?: number;
+  /** For a cached node: the run (and node) that computed what was reused. */
+  from?: { runId: string; nodeId: string };
 }
 
 export interface EpochPoint {
@@ -159,7 +162,8 @@ function foldEvent(s: RunViewState, e: RunEvent): RunViewState {
         nodeType: e.nodeType,
         progress: 1,
         summary: e.summary,
-        message: 'reused from cache',
+        message: e.from ? `reused from run ${e.from.runId.slice(0, 8)}` : 'reused from cache',
+        ...(e.from ? { from: e.from } : {}),
       };
       break;
     case 'node.progress': {
@@ -169,7 +173,7 @@ function foldEvent(s: RunViewState, e: RunEvent): RunViewState {
         ...n,
         state: n.state === 'queued' ? 'running' : n.state,
         phase: e.phase,
-        progress: fraction ?? n.progress,
+        progress: fraction === undefined ? n.progress : nodeProgress(n, e.nodeId, s, e.phase, fraction),
         etaMs: e.etaMs,
         etaTs: e.ts,
         message: `${e.phase} ${e.done}/${e.total}`,
@@ -197,7 +201,7 @@ function foldEvent(s: RunViewState, e: RunEvent): RunViewState {
         ...n,
         state: n.state === 'queued' ? 'running' : n.state,
         phase: 'train',
-        progress: e.epochs > 0 ? clamp01(doneEpochs / e.epochs) : n.progress,
+        progress: e.epochs > 0 ? nodeProgress(n, e.nodeId, s, 'train', clamp01(doneEpochs / e.epochs)) : n.progress,
         etaMs: e.etaMs ?? n.etaMs,
         etaTs: e.etaMs !== undefined ? e.ts : n.etaTs,
         message: `epoch ${doneEpochs}/${e.epochs}`,
@@ -218,7 +222,7 @@ function foldEvent(s: RunViewState, e: RunEvent): RunViewState {
         s.nodes[e.nodeId] = {
           ...n,
           state: n.state === 'queued' ? 'running' : n.state,
-          progress: Math.max(n.progress ?? 0, clamp01(x / epochs)),
+          progress: nodeProgress(n, e.nodeId, s, 'train', clamp01(x / epochs)),
         };
       }
       break;
@@ -254,9 +258,11 @@ function foldEvent(s: RunViewState, e: RunEvent): RunViewState {
       s.finishedTs = e.ts;
       s.durationMs = e.durationMs;
       s.error = e.error;
-      // Nodes still marked running when the run ends were interrupted (cancel/failure elsewhere).
+      // Nodes still marked running when the run ends were stopped: by a cancel (neutral) or a failure elsewhere.
       for (const [id, n] of Object.entries(s.nodes)) {
-        if (n.state === 'running') s.nodes[id] = { ...n, state: e.status === 'succeeded' ? 'done' : 'failed', message: e.status, etaMs: undefined };
+        if (n.state !== 'running') continue;
+        const state: NodeRunState = e.status === 'succeeded' ? 'done' : e.status === 'cancelled' || e.status === 'interrupted' ? 'cancelled' : 'failed';
+        s.nodes[id] = { ...n, state, message: e.status, etaMs: undefined };
       }
       break;
   }
@@ -268,12 +274,46 @@ function clamp01(v: number): number {
 }
 
 export function isFinished(status: OverallStatus): boolean {
-  return status === 'succeeded' || status === 'failed' || status === 'cancelled';
+  return status === 'succeeded' || status === 'failed' || status === 'cancelled' || status === 'interrupted';
 }
 
 /** How much one node counts toward overall progress: training dominates a run's time. */
-const NODE_WEIGHTS: Record<string, number> = { train: 8, evaluate: 2, dataset: 1.5, backbone: 1 };
-const DEFAULT_WEIGHT = 0.5;
+/**
+ * Share of a run's time per node type, from a default-template run on the steel sample (31.2 s:
+ * train 29.6 s, dataset 0.8 s, evaluate 0.3 s, backbone 0.2 s, deploy 0.2 s, the rest < 0.1 s);
+ * evaluate and dataset are kept larger than that, since on a cold cache or 100k images they are.
+ */
+const NODE_WEIGHTS: Record<string, number> = { train: 20, evaluate: 2, dataset: 1.5, backbone: 0.3, deploy: 0.3 };
+const DEFAULT_WEIGHT = 0.1;
+
+/**
+ * Where each phase of a node lies in its own 0..1 progress, measured on the same run: the train node
+ * spent 15 s extracting training features, 1 s on extra views, 1.5 s on validation features and 10 s
+ * training. Phases report 0..1 each; mapped through these spans, a node's progress only moves forward.
+ */
+const PHASE_SPANS: Record<string, Array<[prefix: string, start: number, end: number]>> = {
+  train: [
+    ['features:val', 0.55, 0.6],
+    ['features:', 0, 0.55],
+    ['features', 0, 0.55],
+    ['train', 0.6, 1],
+    ['head', 0.6, 1],
+    ['finetune', 0.6, 1],
+  ],
+  dataset: [
+    ['scan', 0, 0.1],
+    ['check', 0.1, 1],
+  ],
+};
+
+/** A node's progress after `phase` reached `fraction`: mapped into the phase's span, never below what it was. */
+function nodeProgress(n: NodeStateInfo, nodeId: string, s: RunViewState, phase: string, fraction: number): number {
+  const spans = PHASE_SPANS[n.nodeType ?? s.nodes[nodeId]?.nodeType ?? ''] ?? [];
+  const span = spans.find(([prefix]) => phase.startsWith(prefix));
+  // A phase without a known span fills the rest of the node from where it stands.
+  const [start, end] = span ? [span[1], span[2]] : [n.progress ?? 0, 1];
+  return Math.max(n.progress ?? 0, clamp01(start + fraction * (end - start)));
+}
 
 export interface GraphNodeRef {
   id: string;
@@ -299,14 +339,22 @@ export function overallProgress(state: RunViewState, graphNodes?: readonly Graph
     total += w;
     if (!n) continue;
     if (n.state === 'done' || n.state === 'cached' || n.state === 'failed') done += w;
-    else if (n.state === 'running') done += w * (n.progress ?? 0);
+    // A cancelled node stopped where it was: the bar shows how far the run got.
+    else if (n.state === 'running' || n.state === 'cancelled') done += w * (n.progress ?? 0);
   }
   return total > 0 ? clamp01(done / total) : 0;
 }
 
+/** Whether `phase` is the last part of a node of this type (its ETA is then the node's). */
+function isFinalPhase(nodeType: string | undefined, phase: string | undefined): boolean {
+  const span = (PHASE_SPANS[nodeType ?? ''] ?? []).find(([prefix]) => (phase ?? '').startsWith(prefix));
+  return span === undefined || span[2] >= 1;
+}
+
 /**
  * Remaining time in ms, or null when unknown. A running node's own ETA (aged by the time since it was
- * reported) wins; otherwise extrapolate from elapsed time and overall progress.
+ * reported) wins when it covers the rest of that node; an ETA for an earlier phase (feature extraction
+ * before training) does not, so then it extrapolates from elapsed time and the weighted progress.
  */
 export function estimateEtaMs(
   state: RunViewState,
@@ -316,7 +364,7 @@ export function estimateEtaMs(
   if (state.status !== 'running') return null;
   let reported: number | null = null;
   for (const n of Object.values(state.nodes)) {
-    if (n.state !== 'running' || n.etaMs === undefined || n.etaTs === undefined) continue;
+    if (n.state !== 'running' || n.etaMs === undefined || n.etaTs === undefined || !isFinalPhase(n.nodeType, n.phase)) continue;
     const left = Math.max(0, n.etaMs - Math.max(0, now - n.etaTs));
     reported = reported === null ? left : Math.max(reported, left);
   }
@@ -336,4 +384,10 @@ export function formatDuration(ms: number | null | undefined): string {
   const m = Math.floor(s / 60);
   if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
   return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
+}
+
+/** The run whose training a cached train node reused (its curves are that run's), if any. */
+export function reusedTrainingRun(state: Pick<RunViewState, 'nodes'>): string | null {
+  const train = Object.values(state.nodes).find((n) => n.nodeType === 'train' && n.state === 'cached' && n.from);
+  return train?.from?.runId ?? null;
 }

@@ -4,6 +4,7 @@ import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useParams } from 'next/navigation';
 import { useState } from 'react';
+import { NEEDS_ENGINEER, useMe } from '../../../src/client/auth.ts';
 import { useTRPC } from '../../../src/client/trpc.ts';
 import { InstantiateDialog } from '../../../src/editor/productLines/InstantiateDialog.tsx';
 import { RenameProductLine } from '../../../src/editor/productLines/RenameProductLine.tsx';
@@ -21,7 +22,10 @@ export default function ProductLinePage() {
   const line = useQuery(trpc.productLines.get.queryOptions({ id }));
   const templates = useQuery(trpc.templates.list.queryOptions({ productLineId: id }));
   const pipelines = useQuery(trpc.pipelines.list.queryOptions({ productLineId: id }));
+  const models = useQuery(trpc.models.list.queryOptions({ productLineId: id }));
+  const activeModel = models.data?.find((m) => m.active);
   const [instantiating, setInstantiating] = useState(false);
+  const { canEdit } = useMe();
 
   if (line.error) {
     return (
@@ -46,13 +50,30 @@ export default function ProductLinePage() {
         <Link className="df-btn" href={`/runs?productLine=${encodeURIComponent(id)}`}>
           Runs
         </Link>
+        <Link className="df-btn" href={`/models?productLine=${encodeURIComponent(id)}`}>
+          Models
+        </Link>
         <Link className="df-btn" href={`/editor?productLine=${encodeURIComponent(id)}`}>
           New pipeline
         </Link>
-        <button type="button" className="df-btn df-btn-primary" onClick={() => setInstantiating(true)}>
+        <button
+          type="button"
+          className="df-btn df-btn-primary"
+          onClick={() => setInstantiating(true)}
+          disabled={!canEdit}
+          title={canEdit ? undefined : NEEDS_ENGINEER}
+        >
           New pipeline from template…
         </button>
       </div>
+      <p className="df-small" data-testid="product-line-active-model" style={{ margin: '0 0 12px' }}>
+        Active model:{' '}
+        {activeModel ? (
+          <Link href={`/models/${encodeURIComponent(activeModel.id)}`}>{activeModel.name}</Link>
+        ) : (
+          <span className="df-muted">none yet (mark one on its model page)</span>
+        )}
+      </p>
       {line.data.description ? <p className="df-muted">{line.data.description}</p> : null}
 
       <div className="df-grid df-grid-2">

@@ -6,7 +6,6 @@ export default async function RunPage({ params }: { params: Promise<{ id: string
   const { id } = await params;
   return (
     <div className="df-page df-grid">
-      <h1 style={{ fontSize: 22, margin: 0 }}>Run</h1>
       <RunDetail runId={decodeURIComponent(id)} />
     </div>
   );

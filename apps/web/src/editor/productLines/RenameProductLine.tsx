@@ -2,6 +2,7 @@
 
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, type ReactNode, useState } from 'react';
+import { NEEDS_ENGINEER, useMe } from '../../client/auth.ts';
 import { useTRPC } from '../../client/trpc.ts';
 
 /** Shows `children` (the name) with a Rename button that swaps in an inline form. */
@@ -10,6 +11,7 @@ export function RenameProductLine({ line, children }: { line: { id: string; name
   const queryClient = useQueryClient();
   const [editing, setEditing] = useState(false);
   const [name, setName] = useState(line.name);
+  const { canEdit } = useMe();
   const rename = useMutation(
     trpc.productLines.rename.mutationOptions({
       onSuccess: () => {
@@ -30,6 +32,8 @@ export function RenameProductLine({ line, children }: { line: { id: string; name
         <button
           type="button"
           className="df-linkish df-small"
+          disabled={!canEdit}
+          title={canEdit ? undefined : NEEDS_ENGINEER}
           onClick={() => {
             setName(line.name);
             setEditing(true);

@@ -1,7 +1,7 @@
 'use client';
 /** Loss and accuracy curves of one run: per-batch loss faint, per-epoch train/val points on top. */
 import { useMemo } from 'react';
-import type { RunViewState } from '../runState.ts';
+import { isFinished, type RunViewState } from '../runState.ts';
 import { LineChart, type Series } from './LineChart.tsx';
 import type { Point } from './scale.ts';
 
@@ -41,9 +41,11 @@ export function trainingSeries(state: RunViewState, prefix = '', colors = { trai
 export function TrainingCurves({ state }: { state: RunViewState }) {
   const curves = useMemo(() => trainingSeries(state), [state]);
   const xDomain: [number, number] | undefined = curves.epochs > 0 ? [0, curves.epochs] : undefined;
+  // A run that ended without training (failed early, cancelled) is not "waiting".
+  const empty = isFinished(state.status) ? 'No training in this run.' : 'Waiting for training…';
   return (
     <div style={{ display: 'grid', gridTemplateColumns: 'repeat(auto-fit, minmax(280px, 1fr))', gap: 16 }}>
-      <LineChart title="Loss" xLabel="epoch" series={curves.loss} xDomain={xDomain} testId="loss-curve" empty="Waiting for training…" />
+      <LineChart title="Loss" xLabel="epoch" series={curves.loss} xDomain={xDomain} testId="loss-curve" empty={empty} />
       <LineChart
         title="Accuracy"
         xLabel="epoch"
@@ -51,7 +53,7 @@ export function TrainingCurves({ state }: { state: RunViewState }) {
         xDomain={xDomain}
         yDomain={[0, 1]}
         testId="acc-curve"
-        empty="Waiting for training…"
+        empty={empty}
       />
     </div>
   );

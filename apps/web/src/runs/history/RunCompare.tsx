@@ -10,6 +10,7 @@ import { durationBetween, shortId } from '../format.ts';
 import { diffGraphs, formatDiffValue } from '../graphDiff.ts';
 import { type ReportMetrics, parseMetrics } from '../metrics.ts';
 import { StatusBadge } from '../panel/StatusBadge.tsx';
+import { ConfusionMatrix } from '../report/ConfusionMatrix.tsx';
 import { pct } from '../report/EvaluationReport.tsx';
 import type { RunRowLike } from '../RunPanel.tsx';
 import { applyEvents, formatDuration, initialRunState, type RunViewState } from '../runState.ts';
@@ -89,8 +90,9 @@ export function RunCompare({ ids }: { ids: string[] }) {
       <th style={{ ...cell, textAlign: 'left' }} />
       {loaded.map((r) => (
         <th key={r.id} style={{ ...cell, textAlign: 'left', color: r.color }}>
-          <Link href={`/runs/${r.id}`} style={{ color: r.color, fontFamily: 'monospace' }}>
-            {shortId(r.id)}
+          <Link href={`/runs/${r.id}`} style={{ color: r.color }}>
+            {r.row.name ? <span style={{ fontFamily: 'inherit' }}>{r.row.name} </span> : null}
+            <span style={{ fontFamily: 'monospace' }}>{shortId(r.id)}</span>
           </Link>
         </th>
       ))}
@@ -120,6 +122,26 @@ export function RunCompare({ ids }: { ids: string[] }) {
             ))}
           </tbody>
         </table>
+      </div>
+      <div>
+        <h3 style={{ fontSize: 15 }}>Confusion matrices</h3>
+        {/* Side by side, same class order: where the runs differ shows at a glance; a cell opens its images. */}
+        <div data-testid="compare-confusion" style={{ display: 'flex', gap: 20, flexWrap: 'wrap', alignItems: 'flex-start' }}>
+          {loaded.map((r) => (
+            <div key={r.id} data-testid="compare-matrix" data-run-id={r.id} style={{ display: 'grid', gap: 6 }}>
+              <Link href={`/runs/${r.id}`} style={{ color: r.color, fontWeight: 600, fontSize: 13 }}>
+                {r.row.name ? `${r.row.name} · ` : ''}
+                <span style={{ fontFamily: 'monospace' }}>{shortId(r.id)}</span>
+                {r.metrics ? ` · ${pct(r.metrics.accuracy)}` : ''}
+              </Link>
+              {r.metrics ? (
+                <ConfusionMatrix metrics={r.metrics} runId={r.id} />
+              ) : (
+                <p style={{ fontSize: 12, color: '#5b6470', margin: 0 }}>No evaluation in this run.</p>
+              )}
+            </div>
+          ))}
+        </div>
       </div>
       <div>
         <h3 style={{ fontSize: 15 }}>Parameters that differed</h3>

@@ -6,11 +6,13 @@ import { useTRPC } from '../../client/trpc.ts';
 import { formatDateTime, shortId } from '../format.ts';
 import { parseMetrics } from '../metrics.ts';
 import { pct } from '../report/EvaluationReport.tsx';
+import { ModelActions } from './ModelActions.tsx';
 import { PredictDrop } from './PredictDrop.tsx';
 
 export function ModelDetail({ modelId }: { modelId: string }) {
   const trpc = useTRPC();
   const model = useQuery(trpc.models.get.queryOptions({ id: modelId }));
+  const lines = useQuery(trpc.productLines.list.queryOptions());
   if (model.error) return <p role="alert">Could not load model {modelId}: {model.error.message}</p>;
   const m = model.data;
   if (!m) return <p>Loading…</p>;
@@ -18,7 +20,14 @@ export function ModelDetail({ modelId }: { modelId: string }) {
   return (
     <div style={{ display: 'grid', gap: 20 }} data-testid="model-detail">
       <div style={{ display: 'flex', gap: 16, flexWrap: 'wrap', alignItems: 'baseline', fontSize: 13 }}>
-        <h1 style={{ fontSize: 20, margin: 0 }}>{m.name}</h1>
+        <h1 style={{ fontSize: 20, margin: 0 }} data-testid="model-name">
+          {m.name}
+        </h1>
+        {m.productLineId ? (
+          <Link href={`/product-lines/${encodeURIComponent(m.productLineId)}`}>
+            {lines.data?.find((l) => l.id === m.productLineId)?.name ?? 'product line'}
+          </Link>
+        ) : null}
         <span>classes: {m.labels.join(', ')}</span>
         <span>
           input {m.inputSize}×{m.inputSize}
@@ -39,6 +48,7 @@ export function ModelDetail({ modelId }: { modelId: string }) {
           Download
         </a>
       </div>
+      <ModelActions key={`${m.name}:${m.active}`} model={m} lineName={lines.data?.find((l) => l.id === m.productLineId)?.name} />
       {metrics?.verdict?.warning ? (
         <div role="alert" data-testid="model-baseline-warning" style={{ color: '#92400e', background: '#fffbeb', border: '1px solid #f59e0b', borderRadius: 6, padding: '6px 10px', fontSize: 13 }}>
           ⚠ {metrics.verdict.warning}

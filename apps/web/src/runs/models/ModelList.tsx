@@ -1,7 +1,8 @@
 'use client';
-/** /models: deployed models grouped by product line, with their headline metrics and source run. */
+/** /models: deployed models grouped by product line (or one line: ?productLine=), with metrics, source run and which is active. */
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
+import { useSearchParams } from 'next/navigation';
 import { useTRPC } from '../../client/trpc.ts';
 import { formatDateTime, shortId } from '../format.ts';
 import { parseMetrics } from '../metrics.ts';
@@ -9,7 +10,8 @@ import { pct } from '../report/EvaluationReport.tsx';
 
 export function ModelList() {
   const trpc = useTRPC();
-  const models = useQuery(trpc.models.list.queryOptions());
+  const productLineId = useSearchParams().get('productLine') ?? undefined;
+  const models = useQuery(trpc.models.list.queryOptions(productLineId ? { productLineId } : undefined));
   const lines = useQuery(trpc.productLines.list.queryOptions());
   if (models.error) return <p role="alert">Could not load models: {models.error.message}</p>;
   if (!models.data) return <p>Loading…</p>;
@@ -26,7 +28,9 @@ export function ModelList() {
     <div style={{ display: 'grid', gap: 20 }} data-testid="model-list">
       {[...groups.entries()].map(([lineId, list]) => (
         <section key={lineId || 'none'}>
-          <h2 style={{ fontSize: 16 }}>{lineId ? (names.get(lineId) ?? shortId(lineId)) : 'No product line'}</h2>
+          <h2 style={{ fontSize: 16 }}>
+            {lineId ? <Link href={`/product-lines/${encodeURIComponent(lineId)}`}>{names.get(lineId) ?? shortId(lineId)}</Link> : 'No product line'}
+          </h2>
           <table style={{ borderCollapse: 'collapse', fontSize: 13, width: '100%' }}>
             <thead>
               <tr style={{ borderBottom: '2px solid #d0d4da', textAlign: 'left' }}>
@@ -44,6 +48,11 @@ export function ModelList() {
                   <tr key={m.id} data-testid="model-row" data-model-id={m.id} style={{ borderBottom: '1px solid #eef0f3' }}>
                     <td style={{ padding: '4px 8px' }}>
                       <Link href={`/models/${m.id}`}>{m.name}</Link>
+                      {m.active ? (
+                        <span className="df-badge" data-testid="model-active" title="The model this product line uses now" style={{ marginLeft: 6, background: '#dcfce7', color: '#15803d' }}>
+                          active
+                        </span>
+                      ) : null}
                     </td>
                     <td style={{ padding: '4px 8px' }}>{m.labels.join(', ')}</td>
                     <td style={{ padding: '4px 8px' }}>

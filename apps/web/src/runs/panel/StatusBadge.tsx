@@ -7,7 +7,8 @@ const COLORS: Record<string, [string, string]> = {
   done: ['#dcfce7', '#15803d'],
   cached: ['#ede9fe', '#6d28d9'],
   failed: ['#fee2e2', '#b91c1c'],
-  cancelled: ['#fef3c7', '#92400e'],
+  // Neutral: a cancel is the user's choice, not a failure.
+  cancelled: ['#eaeef2', '#57606a'],
   interrupted: ['#fef3c7', '#92400e'],
 };
 

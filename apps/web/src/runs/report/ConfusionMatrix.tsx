@@ -25,8 +25,9 @@ export function ConfusionMatrix({ metrics, runId }: { metrics: ReportMetrics; ru
         <thead>
           <tr>
             <th style={{ padding: 4, textAlign: 'right', color: '#5b6470', fontWeight: 400 }}>true ↓ / predicted →</th>
+            {/* Long class names wrap inside their column instead of widening the matrix. */}
             {classes.map((c) => (
-              <th key={c} style={{ padding: 4, fontWeight: 600 }}>
+              <th key={c} title={c} style={{ padding: 4, fontWeight: 600, maxWidth: 64, overflowWrap: 'anywhere', verticalAlign: 'bottom', fontSize: 11 }}>
                 {c}
               </th>
             ))}
@@ -38,7 +39,7 @@ export function ConfusionMatrix({ metrics, runId }: { metrics: ReportMetrics; ru
             const total = row.reduce((a, b) => a + b, 0);
             return (
               <tr key={t}>
-                <th style={{ padding: 4, textAlign: 'right' }}>
+                <th style={{ padding: 4, textAlign: 'right', maxWidth: 150, overflowWrap: 'anywhere' }}>
                   <button
                     type="button"
                     onClick={() => setSelected({ t, p: null })}
