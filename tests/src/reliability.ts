@@ -9,7 +9,7 @@ import type { PipelineGraph, RunEvent } from '@defectflow/nodes';
 import { io, type Socket } from 'socket.io-client';
 import { expect } from 'vitest';
 import { tinyTransferGraph } from './graphs.ts';
-import type { AppHandle } from './harness.ts';
+import { type AppHandle, type StartAppOptions, startApp } from './harness.ts';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -24,8 +24,21 @@ export function report(group: string, name: string, figures: Record<string, unkn
   if (out) appendFileSync(out, `${line}\n`);
 }
 
+/** A suite's app, started with its runner connected: the first case can start runs at once. */
+export async function startAppWithRunner(options: StartAppOptions = {}): Promise<AppHandle> {
+  const app = await startApp(options);
+  await app.waitForRunner();
+  return app;
+}
+
+/** A suite's end: its logs kept (see keepLogs) before the app stops; a temp DATA_DIR the harness made is removed. */
+export async function endApp(app: AppHandle | undefined, name: string): Promise<void> {
+  keepLogs(app, name);
+  await app?.dispose();
+}
+
 /** With E2E_LOGS=<folder>: the server's (and runner's) output is kept there as <name>.log, for a failure's post-mortem. */
-export function keepLogs(app: AppHandle | undefined, name: string): void {
+function keepLogs(app: AppHandle | undefined, name: string): void {
   const dir = process.env.E2E_LOGS;
   if (!dir || !app) return;
   mkdirSync(dir, { recursive: true });

@@ -13,8 +13,8 @@ import { generateSampleDataset } from '@defectflow/engine';
 import type { RunEvent } from '@defectflow/nodes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { badImageSet } from '../src/bad-images.ts';
-import { type AppHandle, startApp } from '../src/harness.ts';
-import { counts, expectNothingLost, keepLogs, quickGraph, report, runToEnd, type Snapshot, snapshot } from '../src/reliability.ts';
+import type { AppHandle } from '../src/harness.ts';
+import { counts, endApp, expectNothingLost, quickGraph, report, runToEnd, type Snapshot, snapshot, startAppWithRunner } from '../src/reliability.ts';
 import {
   cancelUpload,
   entriesOf,
@@ -66,8 +66,7 @@ describe('bad inputs: images, datasets, graphs and uploads through the web API',
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'defectflow-bad-inputs-'));
     // Small upload limits so oversized uploads are cheap to try; everything good fits easily.
-    app = await startApp({ env: { UPLOAD_MAX_BYTES: String(3 * MiB), UPLOAD_STAGING_MAX_BYTES: String(5 * MiB) } });
-    await app.waitForRunner();
+    app = await startAppWithRunner({ env: { UPLOAD_MAX_BYTES: String(3 * MiB), UPLOAD_STAGING_MAX_BYTES: String(5 * MiB) } });
     const src = join(work, 'good');
     await generateSampleDataset(src, { perClass: 8, size: 48, seed: 21, classes: [...CLASSES] });
     good = entriesOf(src).filter((e) => e.name.endsWith('.png'));
@@ -79,8 +78,7 @@ describe('bad inputs: images, datasets, graphs and uploads through the web API',
   });
 
   afterAll(async () => {
-    keepLogs(app, 'bad-inputs');
-    await app?.dispose();
+    await endApp(app, 'bad-inputs');
     if (work) await rm(work, { recursive: true, force: true });
   });
 

@@ -9,12 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSampleDataset } from '@defectflow/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AppHandle, startApp } from '../src/harness.ts';
+import type { AppHandle } from '../src/harness.ts';
 import {
   counts,
+  endApp,
   endlessGraph,
   expectNothingLost,
-  keepLogs,
   quickGraph,
   report,
   runnerPid,
@@ -22,6 +22,7 @@ import {
   runToEnd,
   secs,
   snapshot,
+  startAppWithRunner,
   startRun,
   waitForEvent,
   waitForRunEnd,
@@ -40,13 +41,12 @@ describe('faults: disk full on DATA_DIR', () => {
     // The datasets live elsewhere (read-only input); everything the server and runner write is on the small disk.
     datasetsRoot = mkdtempSync(join(tmpdir(), 'defectflow-disk-datasets-'));
     await generateSampleDataset(join(datasetsRoot, 'tiny'), { perClass: 8, size: 64, seed: 7, classes: ['crazing', 'inclusion', 'scratches'] });
-    app = await startApp({ dataDir: disk.dir, env: { DATASETS_ROOT: datasetsRoot } });
-    await app.waitForRunner();
+    app = await startAppWithRunner({ dataDir: disk.dir, env: { DATASETS_ROOT: datasetsRoot } });
   });
 
   afterAll(async () => {
-    keepLogs(app, 'faults-disk');
-    await app?.stop();
+    // DATA_DIR is the small disk, not the harness's: endApp stops the app and leaves the disk to disk.dispose().
+    await endApp(app, 'faults-disk');
     disk?.dispose();
     if (datasetsRoot) rmSync(datasetsRoot, { recursive: true, force: true });
   });

@@ -6,12 +6,12 @@
  */
 import type { RunEvent } from '@defectflow/nodes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AppHandle, createTinyDataset, startApp } from '../src/harness.ts';
+import { type AppHandle, createTinyDataset } from '../src/harness.ts';
 import { type PgServer, startPgServer } from '../src/postgres-server.ts';
 import {
   counts,
+  endApp,
   expectNothingLost,
-  keepLogs,
   quickGraph,
   readEventLog,
   report,
@@ -19,6 +19,7 @@ import {
   secs,
   sleep,
   snapshot,
+  startAppWithRunner,
   startRun,
   waitForEvent,
   waitForRunEnd,
@@ -32,14 +33,12 @@ describe('faults: PostgreSQL stopped and restarted mid-run', () => {
 
   beforeAll(async () => {
     pg = await startPgServer();
-    app = await startApp({ env: { DATABASE_URL: pg.url } });
-    await app.waitForRunner();
+    app = await startAppWithRunner({ env: { DATABASE_URL: pg.url } });
     dataset = await createTinyDataset(app, 'tiny-pg', 8);
   });
 
   afterAll(async () => {
-    keepLogs(app, 'faults-postgres');
-    await app?.dispose();
+    await endApp(app, 'faults-postgres');
     pg?.dispose();
   });
 

@@ -10,13 +10,13 @@ import { join } from 'node:path';
 import { generateSampleDataset } from '@defectflow/engine';
 import type { PipelineGraph, RunEvent } from '@defectflow/nodes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AppHandle, createTinyDataset, startApp } from '../src/harness.ts';
+import { type AppHandle, createTinyDataset } from '../src/harness.ts';
 import {
   counts,
+  endApp,
   endlessGraph,
   expectNothingLost,
   isAlive,
-  keepLogs,
   quickGraph,
   readEventLog,
   report,
@@ -26,6 +26,7 @@ import {
   secs,
   seqCheck,
   snapshot,
+  startAppWithRunner,
   startRun,
   waitForEvent,
   waitForRunEnd,
@@ -52,8 +53,7 @@ describe('faults: runner and web server killed, 20 queued runs watched, cancel',
   let bigDataset: string;
 
   beforeAll(async () => {
-    app = await startApp();
-    await app.waitForRunner();
+    app = await startAppWithRunner();
     dataset = await createTinyDataset(app, 'tiny-faults', 8);
     bigDataset = 'slow-extract';
     await generateSampleDataset(join(app.datasetsRoot, bigDataset), {
@@ -68,8 +68,7 @@ describe('faults: runner and web server killed, 20 queued runs watched, cancel',
   });
 
   afterAll(async () => {
-    keepLogs(app, 'faults');
-    await app?.dispose();
+    await endApp(app, 'faults');
   });
 
   it('20 queued runs with 20 socket.io watchers: all finish, every watcher gets every event in seq order', async () => {

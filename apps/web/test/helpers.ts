@@ -1,4 +1,4 @@
-/** Test doubles: an in-memory database, a scripted runner link, and a tRPC caller over both. */
+/** Test doubles: an in-memory database, a scripted runner link, a recording relay, and a tRPC caller over them. */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +8,8 @@ import { LOCAL_PRINCIPAL } from '../server/auth/principal.ts';
 import { AuthService } from '../server/auth/service.ts';
 import { silentLogger } from '../server/log.ts';
 import { appRouter } from '../server/router.ts';
-import type { RunnerCapabilities, RunnerLink, RunnerStartResult } from '../server/runner-link.ts';
+import type { RunRelay } from '../server/runner-bridge.ts';
+import type { RunnerCapabilities, RunnerLink, RunnerStartResult, RunnerStatus } from '../server/runner-link.ts';
 import { createCallerFactory, type PredictFn, type RunnerControl, type WebContext } from '../server/trpc.ts';
 
 export async function memoryDb(): Promise<DbHandle> {
@@ -131,6 +132,22 @@ export class FakeLink implements RunnerLink {
   /** Re-sends an event already sent (a duplicate delivery). */
   resend(event: RunEvent) {
     for (const l of this.eventListeners) l(event);
+  }
+}
+
+/** The bridge's relay to browsers, recording what it was given. */
+export class RecordingRelay implements RunRelay {
+  events: RunEvent[] = [];
+  statuses: Array<{ runId: string; status: string; error: string | null }> = [];
+  runner: RunnerStatus[] = [];
+  runEvent(e: RunEvent) {
+    this.events.push(e);
+  }
+  runStatus(u: { runId: string; status: string; error: string | null }) {
+    this.statuses.push(u);
+  }
+  runnerStatus(s: RunnerStatus) {
+    this.runner.push(s);
   }
 }
 

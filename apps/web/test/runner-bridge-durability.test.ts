@@ -4,7 +4,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger } from '../server/log.ts';
 import { RunnerBridge, type RunRelay } from '../server/runner-bridge.ts';
-import { FakeLink, memoryDb, waitFor } from './helpers.ts';
+import { FakeLink, memoryDb, RecordingRelay, waitFor } from './helpers.ts';
 
 let db: DbHandle;
 beforeAll(async () => {
@@ -13,15 +13,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await db.close();
 });
-
-class RecordingRelay implements RunRelay {
-  statuses: Array<{ runId: string; status: string; error: string | null }> = [];
-  runEvent() {}
-  runStatus(u: { runId: string; status: string; error: string | null }) {
-    this.statuses.push(u);
-  }
-  runnerStatus() {}
-}
 
 class RecordingLog implements Logger {
   lines: string[] = [];

@@ -1,11 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DbHandle } from '@defectflow/db';
-import { createDefaultPipeline, type RunEvent } from '@defectflow/nodes';
+import { createDefaultPipeline } from '@defectflow/nodes';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { RunnerBridge, type RunRelay } from '../server/runner-bridge.ts';
-import type { RunnerStatus } from '../server/runner-link.ts';
-import { FakeLink, memoryDb, tempDir, waitFor } from './helpers.ts';
+import { RunnerBridge } from '../server/runner-bridge.ts';
+import { FakeLink, memoryDb, RecordingRelay, tempDir, waitFor } from './helpers.ts';
 
 let db: DbHandle;
 beforeAll(async () => {
@@ -14,21 +13,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await db.close();
 });
-
-class RecordingRelay implements RunRelay {
-  events: RunEvent[] = [];
-  statuses: Array<{ runId: string; status: string; error: string | null }> = [];
-  runner: RunnerStatus[] = [];
-  runEvent(e: RunEvent) {
-    this.events.push(e);
-  }
-  runStatus(u: { runId: string; status: string; error: string | null }) {
-    this.statuses.push(u);
-  }
-  runnerStatus(s: RunnerStatus) {
-    this.runner.push(s);
-  }
-}
 
 let link: FakeLink;
 let relay: RecordingRelay;

@@ -3,18 +3,16 @@
  * holds its run until cancelled) behind the real runner link and bridge. Once its queue is full, runs.start
  * answers TOO_MANY_REQUESTS with the runner's message naming the limit, and the refused run's row says why.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { DbHandle } from '@defectflow/db';
 import { createDefaultPipeline } from '@defectflow/nodes';
-import { createRunnerServer, type RunnerServer } from '@defectflow/runner';
+import type { RunnerServer } from '@defectflow/runner';
 import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../server/log.ts';
 import { RunnerBridge } from '../server/runner-bridge.ts';
-import { connectRunner, type RunnerLink } from '../server/runner-link.ts';
-import { makeCaller, memoryDb } from './helpers.ts';
+import type { RunnerLink } from '../server/runner-link.ts';
+import { makeCaller, memoryDb, tempDir } from './helpers.ts';
+import { startStubRunner } from './stub-runner.ts';
 
 const TOKEN = 'queue-limit-token-0123456789';
 let db: DbHandle;
@@ -24,26 +22,17 @@ let bridge: RunnerBridge;
 
 beforeAll(async () => {
   db = await memoryDb();
-  const dataDir = mkdtempSync(join(tmpdir(), 'df-web-queue-'));
-  runner = await createRunnerServer({
-    port: 0,
-    host: '127.0.0.1',
-    token: TOKEN,
+  const dataDir = tempDir('df-web-queue-');
+  ({ runner, link } = await startStubRunner(
+    TOKEN,
     dataDir,
-    datasetsRoot: join(dataDir, 'datasets'),
-    concurrency: 1,
-    maxQueued: 1,
-    backend: { name: 'stub', device: 'test' },
-    log: () => {},
     // Holds every run until it is cancelled: the queue stays full for as long as the test needs.
-    executeFn: (opts) =>
+    (opts) =>
       new Promise((resolve) =>
-        opts.signal?.addEventListener('abort', () =>
-          resolve({ status: 'cancelled', outputs: {}, summaries: {}, timings: {}, cached: [] }),
-        ),
+        opts.signal?.addEventListener('abort', () => resolve({ status: 'cancelled', outputs: {}, summaries: {}, timings: {}, cached: [] })),
       ),
-  });
-  link = connectRunner({ url: runner.url, token: TOKEN });
+    { concurrency: 1, maxQueued: 1 },
+  ));
   bridge = new RunnerBridge({ repo: db.repo, link, relay: { runEvent() {}, runStatus() {}, runnerStatus() {} }, modelsDir: dataDir, log: silentLogger });
   bridge.start();
 });

@@ -5,14 +5,15 @@
  */
 import { join } from 'node:path';
 import { createDefaultPipeline } from '@defectflow/nodes';
-import { createRunnerServer, type RunnerServer } from '@defectflow/runner';
+import type { RunnerServer } from '@defectflow/runner';
 import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../server/log.ts';
 import { RunnerBridge } from '../server/runner-bridge.ts';
-import { connectRunner, type RunnerLink } from '../server/runner-link.ts';
+import type { RunnerLink } from '../server/runner-link.ts';
 import { Client, startTestServer, type TestServer } from './auth-server.ts';
 import { tempDir, waitFor } from './helpers.ts';
+import { startStubRunner } from './stub-runner.ts';
 
 const TOKEN = 'runner-secret-token-must-stay-inside-0123';
 let runner: RunnerServer;
@@ -23,21 +24,11 @@ let socket: Socket | undefined;
 
 beforeAll(async () => {
   const dataDir = tempDir('df-token-');
-  runner = await createRunnerServer({
-    port: 0,
-    host: '127.0.0.1',
-    token: TOKEN,
-    dataDir,
-    datasetsRoot: join(dataDir, 'datasets'),
-    backend: { name: 'stub', device: 'test' },
-    log: () => {},
-    executeFn: async (opts) => {
-      opts.sink({ type: 'run.started', backend: 'stub', device: 'test' });
-      opts.sink({ type: 'node.log', nodeId: 'train', level: 'info', message: 'training' });
-      return { status: 'succeeded', outputs: {}, summaries: {}, timings: {}, cached: [] };
-    },
-  });
-  link = connectRunner({ url: runner.url, token: TOKEN });
+  ({ runner, link } = await startStubRunner(TOKEN, dataDir, async (opts) => {
+    opts.sink({ type: 'run.started', backend: 'stub', device: 'test' });
+    opts.sink({ type: 'node.log', nodeId: 'train', level: 'info', message: 'training' });
+    return { status: 'succeeded', outputs: {}, summaries: {}, timings: {}, cached: [] };
+  }));
   srv = await startTestServer({
     auth: { admin: { username: 'root', password: 'root password 123' } },
     runner: (db, sockets) => {

@@ -7,32 +7,14 @@ import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { deflateSync, crc32 } from 'node:zlib';
 import type { DbHandle } from '@defectflow/db';
+import { hugeHeaderPng } from '@defectflow/engine/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFileRoutes } from '../server/http-files.ts';
 import { silentLogger } from '../server/log.ts';
 import { ThumbCache } from '../server/thumb-cache.ts';
 import { pngBytes } from './datasets-fixture.ts';
 import { memoryDb, tempDir } from './helpers.ts';
-
-/** A PNG whose header says width×height; its pixel data is a few bytes (what a decompression bomb looks like). */
-function pngClaiming(width: number, height: number): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body) >>> 0);
-    return Buffer.concat([len, body, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
-  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  return Buffer.concat([signature, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(1000))), chunk('IEND', Buffer.alloc(0))]);
-}
 
 let db: DbHandle;
 const servers: Server[] = [];
@@ -53,7 +35,7 @@ beforeAll(async () => {
   root = tempDir('df-thumbs-');
   mkdirSync(join(root, 'steel', 'good'), { recursive: true });
   for (let i = 0; i < 6; i++) writeFileSync(join(root, 'steel', 'good', `${i}.png`), await pngBytes(3, i, 96));
-  writeFileSync(join(root, 'steel', 'good', 'bomb.png'), pngClaiming(30000, 30000));
+  writeFileSync(join(root, 'steel', 'good', 'bomb.png'), hugeHeaderPng(30_000, 30_000));
 });
 afterAll(async () => {
   for (const s of servers) s.close();

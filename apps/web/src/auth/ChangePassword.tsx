@@ -5,7 +5,9 @@ import { type FormEvent, useState } from 'react';
 import { useMe } from '../client/auth.ts';
 import { useTRPC } from '../client/trpc.ts';
 import './auth.css';
-import { MIN_PASSWORD_LENGTH, passwordProblem } from './credentials.ts';
+import { passwordProblem } from './credentials.ts';
+import { Field } from './Field.tsx';
+import { NewPasswordFields } from './NewPasswordFields.tsx';
 
 export function ChangePassword() {
   const trpc = useTRPC();
@@ -43,46 +45,23 @@ export function ChangePassword() {
       <form className="df-panel df-auth-card" onSubmit={submit} aria-label="Change password">
         <h1>Change password</h1>
         <p className="df-muted df-small">For {user?.username ?? 'your account'}. Your other browser sessions are signed out; API tokens keep working.</p>
-        <div className="df-field">
-          <label className="df-label" htmlFor="password-current">
-            Current password
-          </label>
-          <input
-            id="password-current"
-            className="df-input"
-            type="password"
-            autoComplete="current-password"
-            value={current}
-            onChange={(e) => setCurrent(e.target.value)}
-          />
-        </div>
-        <div className="df-field">
-          <label className="df-label" htmlFor="password-new">
-            New password
-          </label>
-          <input
-            id="password-new"
-            className="df-input"
-            type="password"
-            autoComplete="new-password"
-            value={next}
-            onChange={(e) => setNext(e.target.value)}
-          />
-          <span className="df-help">At least {MIN_PASSWORD_LENGTH} characters.</span>
-        </div>
-        <div className="df-field">
-          <label className="df-label" htmlFor="password-again">
-            New password again
-          </label>
-          <input
-            id="password-again"
-            className="df-input"
-            type="password"
-            autoComplete="new-password"
-            value={repeated}
-            onChange={(e) => setRepeated(e.target.value)}
-          />
-        </div>
+        <Field
+          id="password-current"
+          label="Current password"
+          type="password"
+          autoComplete="current-password"
+          value={current}
+          onChange={(e) => setCurrent(e.target.value)}
+        />
+        <NewPasswordFields
+          id="password-new"
+          againId="password-again"
+          label="New password"
+          password={next}
+          repeated={repeated}
+          onPassword={setNext}
+          onRepeated={setRepeated}
+        />
         {error ? (
           <p className="df-alert df-alert-error df-small" role="alert" style={{ margin: '12px 0 0' }}>
             {error}

@@ -9,7 +9,9 @@ import { type FormEvent, useState } from 'react';
 import { useMe } from '../client/auth.ts';
 import { useTRPC } from '../client/trpc.ts';
 import './auth.css';
-import { MIN_PASSWORD_LENGTH, passwordProblem, USERNAME_RULE, usernameProblem } from './credentials.ts';
+import { passwordProblem, USERNAME_RULE, usernameProblem } from './credentials.ts';
+import { Field } from './Field.tsx';
+import { NewPasswordFields } from './NewPasswordFields.tsx';
 
 export function Setup() {
   const trpc = useTRPC();
@@ -55,63 +57,36 @@ export function Setup() {
           This server has no accounts yet. The setup code is printed in the server's log (the line <code>setup code: …</code>); it
           works once, until the first admin exists.
         </p>
-        <div className="df-field">
-          <label className="df-label" htmlFor="setup-code">
-            Setup code
-          </label>
-          <input
-            id="setup-code"
-            className="df-input df-mono"
-            autoComplete="one-time-code"
-            spellCheck={false}
-            // biome-ignore lint/a11y/noAutofocus: the first thing this page asks for
-            autoFocus
-            value={setupCode}
-            onChange={(e) => setSetupCode(e.target.value)}
-          />
-        </div>
-        <div className="df-field">
-          <label className="df-label" htmlFor="setup-username">
-            Admin username
-          </label>
-          <input
-            id="setup-username"
-            className="df-input"
-            autoComplete="username"
-            autoCapitalize="none"
-            spellCheck={false}
-            value={username}
-            onChange={(e) => setUsername(e.target.value)}
-          />
-          <span className="df-help">{USERNAME_RULE}</span>
-        </div>
-        <div className="df-field">
-          <label className="df-label" htmlFor="setup-password">
-            Password
-          </label>
-          <input
-            id="setup-password"
-            className="df-input"
-            type="password"
-            autoComplete="new-password"
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-          />
-          <span className="df-help">At least {MIN_PASSWORD_LENGTH} characters.</span>
-        </div>
-        <div className="df-field">
-          <label className="df-label" htmlFor="setup-password-again">
-            Password again
-          </label>
-          <input
-            id="setup-password-again"
-            className="df-input"
-            type="password"
-            autoComplete="new-password"
-            value={repeated}
-            onChange={(e) => setRepeated(e.target.value)}
-          />
-        </div>
+        <Field
+          id="setup-code"
+          label="Setup code"
+          inputClassName="df-mono"
+          autoComplete="one-time-code"
+          spellCheck={false}
+          // autoFocus: the first thing this page asks for (biome's noAutofocus does not look into Field)
+          autoFocus
+          value={setupCode}
+          onChange={(e) => setSetupCode(e.target.value)}
+        />
+        <Field
+          id="setup-username"
+          label="Admin username"
+          help={USERNAME_RULE}
+          autoComplete="username"
+          autoCapitalize="none"
+          spellCheck={false}
+          value={username}
+          onChange={(e) => setUsername(e.target.value)}
+        />
+        <NewPasswordFields
+          id="setup-password"
+          againId="setup-password-again"
+          label="Password"
+          password={password}
+          repeated={repeated}
+          onPassword={setPassword}
+          onRepeated={setRepeated}
+        />
         {error ? (
           <p className="df-alert df-alert-error df-small" role="alert" data-testid="setup-error" style={{ margin: '12px 0 0' }}>
             {error}

@@ -7,6 +7,7 @@ import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { safeNext, useMe } from '../client/auth.ts';
 import { useTRPC } from '../client/trpc.ts';
 import './auth.css';
+import { Field } from './Field.tsx';
 
 export function SignIn() {
   const trpc = useTRPC();
@@ -67,36 +68,26 @@ export function SignIn() {
         ) : (
           <p className="df-muted df-small">Use the account your administrator gave you.</p>
         )}
-        <div className="df-field">
-          <label className="df-label" htmlFor="sign-in-username">
-            Username
-          </label>
-          <input
-            id="sign-in-username"
-            className="df-input"
-            autoComplete="username"
-            autoCapitalize="none"
-            spellCheck={false}
-            // biome-ignore lint/a11y/noAutofocus: the page exists to take these two fields
-            autoFocus
-            value={username}
-            onChange={(e) => setUsername(e.target.value)}
-          />
-        </div>
-        <div className="df-field">
-          <label className="df-label" htmlFor="sign-in-password">
-            Password
-          </label>
-          <input
-            id="sign-in-password"
-            ref={passwordInput}
-            className="df-input"
-            type="password"
-            autoComplete="current-password"
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-          />
-        </div>
+        <Field
+          id="sign-in-username"
+          label="Username"
+          autoComplete="username"
+          autoCapitalize="none"
+          spellCheck={false}
+          // autoFocus: the page exists to take these two fields (biome's noAutofocus does not look into Field)
+          autoFocus
+          value={username}
+          onChange={(e) => setUsername(e.target.value)}
+        />
+        <Field
+          id="sign-in-password"
+          label="Password"
+          ref={passwordInput}
+          type="password"
+          autoComplete="current-password"
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+        />
         {(missing ?? signIn.error) ? (
           <p className="df-alert df-alert-error df-small" role="alert" data-testid="sign-in-error" style={{ margin: '12px 0 0' }}>
             {missing ?? signIn.error?.message}

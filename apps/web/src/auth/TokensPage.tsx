@@ -8,6 +8,7 @@ import { type FormEvent, useState } from 'react';
 import { useMe } from '../client/auth.ts';
 import { useTRPC } from '../client/trpc.ts';
 import './auth.css';
+import { Field } from './Field.tsx';
 import { copyText, when } from './format.ts';
 
 const EXPIRY_CHOICES = [
@@ -85,19 +86,15 @@ export function TokensPage() {
           </p>
           {created ? <NewToken token={created} onDone={() => setCreated(null)} /> : null}
           <form className="df-panel df-form-row" onSubmit={submit} aria-label="New API token" style={{ marginBottom: 16 }}>
-            <div className="df-field" style={{ flex: 1 }}>
-              <label className="df-label" htmlFor="token-name">
-                Name
-              </label>
-              <input
-                id="token-name"
-                className="df-input"
-                placeholder="what uses it, e.g. line-3 nightly retrain"
-                maxLength={80}
-                value={name}
-                onChange={(e) => setName(e.target.value)}
-              />
-            </div>
+            <Field
+              id="token-name"
+              label="Name"
+              fieldStyle={{ flex: 1 }}
+              placeholder="what uses it, e.g. line-3 nightly retrain"
+              maxLength={80}
+              value={name}
+              onChange={(e) => setName(e.target.value)}
+            />
             <div className="df-field">
               <label className="df-label" htmlFor="token-expiry">
                 Expires after

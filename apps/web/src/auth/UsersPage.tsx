@@ -9,6 +9,7 @@ import { NEEDS_ADMIN, ROLES, type Role, useMe } from '../client/auth.ts';
 import { type RouterOutputs, useTRPC } from '../client/trpc.ts';
 import './auth.css';
 import { MIN_PASSWORD_LENGTH, passwordProblem, USERNAME_RULE, usernameProblem } from './credentials.ts';
+import { Field } from './Field.tsx';
 import { when } from './format.ts';
 
 type UserRow = RouterOutputs['users']['list'][number];
@@ -52,35 +53,25 @@ function NewUser() {
     <form className="df-panel" onSubmit={submit} aria-label="Add a user" style={{ marginBottom: 16 }}>
       <div className="df-panel-title">Add a user</div>
       <div className="df-form-row">
-        <div className="df-field">
-          <label className="df-label" htmlFor="new-user-name">
-            Username
-          </label>
-          <input
-            id="new-user-name"
-            className="df-input"
-            autoComplete="off"
-            autoCapitalize="none"
-            spellCheck={false}
-            placeholder="e.g. j.smith"
-            value={username}
-            onChange={(e) => setUsername(e.target.value)}
-          />
-        </div>
-        <div className="df-field">
-          <label className="df-label" htmlFor="new-user-password">
-            Password
-          </label>
-          <input
-            id="new-user-password"
-            className="df-input"
-            type="password"
-            autoComplete="new-password"
-            placeholder={`at least ${MIN_PASSWORD_LENGTH} characters`}
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-          />
-        </div>
+        <Field
+          id="new-user-name"
+          label="Username"
+          autoComplete="off"
+          autoCapitalize="none"
+          spellCheck={false}
+          placeholder="e.g. j.smith"
+          value={username}
+          onChange={(e) => setUsername(e.target.value)}
+        />
+        <Field
+          id="new-user-password"
+          label="Password"
+          type="password"
+          autoComplete="new-password"
+          placeholder={`at least ${MIN_PASSWORD_LENGTH} characters`}
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+        />
         <div className="df-field">
           <label className="df-label" htmlFor="new-user-role">
             Role

@@ -2,7 +2,7 @@
 /** Managing one deployed model: rename (admin), make it its product line's active model (engineer), delete (admin, confirmed). */
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useRouter } from 'next/navigation';
-import { useState } from 'react';
+import { type ComponentProps, useState } from 'react';
 import { NEEDS_ADMIN, NEEDS_ENGINEER, useMe } from '../../client/auth.ts';
 import { useTRPC } from '../../client/trpc.ts';
 import { Modal } from '../../editor/Modal.tsx';
@@ -13,6 +13,19 @@ interface ModelRow {
   active: boolean;
   runId: string | null;
   productLineId: string | null;
+}
+
+/** A small button only an admin may press: for anyone else it is disabled and its tooltip says who may. */
+function AdminButton({ isAdmin, danger, title, ...button }: Omit<ComponentProps<'button'>, 'type' | 'className' | 'disabled'> & { isAdmin: boolean; danger?: boolean }) {
+  return (
+    <button
+      type="button"
+      className={danger ? 'df-btn df-btn-danger df-btn-sm' : 'df-btn df-btn-sm'}
+      disabled={!isAdmin}
+      title={isAdmin ? title : NEEDS_ADMIN}
+      {...button}
+    />
+  );
 }
 
 export function ModelActions({ model, lineName }: { model: ModelRow; lineName?: string }) {
@@ -79,16 +92,9 @@ export function ModelActions({ model, lineName }: { model: ModelRow; lineName?: 
           </button>
         </form>
       ) : (
-        <button
-          type="button"
-          className="df-btn df-btn-sm"
-          data-testid="model-rename"
-          disabled={!isAdmin}
-          title={isAdmin ? 'Rename this model' : NEEDS_ADMIN}
-          onClick={() => setRenaming(true)}
-        >
+        <AdminButton isAdmin={isAdmin} data-testid="model-rename" title="Rename this model" onClick={() => setRenaming(true)}>
           Rename
-        </button>
+        </AdminButton>
       )}
       {model.active ? (
         <span className="df-badge" data-testid="model-active" style={{ background: '#dcfce7', color: '#15803d' }} title="The model this product line uses now">
@@ -105,16 +111,9 @@ export function ModelActions({ model, lineName }: { model: ModelRow; lineName?: 
       >
         {model.active ? 'Unmark active' : 'Mark active'}
       </button>
-      <button
-        type="button"
-        className="df-btn df-btn-danger df-btn-sm"
-        data-testid="model-delete"
-        disabled={!isAdmin}
-        title={isAdmin ? 'Delete this model and its files' : NEEDS_ADMIN}
-        onClick={() => setConfirmDelete(true)}
-      >
+      <AdminButton isAdmin={isAdmin} danger data-testid="model-delete" title="Delete this model and its files" onClick={() => setConfirmDelete(true)}>
         Delete…
-      </button>
+      </AdminButton>
       {error ? (
         <span role="alert" className="df-error df-small">
           {error.message}
