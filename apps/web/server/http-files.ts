@@ -110,6 +110,17 @@ async function runDatasetDirs(repo: Repositories, datasetsRoot: string, runId: s
   return dirs;
 }
 
+/** The file of item `itemId` of run `runId`'s dataset (the heat map of the enlarged view reads it too). */
+export async function runImageFile(repo: Repositories, datasetsRoot: string, runId: string, itemId: string): Promise<string> {
+  const dirs = await runDatasetDirs(repo, datasetsRoot, runId);
+  for (const dir of dirs) {
+    const file = resolveInsideRoot(datasetsRoot, resolveInsideRoot(dir, itemId));
+    if (!isImageFile(file)) throw new HttpError(400, `not an image file: ${itemId}`);
+    if ((await stat(file).catch(() => null))?.isFile()) return file;
+  }
+  throw new HttpError(404, `image not found: ${itemId}`);
+}
+
 async function resolveImage(url: URL, opts: FileRoutesOptions): Promise<{ file: string; shown: string }> {
   const dataset = url.searchParams.get('dataset');
   const rel = url.searchParams.get('path');

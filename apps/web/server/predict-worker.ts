@@ -102,6 +102,17 @@ async function predict(req: PredictRequest): Promise<Prediction[]> {
         }
       }
     }
+    if (req.heatmap) {
+      for (const k of readable) {
+        const result = results[k];
+        if (!result || result.error !== undefined) continue;
+        try {
+          result.heatmap = await api.classActivationMap(model, paths[k] as string, { maxPixels: req.maxPixels });
+        } catch (err) {
+          result.heatmap = { unavailable: userFacing(err, paths[k] as string, result.name) };
+        }
+      }
+    }
     return results;
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -28,6 +28,8 @@ export interface PredictRequest {
   id: number;
   modelDir: string;
   images: Array<{ name: string; data: Uint8Array; error?: string }>;
+  /** Add each prediction's class activation map (the heat map of the enlarged view). */
+  heatmap?: boolean;
   maxModels: number;
   maxPixels: number;
 }
@@ -108,7 +110,7 @@ export function createPredictor(limits: PredictorLimits): Predictor {
     worker.postMessage(job.request, [...new Set(buffers)]);
   };
 
-  const predict: PredictFn = (modelDir, images) => {
+  const predict: PredictFn = (modelDir, images, options = {}) => {
     if (closed) return Promise.reject(new Error('the prediction worker is shut down'));
     if (images.length > limits.maxImages) {
       return Promise.reject(
@@ -126,6 +128,7 @@ export function createPredictor(limits: PredictorLimits): Predictor {
     const request: PredictRequest = {
       id: nextId++,
       modelDir,
+      heatmap: options.heatmap === true,
       maxModels: limits.maxModels,
       maxPixels: limits.maxPixels,
       images: images.map((image: PredictImage) => {

@@ -19,13 +19,21 @@ export interface PredictImage {
   data: Buffer;
 }
 
+/** Where the spatial head looked (engine classActivationMap: values 0..1, row-major), or why there is no map. */
+export type HeatMap =
+  | { label: string; confidence: number; width: number; height: number; values: number[]; fit: 'stretch' | 'letterbox' }
+  | { unavailable: string };
+
 /** One image's answer: its class, or why this file could not be predicted (named by the user's file name). */
 export type Prediction =
-  | { name: string; label: string; confidence: number; scores: Record<string, number>; error?: undefined }
+  | { name: string; label: string; confidence: number; scores: Record<string, number>; heatmap?: HeatMap; error?: undefined }
   | { name: string; error: string };
 
-/** Runs an exported model folder on images; the server wires the engine's predict function in. */
-export type PredictFn = (modelDir: string, images: PredictImage[]) => Promise<Prediction[]>;
+/**
+ * Runs an exported model folder on images; the server wires the engine's predict function in. `heatmap: true` adds
+ * each prediction's class activation map (meant for one image at a time: the enlarged view asks for it).
+ */
+export type PredictFn = (modelDir: string, images: PredictImage[], options?: { heatmap?: boolean }) => Promise<Prediction[]>;
 
 export interface WebContext {
   repo: Repositories;

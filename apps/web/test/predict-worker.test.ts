@@ -1,7 +1,8 @@
 /**
  * Prediction in the worker thread, with a real exported model and real images decoded by sharp:
  * the main thread's timers keep firing while many images are predicted; one bad file among good ones gets its
- * own error named by the user's file name while the others get predictions; limits refuse with their variable.
+ * own error named by the user's file name while the others get predictions; limits refuse with their variable;
+ * the heat map of a spatial head lies under the image's defect.
  */
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
@@ -11,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPredictor, PredictBusyError, PredictInputError, type Predictor } from '../server/predict.ts';
 import type { PredictImage } from '../server/trpc.ts';
 import { FakeRunnerControl, makeCaller, memoryDb, tempDir } from './helpers.ts';
-import { writeTinyModel } from './model-fixture.ts';
+import { writeSpatialModel, writeTinyModel } from './model-fixture.ts';
 
 const LIMITS = { maxQueue: 4, maxImages: 200, maxImageBytes: 5 * 1024 * 1024, maxModels: 2, maxPixels: 100_000_000 };
 
@@ -133,4 +134,31 @@ describe('prediction worker', () => {
       await db.close();
     }
   }, 120_000);
+});
+
+describe('heat map (class activation map) in the worker', () => {
+  /** 32×32 dark grey with a white 8×8 patch whose top-left corner is at (x, y). */
+  async function patchImage(x: number, y: number): Promise<Buffer> {
+    const raw = Buffer.alloc(32 * 32 * 3, 10);
+    for (let r = y; r < y + 8; r++) raw.fill(255, (r * 32 + x) * 3, (r * 32 + x + 8) * 3);
+    return sharp(raw, { raw: { width: 32, height: 32, channels: 3 } }).png().toBuffer();
+  }
+
+  it('lies where the defect is for a spatial head, and a model without one says there is no map', async () => {
+    const spatialDir = await writeSpatialModel(join(tempDir('df-cam-'), 'model'));
+    const [p] = await predictor.predict(spatialDir, [{ name: 'patch.png', data: await patchImage(16, 8) }], { heatmap: true });
+    expect(p).toMatchObject({ name: 'patch.png', label: 'scratch' });
+    const map = p?.error === undefined ? p?.heatmap : undefined;
+    if (!map || !('values' in map)) throw new Error(`no heat map: ${JSON.stringify(p)}`);
+    expect(map).toMatchObject({ label: 'scratch', width: 8, height: 8, fit: 'stretch' });
+    // The patch covers map cells x 4..5, y 2..3: those are the brightest (1), and cells away from it are 0.
+    const at = (cx: number, cy: number) => map.values[cy * 8 + cx] as number;
+    for (const [cx, cy] of [[4, 2], [5, 2], [4, 3], [5, 3]] as const) expect(at(cx, cy)).toBeCloseTo(1, 2);
+    expect(Math.max(...map.values.filter((_, i) => ![2 * 8 + 4, 2 * 8 + 5, 3 * 8 + 4, 3 * 8 + 5].includes(i)))).toBeLessThan(0.05);
+    // Not asked: no map computed.
+    const [plain] = await predictor.predict(spatialDir, [{ name: 'patch.png', data: await patchImage(0, 0) }]);
+    expect(plain && 'heatmap' in plain).toBe(false);
+    const [tiny] = await predictor.predict(modelDir, [{ name: 'x.png', data: await noisyImage(6) }], { heatmap: true });
+    expect(tiny?.error === undefined && tiny?.heatmap).toEqual({ unavailable: 'only a model with the spatial head has a map of where it looked' });
+  }, 60_000);
 });

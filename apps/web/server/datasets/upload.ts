@@ -4,6 +4,8 @@
  *   PUT    /api/datasets/uploads/<id>/archive?offset=<n> → appends a chunk of a zip at byte n (409 + size if n is wrong)
  *   PUT    /api/datasets/uploads/<id>/file?path=<rel>    → one file of a dropped folder, at its relative path
  *   POST   /api/datasets/uploads/<id>/finish?name=<name> → unpacks/validates, moves it to DATASETS_ROOT/<name>, version 1
+ *   POST   /api/datasets/uploads/<id>/add?dataset=<name> → unpacks, adds its class folders to dataset <name> as its next
+ *                                                          version ("Add images" on the dataset page; add-images.ts)
  *   DELETE /api/datasets/uploads/<id>                    → drops the staging folder
  * The client picks the upload id (random); chunks make a large zip restartable after a dropped connection.
  * Staging lives in DATASETS_ROOT/.uploads/<id> (hidden from listings, same filesystem, so the final move is a rename)
@@ -20,6 +22,7 @@ import type { Repositories } from '@defectflow/db';
 import { isWorkInProgressName } from '../datasets-fs.ts';
 import { errorMessage, type Logger } from '../log.ts';
 import { resolveInsideRoot } from '../paths.ts';
+import { addImagesToDataset } from './add-images.ts';
 import { ArchiveError, type ArchiveLimits, checkEntryName, DEFAULT_ARCHIVE_LIMITS, extractZipSafely } from './archive.ts';
 import { inspectDataset } from './inspect.ts';
 import { ARCHIVE_FILE, EXTRACT_DIR, FILES_DIR, HttpError, StagingArea, type StagingLimits, type StagedUpload } from './staging.ts';
@@ -189,8 +192,40 @@ export function createDatasetUploadRoutes(opts: UploadRoutesOptions) {
     }
   }
 
-  /** Unpacks (zip) or takes (folder) the upload, checks it is a dataset and renames it to DATASETS_ROOT/<name>. */
-  async function publish(upload: StagedUpload, name: string, target: string) {
+  /** Any dataset folder under the root (one placed by hand may have a name an upload could not choose), never a hidden one. */
+  async function existingDataset(name: string): Promise<string> {
+    let dir: string | null = null;
+    try {
+      if (name && !isWorkInProgressName(name)) dir = resolveInsideRoot(root, name);
+    } catch {
+      // outside the root: no such dataset
+    }
+    if (!dir || dir === root || !(await stat(dir).catch(() => null))?.isDirectory()) {
+      throw new HttpError(404, `Dataset "${name}" does not exist under the datasets folder`);
+    }
+    return name;
+  }
+
+  /** Adds the upload's class folders to an existing dataset as its next version; the upload is used up either way. */
+  async function add(id: string, url: URL) {
+    const name = await existingDataset(url.searchParams.get('dataset') ?? '');
+    await staging.ready;
+    const upload = staging.get(checkId(id));
+    if (!upload) throw new HttpError(400, `Upload ${id} has no data: send a zip or the files of a folder first`);
+    const unlock = staging.lock(upload);
+    try {
+      const result = await addImagesToDataset(opts.repo, root, name, await unpack(upload));
+      opts.log.info(`dataset ${name}: version ${result.version} adds ${result.addedImages} images`);
+      return result;
+    } finally {
+      await staging.drop(upload.id);
+      staging.release(upload);
+      unlock();
+    }
+  }
+
+  /** The upload's content folder: the zip unpacked (entry by entry, within the limits) or the folder's files. */
+  async function unpack(upload: StagedUpload): Promise<string> {
     const archive = join(upload.dir, ARCHIVE_FILE);
     let content: string;
     if ((await sizeOf(archive)) > 0) {
@@ -208,7 +243,12 @@ export function createDatasetUploadRoutes(opts: UploadRoutesOptions) {
     } else {
       throw new HttpError(400, `Upload ${upload.id} has no data: send a zip or the files of a folder first`);
     }
-    content = await unwrapSingleFolder(content);
+    return unwrapSingleFolder(content);
+  }
+
+  /** Unpacks (zip) or takes (folder) the upload, checks it is a dataset and renames it to DATASETS_ROOT/<name>. */
+  async function publish(upload: StagedUpload, name: string, target: string) {
+    const content = await unpack(upload);
     const rel = content.slice(root.length + 1).split(sep).join('/');
     // Validate before publishing: the loader must find images in at least two classes.
     try {
@@ -245,7 +285,7 @@ export function createDatasetUploadRoutes(opts: UploadRoutesOptions) {
 
   /** Handles /api/datasets/uploads/…; false for any other URL. */
   async function handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
-    const m = /^\/api\/datasets\/uploads\/([^/]+)(?:\/(archive|file|finish))?$/.exec(url.pathname);
+    const m = /^\/api\/datasets\/uploads\/([^/]+)(?:\/(archive|file|finish|add))?$/.exec(url.pathname);
     if (!m) return false;
     const id = decodeURIComponent(m[1] as string);
     const action = m[2];
@@ -261,6 +301,7 @@ export function createDatasetUploadRoutes(opts: UploadRoutesOptions) {
       } else if (req.method === 'PUT' && action === 'archive') body = await putArchive(req, id, url);
       else if (req.method === 'PUT' && action === 'file') body = await putFile(req, id, url);
       else if (req.method === 'POST' && action === 'finish') body = await finish(id, url);
+      else if (req.method === 'POST' && action === 'add') body = await add(id, url);
       else throw new HttpError(405, `${req.method} is not supported on ${url.pathname}`);
       send(res, 200, body);
     } catch (err) {

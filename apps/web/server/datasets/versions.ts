@@ -2,12 +2,14 @@
  * Dataset version bookkeeping for the web server. The dataset folder's `.versions/v<N>.csv` files
  * are the source of truth (the runner reads them, it has no database); each version is mirrored into
  * the `dataset_versions` table (item id → class, the change, counts) for the history list.
- * Version 1 = the dataset as uploaded; every edit (relabel, delete, move to a new class) writes v<N+1>.
+ * Version 1 = the dataset as uploaded; every edit (relabel, delete, move to a new class) and every "Add images"
+ * upload (add-images.ts) writes v<N+1>.
  */
 import { stat } from 'node:fs/promises';
 import type { Repositories } from '@defectflow/db';
 import type { PipelineGraph } from '@defectflow/nodes';
 import { TRPCError } from '@trpc/server';
+import type { DatasetInfo } from '../datasets-fs.ts';
 import { resolveInsideRoot } from '../paths.ts';
 
 type DataApi = typeof import('@defectflow/engine/data');
@@ -32,7 +34,14 @@ export interface VersionManifest {
   /** item id → class name, deletions excluded. */
   items: Record<string, string>;
   counts: Record<string, number>;
-  change: DatasetChange | { kind: 'initial' };
+  change: DatasetChange | { kind: 'initial' } | AddedChange;
+}
+
+/** Images added by an upload (add-images.ts): how many per class, and which classes are new. */
+export interface AddedChange {
+  kind: 'add';
+  added: Record<string, number>;
+  newClasses: string[];
 }
 
 /** A class name that survives a CSV and a folder name: no slashes, no leading dot, not empty. */
@@ -117,7 +126,8 @@ export function applyChange(entries: readonly VersionEntry[], change: DatasetCha
 
 const locks = new Map<string, Promise<unknown>>();
 /** One edit at a time per dataset inside this process; the `wx` version files guard across processes. */
-function serialize<T>(key: string, fn: () => Promise<T>): Promise<T> {
+export function withDatasetLock<T>(root: string, name: string, fn: () => Promise<T>): Promise<T> {
+  const key = `${root}\0${name}`;
   const previous = locks.get(key) ?? Promise.resolve();
   const next = previous.then(fn, fn);
   locks.set(
@@ -145,37 +155,75 @@ export interface EditResult {
   counts: Record<string, number>;
 }
 
+/** The latest version of a dataset: its number and entries (NOT_FOUND when the folder is missing). */
+export async function latestVersion(root: string, name: string): Promise<{ version: number; entries: VersionEntry[] }> {
+  const data = await engineData();
+  const dir = datasetDir(root, name);
+  if (!(await stat(dir).catch(() => null))?.isDirectory()) {
+    throw new TRPCError({ code: 'NOT_FOUND', message: `Dataset ${name} does not exist under the datasets folder` });
+  }
+  const { version } = await data.resolveDatasetVersion(dir, 0);
+  return { version, entries: await readVersionEntries(root, name, version) };
+}
+
+/**
+ * Writes version `latest + 1` with `next` (call it under withDatasetLock): the record of version 1 first when this
+ * is the first change, then the new CSV (never overwritten: CONFLICT when another process wrote it), then its row.
+ */
+export async function writeNextVersion(
+  repo: Repositories,
+  root: string,
+  name: string,
+  latest: { version: number; entries: readonly VersionEntry[] },
+  next: readonly VersionEntry[],
+  change: VersionManifest['change'],
+  message: string,
+): Promise<EditResult> {
+  const data = await engineData();
+  const dir = datasetDir(root, name);
+  await ensureRegistered(repo, root, name);
+  if (latest.version === 1 && !(await data.listDatasetVersions(dir)).includes(1)) {
+    await data.writeDatasetVersion(dir, 1, latest.entries); // the record of the original
+  }
+  const version = latest.version + 1;
+  try {
+    await data.writeDatasetVersion(dir, version, next);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new TRPCError({ code: 'CONFLICT', message: `Dataset ${name} changed meanwhile (version ${version} exists); reload and retry` });
+    }
+    throw err;
+  }
+  const manifest = toManifest(next, change);
+  await repo.datasets.recordVersion(name, version, manifest, message);
+  return { version, counts: manifest.counts };
+}
+
 /** Creates version N+1 from the latest version and `change`; earlier versions are never touched. */
 export function editDataset(repo: Repositories, root: string, name: string, change: DatasetChange, message?: string): Promise<EditResult> {
-  return serialize(`${root}\0${name}`, async () => {
-    const data = await engineData();
-    const dir = datasetDir(root, name);
-    if (!(await stat(dir).catch(() => null))?.isDirectory()) {
-      throw new TRPCError({ code: 'NOT_FOUND', message: `Dataset ${name} does not exist under the datasets folder` });
-    }
-    const { version: latest } = await data.resolveDatasetVersion(dir, 0);
-    const current = await readVersionEntries(root, name, latest);
-    const next = applyChange(current, change);
-    await ensureRegistered(repo, root, name);
-    if (latest === 1 && !(await data.listDatasetVersions(dir)).includes(1)) {
-      await data.writeDatasetVersion(dir, 1, current); // the record of the original
-    }
-    const version = latest + 1;
-    try {
-      await data.writeDatasetVersion(dir, version, next);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
-        throw new TRPCError({ code: 'CONFLICT', message: `Dataset ${name} changed meanwhile (version ${version} exists); reload and retry` });
-      }
-      throw err;
-    }
+  return withDatasetLock(root, name, async () => {
+    const latest = await latestVersion(root, name);
+    const next = applyChange(latest.entries, change);
     const describe =
       message ??
       (change.kind === 'delete' ? `Deleted ${change.ids.length} image(s)` : `Moved ${change.ids.length} image(s) to ${change.to.trim()}`);
-    const manifest = toManifest(next, change);
-    await repo.datasets.recordVersion(name, version, manifest, describe);
-    return { version, counts: manifest.counts };
+    return writeNextVersion(repo, root, name, latest, next, change, describe);
   });
+}
+
+/**
+ * A dataset list row as of the dataset's latest version: edits and added images live in version CSVs, not in the
+ * folders the listing counted. Version 1 (or a CSV that cannot be read) keeps what was counted on disk.
+ */
+export async function asOfLatestVersion(root: string, info: DatasetInfo): Promise<DatasetInfo & { version: number }> {
+  try {
+    const { version } = await (await engineData()).resolveDatasetVersion(datasetDir(root, info.path), 0);
+    if (version === 1) return { ...info, version };
+    const entries = await readVersionEntries(root, info.path, version);
+    return { ...info, version, imageCount: entries.length, folders: [...new Set(entries.map((e) => e.label))].sort() };
+  } catch {
+    return { ...info, version: 1 };
+  }
 }
 
 /**

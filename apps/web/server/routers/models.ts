@@ -1,7 +1,9 @@
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
+import { basename } from 'node:path';
 import type { TRPCRouterRecord } from '@trpc/server';
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
+import { runImageFile } from '../http-files.ts';
 import { errorMessage } from '../log.ts';
 import { modelDirInside } from '../paths.ts';
 import { PredictBusyError, PredictInputError } from '../predict.ts';
@@ -68,10 +70,44 @@ export const modelsRouter = {
       try {
         return { modelId: model.id, labels: model.labels, predictions: await ctx.predict(dir, images) };
       } catch (err) {
-        if (err instanceof TRPCError) throw err;
-        if (err instanceof PredictBusyError) throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: err.message, cause: err });
-        if (err instanceof PredictInputError) throw new TRPCError({ code: 'BAD_REQUEST', message: err.message, cause: err });
-        throw new TRPCError({ code: 'BAD_REQUEST', message: `Model ${model.id} could not predict: ${errorMessage(err)}`, cause: err });
+        throw predictError(model.id, err);
       }
     }),
+
+  /**
+   * "Where the head looked" for one evaluation image of a run (the enlarged thumbnail): the run's deployed model
+   * predicts the image in the prediction worker and adds its class activation map. No model, or a head without a
+   * map, answers `unavailable` in words.
+   */
+  heatmap: viewerProcedure
+    .input(z.object({ runId: z.string().min(1), itemId: z.string().min(1).max(1000) }))
+    .query(async ({ ctx, input }) => {
+      const [model] = await ctx.repo.models.listByRun(input.runId);
+      if (!model) return { unavailable: 'this run deployed no model to draw the map with' };
+      const dir = modelDirInside(ctx.paths.modelsDir, model);
+      let file: string;
+      try {
+        file = await runImageFile(ctx.repo, ctx.paths.datasetsRoot, input.runId, input.itemId);
+      } catch (err) {
+        const status = (err as { status?: number }).status;
+        throw new TRPCError({ code: status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST', message: errorMessage(err), cause: err });
+      }
+      let prediction: Awaited<ReturnType<typeof ctx.predict>>[number] | undefined;
+      try {
+        [prediction] = await ctx.predict(dir, [{ name: basename(file), data: await readFile(file) }], { heatmap: true });
+      } catch (err) {
+        throw predictError(model.id, err);
+      }
+      if (!prediction) return { unavailable: 'the model returned no prediction' };
+      if (prediction.error !== undefined) return { unavailable: prediction.error };
+      return prediction.heatmap ?? { unavailable: 'the prediction worker drew no map' };
+    }),
 } satisfies TRPCRouterRecord;
+
+/** A failed prediction request as the client should see it. */
+function predictError(modelId: string, err: unknown): TRPCError {
+  if (err instanceof TRPCError) return err;
+  if (err instanceof PredictBusyError) return new TRPCError({ code: 'TOO_MANY_REQUESTS', message: err.message, cause: err });
+  if (err instanceof PredictInputError) return new TRPCError({ code: 'BAD_REQUEST', message: err.message, cause: err });
+  return new TRPCError({ code: 'BAD_REQUEST', message: `Model ${modelId} could not predict: ${errorMessage(err)}`, cause: err });
+}

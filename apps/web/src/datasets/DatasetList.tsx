@@ -5,63 +5,26 @@ import Link from 'next/link';
 import { useState } from 'react';
 import { NEEDS_ENGINEER, useMe } from '../client/auth.ts';
 import { useTRPC } from '../client/trpc.ts';
-import {
-  type FolderFile,
-  filesFromDrop,
-  nameAfterChoosing,
-  type UploadProgress,
-  type UploadedDataset,
-  uploadFolder,
-  uploadZip,
-} from './upload-client.ts';
-
-function formatBytes(n: number): string {
-  if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(1)} GiB`;
-  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
-  return `${Math.ceil(n / 1024)} KiB`;
-}
-
-type Source = { kind: 'zip'; file: File } | { kind: 'folder'; files: FolderFile[]; label: string };
+import { SourcePicker, type UploadSource, UploadProgressView, useUpload } from './UploadSource.tsx';
+import { nameAfterChoosing, type UploadedDataset } from './upload-client.ts';
 
 export function UploadForm({ onUploaded }: { onUploaded: (d: UploadedDataset) => void }) {
-  const [source, setSource] = useState<Source | null>(null);
+  const [source, setSource] = useState<UploadSource | null>(null);
   const [name, setName] = useState('');
-  const [progress, setProgress] = useState<UploadProgress | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [done, setDone] = useState<UploadedDataset | null>(null);
-  const [over, setOver] = useState(false);
+  const upload = useUpload();
   const { canEdit } = useMe();
-  const busy = progress !== null && !error && !done;
 
-  const choose = (s: Source, label: string) => {
+  const choose = (s: UploadSource, label: string) => {
     setName(nameAfterChoosing(name, source !== null, label));
     setSource(s);
-    setError(null);
-    setDone(null);
-    setProgress(null);
-  };
-  const pickFolder = (list: FileList | null) => {
-    if (!list || list.length === 0) return;
-    const files = [...list].map((f) => ({ path: f.webkitRelativePath || f.name, file: f as Blob }));
-    const top = files[0]?.path.split('/')[0] ?? 'dataset';
-    choose({ kind: 'folder', files, label: top }, top);
+    upload.reset();
   };
   const start = async () => {
     if (!source) return;
-    setError(null);
-    setDone(null);
-    setProgress({ loaded: 0, total: 1, phase: 'uploading' });
-    try {
-      const result =
-        source.kind === 'zip' ? await uploadZip(name, source.file, setProgress) : await uploadFolder(name, source.files, setProgress);
-      setDone(result);
-      onUploaded(result);
-    } catch (err) {
-      setError((err as Error).message);
-    }
+    const result = await upload.start({ kind: 'new', name }, source);
+    if (result) onUploaded(result);
   };
-  const total = source ? (source.kind === 'zip' ? source.file.size : source.files.reduce((n, f) => n + f.file.size, 0)) : 0;
-  const pct = progress ? Math.round((100 * progress.loaded) / Math.max(1, progress.total)) : 0;
+  const { error, done } = upload;
 
   return (
     <section className="df-panel" data-testid="dataset-upload">
@@ -69,63 +32,10 @@ export function UploadForm({ onUploaded }: { onUploaded: (d: UploadedDataset) =>
       {canEdit ? null : <p className="df-alert df-alert-warn df-small">Uploading a dataset {NEEDS_ENGINEER}; you can browse the datasets.</p>}
       <p className="df-help">
         A zip or a folder in any layout the dataset node reads: one folder per class, MVTec-AD (train/good, test/&lt;defect&gt;),
-        or a CSV manifest (labels.csv with path,label[,split]). Large uploads resume after a dropped connection.
+        or a CSV manifest (labels.csv with path,label[,split]). Large uploads resume after a dropped connection. To add
+        images to a dataset you have, use "Add images" on its page.
       </p>
-      {/* biome-ignore lint/a11y/noStaticElementInteractions: a drop target; the file inputs inside are the keyboard path */}
-      <div
-        className="df-empty"
-        style={{ borderColor: over ? 'var(--df-accent)' : undefined, margin: '8px 0' }}
-        data-testid="dataset-dropzone"
-        onDragOver={(e) => {
-          e.preventDefault();
-          setOver(true);
-        }}
-        onDragLeave={() => setOver(false)}
-        onDrop={async (e) => {
-          e.preventDefault();
-          setOver(false);
-          const dropped = e.dataTransfer.files;
-          const only = dropped.length === 1 ? dropped[0] : undefined;
-          if (only && /\.zip$/i.test(only.name)) return choose({ kind: 'zip', file: only }, only.name);
-          const files = await filesFromDrop(e.dataTransfer.items);
-          const top = files[0]?.path.split('/')[0] ?? 'dataset';
-          if (files.length > 0) choose({ kind: 'folder', files, label: top }, top);
-        }}
-      >
-        Drop a zip or a folder here, or{' '}
-        <label className="df-linkish">
-          choose a zip
-          <input
-            type="file"
-            accept=".zip,application/zip"
-            data-testid="upload-zip-input"
-            style={{ display: 'none' }}
-            onChange={(e) => {
-              const f = e.target.files?.[0];
-              if (f) choose({ kind: 'zip', file: f }, f.name);
-            }}
-          />
-        </label>{' '}
-        or{' '}
-        <label className="df-linkish">
-          choose a folder
-          <input
-            type="file"
-            style={{ display: 'none' }}
-            data-testid="upload-folder-input"
-            // biome-ignore lint/suspicious/noExplicitAny: non-standard attributes for folder picking
-            {...({ webkitdirectory: '', directory: '' } as any)}
-            multiple
-            onChange={(e) => pickFolder(e.target.files)}
-          />
-        </label>
-      </div>
-      {source ? (
-        <p className="df-small" data-testid="upload-source">
-          {source.kind === 'zip' ? `Zip ${source.file.name}` : `Folder ${source.label} (${source.files.length} files)`} ·{' '}
-          {formatBytes(total)}
-        </p>
-      ) : null}
+      <SourcePicker source={source} onChoose={choose} testIdPrefix="upload" dropzoneTestId="dataset-dropzone" />
       <div className="df-row">
         <label className="df-label" htmlFor="dataset-name" style={{ margin: 0 }}>
           Name
@@ -142,7 +52,7 @@ export function UploadForm({ onUploaded }: { onUploaded: (d: UploadedDataset) =>
         <button
           type="button"
           className="df-btn df-btn-primary"
-          disabled={!source || !name || busy || !canEdit}
+          disabled={!source || !name || upload.busy || !canEdit}
           title={canEdit ? undefined : NEEDS_ENGINEER}
           onClick={start}
           data-testid="upload-start"
@@ -150,16 +60,7 @@ export function UploadForm({ onUploaded }: { onUploaded: (d: UploadedDataset) =>
           Upload
         </button>
       </div>
-      {progress ? (
-        <div style={{ marginTop: 8 }}>
-          <progress max={100} value={pct} style={{ width: '100%' }} data-testid="upload-progress" />
-          <div className="df-small df-muted">
-            {progress.phase === 'unpacking' && !done && !error
-              ? 'Unpacking and checking the images…'
-              : `${formatBytes(progress.loaded)} of ${formatBytes(progress.total)} (${pct}%)`}
-          </div>
-        </div>
-      ) : null}
+      <UploadProgressView upload={upload} testId="upload-progress" />
       {error ? (
         <p className="df-error" role="alert" data-testid="upload-error">
           {error}

@@ -2,13 +2,14 @@
 /**
  * /datasets/<name>: one dataset version — class counts (bar chart), warnings with the files they name,
  * a paged thumbnail grid per class, and edits (move to class, new class, delete) that create the next
- * version. `?version=N` opens that version. `?item=<id>` opens one image with a one-step relabel (the link from a run's confusion matrix).
+ * version, and "Add images" (a zip or folder of class folders) that makes the next version. `?version=N` opens that version. `?item=<id>` opens one image with a one-step relabel (the link from a run's confusion matrix).
  */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useEffect, useMemo, useState } from 'react';
 import { NEEDS_ENGINEER, useMe } from '../client/auth.ts';
 import { useTRPC } from '../client/trpc.ts';
+import { AddImages, describeAdded } from './AddImages.tsx';
 
 const PAGE = 48;
 const THUMB = 96;
@@ -74,6 +75,7 @@ export function DatasetPage({ name, item, initialVersion }: { name: string; item
   const [focus, setFocus] = useState<string | null>(item ?? null);
   const [focusTarget, setFocusTarget] = useState('');
   const [notice, setNotice] = useState<string | null>(null);
+  const [adding, setAdding] = useState(false);
 
   const data = inspect.data;
   const isLatest = data ? data.version === data.latestVersion : false;
@@ -137,11 +139,35 @@ export function DatasetPage({ name, item, initialVersion }: { name: string; item
           {isLatest ? ' (latest)' : ` of ${data.latestVersion}`}
         </span>
         <span className="df-muted">
-          · {data.total} images · {data.classes.length} classes · {data.layout} layout
+          · {data.total} images · {data.classes.length} classes
+          {/* Later versions are stored as a list of files (csv): the layout says something about version 1 only. */}
+          {data.version === 1 ? ` · ${data.layout} layout` : ''}
         </span>
         <span className="df-spacer" />
+        <button
+          type="button"
+          className="df-btn df-btn-sm"
+          disabled={!canEdit || adding}
+          title={canEdit ? 'Upload a zip or folder of class folders as the next version' : NEEDS_ENGINEER}
+          data-testid="add-images-open"
+          onClick={() => setAdding(true)}
+        >
+          Add images
+        </button>
         <Link href="/datasets">All datasets</Link>
       </div>
+      {adding ? (
+        <AddImages
+          name={name}
+          classes={data.classes}
+          latestVersion={data.latestVersion}
+          onClose={() => setAdding(false)}
+          onAdded={(r) => {
+            setAdding(false);
+            void refresh(`Version ${r.version}: added ${r.addedImages} image(s): ${describeAdded(r)}${r.notes.length ? `. ${r.notes.join('. ')}` : ''}`);
+          }}
+        />
+      ) : null}
       {notice ? (
         <p className="df-ok" data-testid="dataset-notice">
           {notice}

@@ -1,5 +1,6 @@
 /**
- * Browser side of dataset uploads (see server/datasets/upload.ts). A zip goes up in chunks, each
+ * Browser side of dataset uploads (see server/datasets/upload.ts), for a new dataset or for "Add images" to an
+ * existing one (the same chunks and staging, only the last request differs). A zip goes up in chunks, each
  * with XMLHttpRequest upload progress; a failed chunk is retried from the server's byte count, so a
  * dropped connection resumes instead of starting over. A folder goes up file by file with its relative
  * path; a retry re-sends only files that did not finish.
@@ -33,6 +34,17 @@ export interface UploadedDataset {
   counts: Record<string, number>;
   images: number;
 }
+
+/** What "Add images" made: the dataset's new version, with the images added per class. */
+export interface AddedImages extends UploadedDataset {
+  added: Record<string, number>;
+  addedImages: number;
+  newClasses: string[];
+  notes: string[];
+}
+
+/** Where a finished upload goes: a new dataset named `name`, or the next version of dataset `dataset`. */
+export type UploadTarget = { kind: 'new'; name: string } | { kind: 'add'; dataset: string };
 
 export interface FolderFile {
   path: string;
@@ -84,12 +96,13 @@ function retryable(err: unknown): boolean {
   return err instanceof UploadError && (err.status === 0 || (err.status >= 500 && err.status !== 507) || err.status === 409);
 }
 
-async function finish(base: string, name: string, onProgress: (p: UploadProgress) => void, total: number): Promise<UploadedDataset> {
+async function finish(base: string, to: UploadTarget, onProgress: (p: UploadProgress) => void, total: number): Promise<UploadedDataset> {
   onProgress({ loaded: total, total, phase: 'unpacking' });
-  return (await send('POST', `${base}/finish?name=${encodeURIComponent(name)}`, null)) as unknown as UploadedDataset;
+  const url = to.kind === 'new' ? `${base}/finish?name=${encodeURIComponent(to.name)}` : `${base}/add?dataset=${encodeURIComponent(to.dataset)}`;
+  return (await send('POST', url, null)) as unknown as UploadedDataset;
 }
 
-export async function uploadZip(name: string, zip: Blob, onProgress: (p: UploadProgress) => void): Promise<UploadedDataset> {
+export async function uploadZip(to: UploadTarget, zip: Blob, onProgress: (p: UploadProgress) => void): Promise<UploadedDataset> {
   const base = `/api/datasets/uploads/${newUploadId()}`;
   let offset = 0;
   let failures = 0;
@@ -109,10 +122,10 @@ export async function uploadZip(name: string, zip: Blob, onProgress: (p: UploadP
       offset = Number((status as { archiveBytes?: number }).archiveBytes ?? start);
     }
   }
-  return finish(base, name, onProgress, zip.size);
+  return finish(base, to, onProgress, zip.size);
 }
 
-export async function uploadFolder(name: string, files: FolderFile[], onProgress: (p: UploadProgress) => void): Promise<UploadedDataset> {
+export async function uploadFolder(to: UploadTarget, files: FolderFile[], onProgress: (p: UploadProgress) => void): Promise<UploadedDataset> {
   const base = `/api/datasets/uploads/${newUploadId()}`;
   const total = files.reduce((n, f) => n + f.file.size, 0);
   let done = 0;
@@ -130,7 +143,7 @@ export async function uploadFolder(name: string, files: FolderFile[], onProgress
     done += f.file.size;
     onProgress({ loaded: done, total, phase: 'uploading' });
   }
-  return finish(base, name, onProgress, total);
+  return finish(base, to, onProgress, total);
 }
 
 /** Files of a drag-and-dropped folder (or several), with paths relative to the drop. */

@@ -52,7 +52,7 @@ function GraphSummary({ selectedCount }: { selectedCount: number }) {
         </p>
       ) : (
         <>
-          <div className="dfe-section-title">
+          <div className="dfe-section-title" data-testid="graph-problem-count">
             {validation.errors.length} {validation.errors.length === 1 ? 'problem' : 'problems'}
           </div>
           <ul className="dfe-problem-list" data-testid="graph-problems">

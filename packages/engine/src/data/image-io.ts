@@ -36,12 +36,18 @@ export function openImage(file: string, opts: { maxPixels?: number; autoOrient?:
 }
 
 /** sharp's words for a refused decode, replaced by ones that name the image's size, the limit and its variable. */
+/** libvips' words for a file it cannot even open, told plainly ("Input file has corrupt header:" ends in nothing). */
+function openReason(message: string): string {
+  if (/unsupported image format/i.test(message)) return 'not an image sharp can read (unsupported format, empty or corrupt file)';
+  if (/corrupt header/i.test(message)) return 'the file header is damaged (a truncated or corrupt image)';
+  return message;
+}
+
 async function decodeReason(file: string, err: unknown, max: number): Promise<string> {
   const message = errorMessage(err);
   // failOn: 'warning' turns libjpeg/libpng's "premature end of data" into this generic text.
   if (/Warning treated as error due to failOn/i.test(message)) return 'the image data ends early or is damaged (truncated or corrupt file)';
-  if (/unsupported image format/i.test(message)) return 'not an image sharp can read (unsupported format, empty or corrupt file)';
-  if (!/exceeds pixel limit/i.test(message)) return message;
+  if (!/exceeds pixel limit/i.test(message)) return openReason(message);
   // Reading the header allocates nothing, whatever size it claims.
   const meta = await sharp(file, { limitInputPixels: false }).metadata().catch(() => null);
   return meta?.width && meta.height ? overLimit(meta.width, meta.height, max) : `the image is over the image pixel limit of ${pixels(max)} (IMAGE_MAX_PIXELS)`;
@@ -244,7 +250,7 @@ export async function readImageHeader(file: string, opts: { maxPixels?: number }
       format: meta.format ?? 'unknown',
     };
   } catch (err) {
-    throw new ImageReadError(file, errorMessage(err), { cause: err });
+    throw new ImageReadError(file, openReason(errorMessage(err)), { cause: err });
   }
 }
 

@@ -19,6 +19,7 @@ export {
   thumbnail,
 } from './image-io.ts';
 export { DATASET_DEFAULTS, loadDataset } from './dataset/load.ts';
+export { isImageFile, scanFolders } from './dataset/scan.ts';
 export type { ImageCheck } from './dataset/inspect.ts';
 export { splitSizes } from './dataset/split.ts';
 export { parseCsv } from './dataset/csv.ts';

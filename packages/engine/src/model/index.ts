@@ -96,6 +96,7 @@ export {
   loadExportedModel,
   predictImages,
 } from './export.ts';
+export { type ClassActivationMap, classActivationMap } from './cam.ts';
 export { readModelFolder } from './weights.ts';
 export { disposeModel, isLayersModel } from './dispose.ts';
 export { MAX_UNREADABLE_FRACTION, UnreadableImagesError, checkSkippedImages } from './unreadable.ts';

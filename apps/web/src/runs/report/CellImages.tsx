@@ -1,9 +1,12 @@
 'use client';
 /**
  * Thumbnails of the evaluation images in one confusion cell, with true/predicted label and confidence; a click
- * opens the image large with the model's scores per class (← → step through the cell).
+ * opens the image large with the model's scores per class (← → step through the cell) and, on request, a heat map
+ * of where the spatial head looked (models.heatmap: the class activation map of the run's deployed model).
  */
-import { useEffect, useMemo, useState } from 'react';
+import { useQuery } from '@tanstack/react-query';
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { useTRPC } from '../../client/trpc.ts';
 import { Modal } from '../../editor/Modal.tsx';
 import { cellItems, type Prediction, type ReportMetrics } from '../metrics.ts';
 
@@ -134,13 +137,7 @@ function EnlargedImage({
   return (
     <Modal title={item.id} onClose={onClose} testId="enlarged-image" wide>
       <div style={{ display: 'grid', gridTemplateColumns: 'minmax(0, 1fr) 200px', gap: 16, alignItems: 'start' }}>
-        {/* biome-ignore lint/performance/noImgElement: served (and resized) by our own /api/images */}
-        <img
-          src={`/api/images?run=${encodeURIComponent(runId)}&id=${encodeURIComponent(item.id)}&thumb=${LARGE}`}
-          alt={item.id}
-          data-testid="enlarged-img"
-          style={{ width: '100%', maxWidth: LARGE, aspectRatio: '1 / 1', objectFit: 'contain', background: '#f0f2f5', borderRadius: 6 }}
-        />
+        <ImageWithHeatMap runId={runId} itemId={item.id} />
         <div style={{ display: 'grid', gap: 6, fontSize: 13 }}>
           <div data-testid="enlarged-true">
             true class <strong>{item.trueLabel}</strong>
@@ -177,5 +174,95 @@ function EnlargedImage({
         </div>
       </div>
     </Modal>
+  );
+}
+
+type HeatMapAnswer =
+  | { label: string; confidence: number; width: number; height: number; values: number[]; fit: 'stretch' | 'letterbox' }
+  | { unavailable: string };
+
+/** The enlarged image and its "where the head looked" toggle: a translucent map drawn over the part the model saw. */
+function ImageWithHeatMap({ runId, itemId }: { runId: string; itemId: string }) {
+  const trpc = useTRPC();
+  const [show, setShow] = useState(false);
+  const [natural, setNatural] = useState<{ w: number; h: number } | null>(null);
+  const map = useQuery({ ...trpc.models.heatmap.queryOptions({ runId, itemId }), enabled: show, staleTime: Number.POSITIVE_INFINITY });
+  const answer = map.data as HeatMapAnswer | undefined;
+  return (
+    <div style={{ display: 'grid', gap: 6, justifyItems: 'start' }}>
+      <div style={{ position: 'relative', width: '100%', maxWidth: LARGE, aspectRatio: '1 / 1' }}>
+        {/* biome-ignore lint/performance/noImgElement: served (and resized) by our own /api/images */}
+        <img
+          src={`/api/images?run=${encodeURIComponent(runId)}&id=${encodeURIComponent(itemId)}&thumb=${LARGE}`}
+          alt={itemId}
+          data-testid="enlarged-img"
+          onLoad={(e) => setNatural({ w: e.currentTarget.naturalWidth, h: e.currentTarget.naturalHeight })}
+          style={{ width: '100%', height: '100%', objectFit: 'contain', background: '#f0f2f5', borderRadius: 6 }}
+        />
+        {show && answer && 'values' in answer && natural ? <HeatMapCanvas map={answer} natural={natural} /> : null}
+      </div>
+      <div style={{ display: 'flex', gap: 8, alignItems: 'center', fontSize: 12 }}>
+        <button type="button" className="dfe-btn dfe-btn-small" data-testid="heatmap-toggle" aria-pressed={show} onClick={() => setShow(!show)}>
+          {show ? 'Hide where the head looked' : 'Show where the head looked'}
+        </button>
+        {show && map.isFetching ? <span className="dfe-muted">Computing the map…</span> : null}
+        {show && answer && 'unavailable' in answer ? (
+          <span className="dfe-muted" data-testid="heatmap-unavailable">
+            No map: {answer.unavailable}.
+          </span>
+        ) : null}
+        {show && answer && 'values' in answer ? (
+          <span className="dfe-muted" data-testid="heatmap-caption">
+            Red: what made the model say {answer.label}.
+          </span>
+        ) : null}
+        {show && map.error ? (
+          <span role="alert" style={{ color: '#b91c1c' }}>
+            {map.error.message}
+          </span>
+        ) : null}
+      </div>
+    </div>
+  );
+}
+
+/**
+ * The map (a few cells a side) drawn on a canvas that many pixels large and stretched over the image by CSS, which
+ * smooths it. "stretch" models saw the whole image squeezed square: the map covers the image itself. "letterbox"
+ * models saw it centred in a square, as object-fit: contain shows it: the map covers the square.
+ */
+function HeatMapCanvas({ map, natural }: { map: Extract<HeatMapAnswer, { values: number[] }>; natural: { w: number; h: number } }) {
+  const ref = useRef<HTMLCanvasElement>(null);
+  useEffect(() => {
+    const ctx = ref.current?.getContext('2d');
+    if (!ctx) return;
+    const img = ctx.createImageData(map.width, map.height);
+    map.values.forEach((v, i) => {
+      // Yellow (weak) to red (strong), more opaque where stronger; nothing where the head saw nothing.
+      img.data[i * 4] = 255;
+      img.data[i * 4 + 1] = Math.round(220 * (1 - v));
+      img.data[i * 4 + 2] = 0;
+      img.data[i * 4 + 3] = Math.round(200 * v);
+    });
+    ctx.putImageData(img, 0, 0);
+  }, [map]);
+  const wide = natural.w >= natural.h;
+  const share = wide ? natural.h / natural.w : natural.w / natural.h;
+  const box =
+    map.fit === 'letterbox'
+      ? { left: 0, top: 0, width: '100%', height: '100%' }
+      : wide
+        ? { left: 0, top: `${((1 - share) / 2) * 100}%`, width: '100%', height: `${share * 100}%` }
+        : { top: 0, left: `${((1 - share) / 2) * 100}%`, height: '100%', width: `${share * 100}%` };
+  return (
+    <canvas
+      ref={ref}
+      width={map.width}
+      height={map.height}
+      data-testid="heatmap"
+      data-size={`${map.width}x${map.height}`}
+      data-label={map.label}
+      style={{ position: 'absolute', ...box, pointerEvents: 'none', borderRadius: 6 }}
+    />
   );
 }
