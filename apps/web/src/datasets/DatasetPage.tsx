@@ -366,7 +366,8 @@ export function DatasetPage({ name, item, initialVersion }: { name: string; item
                 <img src={imageUrl(name, id, THUMB)} alt={id} width={THUMB - 4} height={THUMB - 4} loading="lazy" style={{ display: 'block', objectFit: 'cover', background: '#f0f2f5' }} />
                 <figcaption style={{ display: 'flex', gap: 2, padding: 2, overflow: 'hidden', whiteSpace: 'nowrap' }} title={id}>
                   <input type="checkbox" checked={selected.has(id)} onChange={() => toggle(id)} data-testid="thumb-select" />
-                  {id.split('/').pop()}
+                  {/* Long names end in "…" (the full path is the caption's tooltip), not mid-extension. */}
+                  <span style={{ overflow: 'hidden', textOverflow: 'ellipsis', minWidth: 0 }}>{id.split('/').pop()}</span>
                 </figcaption>
               </label>
             </figure>
