@@ -16,9 +16,9 @@ export function seedParam(what: string) {
 }
 
 /**
- * Identity helper that keeps each definition's concrete params schema type
- * (so `z.infer<typeof x.params>` works) while checking it against NodeDefinition.
+ * Identity helper that keeps each definition's concrete params schema type and its literal `type`
+ * (so `z.output<typeof x.params>` and the NodeType union work) while checking it against NodeDefinition.
  */
-export function defineNode<S extends z.ZodObject>(def: NodeDefinition<S> & { params: S }): NodeDefinition<S> {
+export function defineNode<const T extends string, S extends z.ZodObject>(def: NodeDefinition<S, T>): NodeDefinition<S, T> {
   return def;
 }

@@ -37,9 +37,13 @@ export interface NodeRunResult {
   summary?: Record<string, unknown>;
 }
 
-export type NodeRunFn = (
+/**
+ * A node's run function. `P` is its params as the definition's zod schema outputs them (`z.output<typeof params>`,
+ * defaults filled in); the executor and stubs see the untyped form (`NodeRunFn` with no argument).
+ */
+export type NodeRunFn<P = Record<string, unknown>> = (
   inputs: Record<string, unknown>,
-  params: Record<string, unknown>,
+  params: P,
   ctx: NodeRunContext,
 ) => Promise<NodeRunResult>;
 
