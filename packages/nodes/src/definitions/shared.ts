@@ -1,3 +1,4 @@
+import { DEFAULT_SEED } from '@defectflow/engine/constants';
 import { z } from 'zod';
 import type { NodeDefinition } from '../definition.ts';
 
@@ -10,7 +11,7 @@ export function seedParam(what: string) {
     .int()
     .min(0)
     .max(MAX_SEED)
-    .default(42)
+    .default(DEFAULT_SEED)
     .describe(`Random seed for ${what}. The same seed gives the same result on every run.`)
     .meta({ title: 'Seed' });
 }

@@ -1,13 +1,8 @@
 import path from 'node:path';
-import { IMAGE_FITS, type ImageFit, loadBackbone, resolveInsideRoot } from '@defectflow/engine';
-import { type BackboneParams, IMAGE_FIT_MODES } from '../../definitions/backbone/definition.ts';
+import { loadBackbone, resolveInsideRoot } from '@defectflow/engine';
+import type { BackboneParams } from '../../definitions/backbone/definition.ts';
 import { NodeError, type NodeRunFn } from '../types.ts';
 import { asNodeError, ensureBackend } from './shared.ts';
-
-// The node's fit options are the engine's, written twice only because the definitions must stay
-// browser-safe: these two lines fail to typecheck when the lists drift apart.
-IMAGE_FIT_MODES satisfies readonly ImageFit[];
-IMAGE_FITS satisfies readonly (typeof IMAGE_FIT_MODES)[number][];
 
 /** A custom model folder must live inside DATASETS_ROOT or DATA_DIR/models. */
 function resolveModelPath(userPath: string, roots: string[]): string {
