@@ -13,6 +13,7 @@ export * from './augment/definition.ts';
 export * from './backbone/definition.ts';
 export * from './dataset/definition.ts';
 export * from './deploy/definition.ts';
+export * from './deploy/result.ts';
 export * from './evaluate/definition.ts';
 export * from './freeze/definition.ts';
 export * from './head/definition.ts';

@@ -5,7 +5,6 @@ import Link from 'next/link';
 import { type ReactNode, useMemo } from 'react';
 import { useTRPC } from '../../client/trpc.ts';
 import { LineChart, PALETTE, type Series } from '../chart/LineChart.tsx';
-import { epochX } from '../chart/TrainingCurves.tsx';
 import { durationBetween, shortId } from '../format.ts';
 import { diffGraphs, formatDiffValue } from '../graphDiff.ts';
 import { type ReportMetrics, parseMetrics } from '../metrics.ts';
@@ -53,7 +52,7 @@ export function RunCompare({ ids }: { ids: string[] }) {
   const accSeries: Series[] = [];
   for (const r of loaded) {
     const pts = (pick: (p: RunViewState['epochs'][number]) => number | null) =>
-      r.state.epochs.map((p) => ({ x: epochX(r.state, p.epoch), y: pick(p) }));
+      r.state.epochs.map((p) => ({ x: p.epoch, y: pick(p) }));
     const tag = shortId(r.id);
     lossSeries.push({ name: `${tag} train`, color: r.color, markers: true, points: pts((p) => p.loss) });
     accSeries.push({ name: `${tag} train`, color: r.color, markers: true, points: pts((p) => p.acc) });

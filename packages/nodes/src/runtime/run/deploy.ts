@@ -1,5 +1,6 @@
 import { exportModel, resolveInsideRoot } from '@defectflow/engine';
 import type { DeployParams } from '../../definitions/deploy/definition.ts';
+import type { DeploySummary } from '../../definitions/deploy/result.ts';
 import { NodeError, type NodeRunFn } from '../types.ts';
 import {
   type DeploymentValue,
@@ -50,6 +51,7 @@ export const runDeploy: NodeRunFn<DeployParams> = async (inputs, params, ctx) =>
       summary: {
         modelId,
         dir,
+        name,
         labels: exported.meta.labels,
         inputSize: exported.meta.inputSize,
         bytes: exported.bytes,
@@ -57,7 +59,7 @@ export const runDeploy: NodeRunFn<DeployParams> = async (inputs, params, ctx) =>
         baselineAccuracy: pct(metrics?.baseline?.accuracy),
         baselineWarning: warning,
         threshold: metrics?.operatingPoint ? metrics.operatingPoint.threshold : null,
-      },
+      } satisfies DeploySummary,
     };
   } catch (err) {
     throw asNodeError(err, 'deploy_failed');

@@ -5,7 +5,7 @@ import {
   type DatasetManifest,
   FeatureCache,
   type HeadSpec,
-  type Metrics,
+  type EvaluationReport,
   type TrainedClassifier,
   initBackend,
 } from '@defectflow/engine';
@@ -22,7 +22,7 @@ export interface ModelValue {
   headSpec: HeadSpec;
 }
 export type TrainedModelValue = TrainedClassifier;
-export type MetricsValue = Metrics & { split: 'test' | 'val' };
+export type MetricsValue = EvaluationReport;
 export interface DeploymentValue {
   modelId: string;
   dir: string;
