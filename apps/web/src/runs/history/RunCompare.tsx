@@ -11,12 +11,12 @@ import { type ReportMetrics, parseMetrics } from '../metrics.ts';
 import { StatusBadge } from '../panel/StatusBadge.tsx';
 import { ConfusionMatrix } from '../report/ConfusionMatrix.tsx';
 import { pct } from '../report/EvaluationReport.tsx';
-import type { RunRowLike } from '../RunPanel.tsx';
+import type { RunRow } from '../RunPanel.tsx';
 import { applyEvents, formatDuration, initialRunState, type RunViewState } from '../runState.ts';
 
 interface Loaded {
   id: string;
-  row: RunRowLike;
+  row: RunRow;
   state: RunViewState;
   metrics: ReportMetrics | null;
   color: string;
@@ -30,7 +30,7 @@ export function RunCompare({ ids }: { ids: string[] }) {
   const loaded: Loaded[] = useMemo(() => {
     const out: Loaded[] = [];
     ids.forEach((id, i) => {
-      const row = rows[i]?.data as RunRowLike | undefined;
+      const row = rows[i]?.data;
       const evs = events[i]?.data;
       if (!row || !evs) return;
       const state = applyEvents(initialRunState(id), evs);
