@@ -1,12 +1,12 @@
 'use client';
 /** /runs/compare?ids=a,b: overlaid curves, a metric table and the graph parameters that differed. */
+import { diffGraphs, formatDiffValue } from '@defectflow/nodes';
 import { useQueries } from '@tanstack/react-query';
 import Link from 'next/link';
 import { type ReactNode, useMemo } from 'react';
 import { useTRPC } from '../../client/trpc.ts';
 import { LineChart, PALETTE, type Series } from '../chart/LineChart.tsx';
 import { durationBetween, shortId } from '../format.ts';
-import { diffGraphs, formatDiffValue } from '../graphDiff.ts';
 import { type ReportMetrics, parseMetrics } from '../metrics.ts';
 import { StatusBadge } from '../panel/StatusBadge.tsx';
 import { ConfusionMatrix } from '../report/ConfusionMatrix.tsx';
