@@ -1,4 +1,5 @@
 import type { EventSink, RunEventBody, RunStatus } from '../events.ts';
+import type { NodeDefinition } from '../definition.ts';
 import type { PipelineGraph } from '../graph.ts';
 
 /** What a node's run() gets besides its inputs and parsed params. */
@@ -70,6 +71,8 @@ export interface ExecuteOptions {
   backend?: { name: string; device: string };
   /** Passed to every node as ctx.limits. */
   limits?: RuntimeLimits;
+  /** The node catalogue the graph is checked against (default: nodeDefinitions); pass its run functions too. */
+  definitions?: readonly NodeDefinition[];
 }
 
 /** A node's outputs kept for reuse, and where they were computed (a rerun's report points there). */
