@@ -1,15 +1,13 @@
 /** Read-only views of folders under DATASETS_ROOT for the dataset browser. */
 import type { Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { extname, join, relative, sep } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { NotFoundError } from '@defectflow/db';
+import { hasImageExtension } from '@defectflow/engine/constants';
 import { resolveInsideRoot } from './paths.ts';
 
-export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.bmp', '.gif', '.webp', '.tif', '.tiff']);
-
-export function isImageFile(name: string): boolean {
-  return IMAGE_EXTENSIONS.has(extname(name).toLowerCase());
-}
+/** The files the dataset loaders read as images (one list, @defectflow/engine/constants): what is listed, counted and served. */
+export const isImageFile = hasImageExtension;
 
 /**
  * A folder still being written, never a dataset: hidden names (".uploads" staging) and the sample generator's

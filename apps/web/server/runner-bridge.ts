@@ -16,7 +16,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { createRepositories, type Db, type Repositories } from '@defectflow/db';
-import type { PipelineGraph, RunEvent } from '@defectflow/nodes';
+import { type PipelineGraph, type RunEvent, deploySummary } from '@defectflow/nodes';
 import { z } from 'zod';
 import { errorMessage, type Logger, silentLogger } from './log.ts';
 import { modelDirInside, PathOutsideRootError } from './paths.ts';
@@ -65,18 +65,8 @@ const UNFINISHED = new Set(['queued', 'running']);
  * What a deploy node reports. Tolerant on purpose: the folder is essential; id, labels and input size
  * come from the summary or else from the export's own defectflow.json.
  */
-const DeploySummary = z.object({
-  modelId: z.string().min(1).optional(),
-  id: z.string().min(1).optional(),
-  dir: z.string().min(1).optional(),
-  modelDir: z.string().min(1).optional(),
-  name: z.string().optional(),
-  labels: z.array(z.string()).optional(),
-  classNames: z.array(z.string()).optional(),
-  inputSize: z.number().int().positive().optional(),
-  metrics: z.record(z.string(), z.unknown()).nullish(),
-  deployed: z.boolean().optional(),
-});
+/** The deploy node's summary (@defectflow/nodes deploySummary); a sparse one is filled from defectflow.json. */
+const DeploySummary = deploySummary.partial();
 
 /** The engine's export metadata (packages/engine/src/model/export.ts ExportMeta), the fields we use. */
 const ExportMeta = z.object({
@@ -401,13 +391,12 @@ export class RunnerBridge {
     const nothing: RowWriter = async () => undefined;
     const parsed = DeploySummary.safeParse(summary);
     const s = parsed.success ? parsed.data : {};
-    const folder = s.dir ?? s.modelDir;
+    const folder = s.dir;
     if (!folder) {
       this.log.warn(`run ${runId}: the deploy summary names no model folder (dir), model not registered`);
       return nothing;
     }
-    if (s.deployed === false) return nothing; // quality gate not met
-    const modelId = s.modelId ?? s.id ?? basename(folder);
+    const modelId = s.modelId ?? basename(folder);
     let dir: string;
     try {
       // A node id or summary could name any folder; only one inside the models dir is registered (and served).
@@ -427,9 +416,9 @@ export class RunnerBridge {
         productLineId: run?.productLineId ?? null,
         name: s.name ?? meta.name ?? modelId,
         dir,
-        labels: s.labels ?? s.classNames ?? meta.labels ?? [],
+        labels: s.labels ?? meta.labels ?? [],
         inputSize: s.inputSize ?? meta.inputSize ?? 224,
-        metrics: s.metrics ?? meta.metrics ?? run?.metrics ?? null,
+        metrics: meta.metrics ?? run?.metrics ?? null,
       });
       return () => this.log.info(`registered model ${modelId} from run ${runId}`);
     };

@@ -70,7 +70,7 @@ describe('the runner token', () => {
     await waitFor(async () => ((await admin.query('runs.get', { runId })).data as { status: string }).status === 'succeeded');
 
     const queries: Array<[string, unknown?]> = [
-      ['runner.status'], ['runs.list'], ['runs.get', { runId }], ['runs.events', { runId }], ['runs.compare', { runIds: [runId] }],
+      ['runner.status'], ['runs.list'], ['runs.get', { runId }], ['runs.events', { runId }],
       ['nodes.registry'], ['productLines.list'], ['pipelines.list'], ['templates.list'], ['models.list'], ['datasets.list'],
       ['auth.me'], ['users.list'], ['tokens.list'],
     ];

@@ -125,13 +125,13 @@ describe('run event reducer', () => {
     expect(s.nodes.tr?.state).toBe('failed');
   });
 
-  it('supports 0-based epochs and batches', () => {
+  it('places 1-based epochs and batches (the event union numbers them from 1) on the epoch axis', () => {
     const s = fold([
       stamp([
         { type: 'node.started', nodeId: 'tr', nodeType: 'train' },
-        { type: 'train.batch', nodeId: 'tr', epoch: 0, batch: 0, batches: 2, loss: 1 },
-        { type: 'train.batch', nodeId: 'tr', epoch: 0, batch: 1, batches: 2, loss: 1 },
-        { type: 'train.epoch', nodeId: 'tr', epoch: 0, epochs: 4, loss: 1, acc: 0.5, valLoss: 1, valAcc: 0.5, lr: 0.01 },
+        { type: 'train.batch', nodeId: 'tr', epoch: 1, batch: 1, batches: 2, loss: 1 },
+        { type: 'train.batch', nodeId: 'tr', epoch: 1, batch: 2, batches: 2, loss: 1 },
+        { type: 'train.epoch', nodeId: 'tr', epoch: 1, epochs: 4, loss: 1, acc: 0.5, valLoss: 1, valAcc: 0.5, lr: 0.01 },
       ]),
     ]);
     expect(s.batches.map((b) => b.x)).toEqual([0.5, 1]);

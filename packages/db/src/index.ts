@@ -14,7 +14,6 @@ export type { CreateUserInput, UserPatch } from './repo/users.ts';
 export type { CreateSessionInput } from './repo/sessions.ts';
 export type { ApiTokenView, CreateApiTokenInput } from './repo/apiTokens.ts';
 export * as schema from './schema.ts';
-export { datasetInputSchema, datasetSchema, modelSchema, productLineInputSchema, productLineSchema, runStatusSchema } from './zod.ts';
 export {
   apiTokens,
   datasets,

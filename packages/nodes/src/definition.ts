@@ -8,8 +8,8 @@ export type NodeCategory = (typeof NODE_CATEGORIES)[number];
  * A node type: one folder, one definition object (browser-safe — no TensorFlow).
  * The run function lives in the Node-only runtime registry under the same `type`.
  */
-export interface NodeDefinition<P extends z.ZodType = z.ZodType> {
-  type: string;
+export interface NodeDefinition<P extends z.ZodType = z.ZodType, T extends string = string> {
+  type: T;
   title: string;
   category: NodeCategory;
   description: string;

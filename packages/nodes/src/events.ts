@@ -5,6 +5,34 @@
 /** `interrupted`: the runner was stopped (shutdown, its web server gone) before the run could finish. */
 export type RunStatus = 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
 
+/** One finished epoch. Epochs count from 1: the last one has `epoch === epochs` (early stopping may end sooner). */
+export interface TrainEpochEvent {
+  type: 'train.epoch';
+  nodeId: string;
+  /** 1-based. */
+  epoch: number;
+  epochs: number;
+  loss: number;
+  acc: number;
+  valLoss: number | null;
+  valAcc: number | null;
+  lr: number;
+  etaMs?: number;
+}
+
+/** Some of an epoch's batches. Both count from 1: batch `batches` of epoch N ends epoch N. */
+export interface TrainBatchEvent {
+  type: 'train.batch';
+  nodeId: string;
+  /** 1-based, as in train.epoch. */
+  epoch: number;
+  /** 1-based. */
+  batch: number;
+  batches: number;
+  loss: number;
+  acc?: number;
+}
+
 export type RunEventBody =
   | { type: 'run.started'; backend: string; device: string }
   | { type: 'node.started'; nodeId: string; nodeType: string }
@@ -17,19 +45,8 @@ export type RunEventBody =
       from?: { runId: string; nodeId: string };
     }
   | { type: 'node.progress'; nodeId: string; phase: string; done: number; total: number; etaMs?: number }
-  | {
-      type: 'train.epoch';
-      nodeId: string;
-      epoch: number;
-      epochs: number;
-      loss: number;
-      acc: number;
-      valLoss: number | null;
-      valAcc: number | null;
-      lr: number;
-      etaMs?: number;
-    }
-  | { type: 'train.batch'; nodeId: string; epoch: number; batch: number; batches: number; loss: number; acc?: number }
+  | TrainEpochEvent
+  | TrainBatchEvent
   | { type: 'node.log'; nodeId?: string; level: 'debug' | 'info' | 'warn' | 'error'; message: string }
   | { type: 'node.finished'; nodeId: string; nodeType: string; summary: Record<string, unknown>; durationMs: number }
   | { type: 'node.failed'; nodeId: string; nodeType: string; code: string; message: string }

@@ -11,3 +11,17 @@ export { serializeRegistry, defaultParams, resolveParams, type SerializedNodeDef
 export { canConnect, type CanConnectOptions, type ConnectableGraph, type Connection, type ConnectResult } from './connect.ts';
 export { createDefaultPipeline } from './default-pipeline.ts';
 export { canReach, findCycles, topologicalOrder, type Arc } from './graph-algorithms.ts';
+export { canonicalJson } from './canonical-json.ts';
+export {
+  ABSENT,
+  NODE_FIELD,
+  deepEqual,
+  diffGraphPair,
+  diffGraphs,
+  formatDiffValue,
+  type DiffValue,
+  type GraphDiff,
+  type GraphPairDiff,
+  type ParamChange,
+  type ParamDiffRow,
+} from './graph-diff.ts';

@@ -1,19 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import type { Run } from '@defectflow/db';
-import { type RunEvent, validateGraph } from '@defectflow/nodes';
+import { validateGraph } from '@defectflow/nodes';
 import { TRPCError, type TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
 import { pinDatasetVersions } from '../datasets/versions.ts';
-import { diffGraphs } from '../graph-diff.ts';
 import { errorMessage } from '../log.ts';
 import { nameDeployNodes } from '../model-names.ts';
 import { modelDirInside, resolveInsideRoot } from '../paths.ts';
 import { adminProcedure, engineerProcedure, found, viewerProcedure } from '../trpc.ts';
 
 const RunId = z.string().min(1);
-
-type EpochEvent = Extract<RunEvent, { type: 'train.epoch' }>;
 
 /** The tRPC code of an error the runner answered with (a TRPCClientError carries it in `data`). */
 function runnerErrorCode(err: unknown): string | undefined {
@@ -201,37 +197,6 @@ export const runsRouter = {
     .query(async ({ ctx, input }) => {
       found(await ctx.repo.runs.get(input.runId), 'run', input.runId);
       return ctx.repo.runEvents.list(input.runId, input.since);
-    }),
-
-  /**
-   * Side by side: each run with its metrics and epoch history, and each run's param differences from
-   * the first run (graphs compared node by node).
-   */
-  compare: viewerProcedure
-    .input(z.object({ runIds: z.array(RunId).min(1).max(8) }))
-    .query(async ({ ctx, input }) => {
-      const runs: Run[] = [];
-      for (const id of input.runIds) runs.push(found(await ctx.repo.runs.get(id), 'run', id));
-      const base = runs[0]!;
-      const entries = [];
-      for (const run of runs) {
-        const events = await ctx.repo.runEvents.list(run.id, 0);
-        const history = events
-          .filter((e): e is EpochEvent => e.type === 'train.epoch')
-          .map(({ nodeId, epoch, epochs, loss, acc, valLoss, valAcc, lr }) => ({ nodeId, epoch, epochs, loss, acc, valLoss, valAcc, lr }));
-        entries.push({ run, history });
-      }
-      const paramDiffs = runs.slice(1).map((run) => {
-        const d = diffGraphs(base.graph, run.graph);
-        return {
-          runId: run.id,
-          baseRunId: base.id,
-          changes: d.paramsChanged,
-          nodesAdded: d.nodesAdded.map((n) => n.id),
-          nodesRemoved: d.nodesRemoved.map((n) => n.id),
-        };
-      });
-      return { runs: entries, paramDiffs };
     }),
 } satisfies TRPCRouterRecord;
 

@@ -1,8 +1,7 @@
 import type { TemplateVersion } from '@defectflow/db';
-import { type PipelineGraph, PipelineGraphSchema, validateGraph } from '@defectflow/nodes';
+import { type PipelineGraph, PipelineGraphSchema, diffGraphPair, validateGraph } from '@defectflow/nodes';
 import { TRPCError, type TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
-import { diffGraphs } from '../graph-diff.ts';
 import { engineerProcedure, found, viewerProcedure } from '../trpc.ts';
 
 const Id = z.string().min(1);
@@ -82,7 +81,7 @@ export const templatesRouter = {
   diff: viewerProcedure.input(z.object({ fromVersionId: Id, toVersionId: Id })).query(async ({ ctx, input }) => {
     const from = found(await ctx.repo.templates.getVersion(input.fromVersionId), 'template version', input.fromVersionId);
     const to = found(await ctx.repo.templates.getVersion(input.toVersionId), 'template version', input.toVersionId);
-    return diffGraphs(from.graph, to.graph);
+    return diffGraphPair(from.graph, to.graph);
   }),
 
   /** A new pipeline from a template version (latest by default) with per-node param overrides. */

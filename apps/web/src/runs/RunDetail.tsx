@@ -6,14 +6,14 @@ import { useTRPC } from '../client/trpc.ts';
 import { metricsFromRun } from './metrics.ts';
 import { EvaluationReport } from './report/EvaluationReport.tsx';
 import { RunHeader } from './RunHeader.tsx';
-import { RunPanel, type RunRowLike } from './RunPanel.tsx';
+import { RunPanel } from './RunPanel.tsx';
 import { isFinished } from './runState.ts';
 import { useRunEvents } from './useRunEvents.ts';
 
 export function RunDetail({ runId }: { runId: string }) {
   const trpc = useTRPC();
   const run = useQuery(trpc.runs.get.queryOptions({ runId }));
-  const row = run.data as RunRowLike | undefined;
+  const row = run.data;
   const state = useRunEvents(runId);
   const metrics = useMemo(
     () =>

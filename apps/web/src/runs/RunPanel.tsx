@@ -3,13 +3,12 @@
  * <RunPanel runId>: a run watched live — status, backend/device, overall progress with ETA, node
  * states, loss/accuracy curves and the log, plus Cancel. Embedded by the editor and by /runs/<id>.
  */
-import type { PipelineGraph } from '@defectflow/nodes';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useEffect, useState } from 'react';
 import { NEEDS_ENGINEER, useMe } from '../client/auth.ts';
 import { useSocket } from '../client/socket.ts';
-import { useTRPC } from '../client/trpc.ts';
+import { type RouterOutputs, useTRPC } from '../client/trpc.ts';
 import { TrainingCurves } from './chart/TrainingCurves.tsx';
 import { metricsFromRun } from './metrics.ts';
 import { LogView } from './panel/LogView.tsx';
@@ -45,7 +44,7 @@ export function RunPanel({ runId, hideNodes = false }: RunPanelProps) {
   const original = useRunEvents(reusedFrom);
   const finished = isFinished(state.status);
   const run = useQuery(trpc.runs.get.queryOptions({ runId }));
-  const row = run.data as RunRowLike | undefined;
+  const row = run.data;
   const cancel = useMutation(trpc.runs.cancel.mutationOptions());
   const { canEdit } = useMe();
 
@@ -145,21 +144,5 @@ export function RunPanel({ runId, hideNodes = false }: RunPanelProps) {
 
 const ROW_ENDED = ['succeeded', 'failed', 'cancelled', 'interrupted'];
 
-/** The fields of a runs.get row this panel reads (dates arrive as ISO strings). */
-export interface RunRowLike {
-  id: string;
-  status: string;
-  backend?: string | null;
-  device?: string | null;
-  error?: string | null;
-  graph?: PipelineGraph;
-  metrics?: unknown;
-  pipelineId?: string | null;
-  productLineId?: string | null;
-  templateId?: string | null;
-  name?: string | null;
-  notes?: string | null;
-  createdAt?: string;
-  startedAt?: string | null;
-  finishedAt?: string | null;
-}
+/** A runs.get row as the browser gets it (tRPC without a transformer: dates are ISO strings). */
+export type RunRow = NonNullable<RouterOutputs['runs']['get']>;

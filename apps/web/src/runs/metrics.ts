@@ -1,7 +1,9 @@
 /**
- * Reads the evaluate node's Metrics (from runs.metrics or its node.finished summary) into one typed
- * shape for the report. Lenient: a missing part (no ROC, no per-item cells) just hides that section.
+ * Reads the evaluate node's EvaluationReport (from runs.metrics or its node.finished summary) into one typed
+ * shape for the report. Lenient: a missing part (no ROC, no per-item cells) just hides that section, so the
+ * shapes below are the engine's with those parts optional.
  */
+import type { ClassScores, Prediction as EvaluatedPrediction, RocSummary } from '@defectflow/engine';
 import {
   type Baseline,
   type BaselineVerdict,
@@ -9,29 +11,16 @@ import {
   judgeBaseline,
 } from '@defectflow/engine/decision';
 
-export interface ClassMetrics {
-  precision: number;
-  recall: number;
-  f1: number;
-  support: number;
-}
+export type ClassMetrics = ClassScores;
 
-export interface Prediction {
-  id: string;
-  trueLabel: string;
-  predLabel: string;
-  confidence: number;
-  /** Per-class probabilities in `classes` order (full metrics only): the report recomputes the operating point from them. */
-  probs?: number[];
-}
+/** `probs` (per-class, in `classes` order) only in full metrics: the report recomputes the operating point from them. */
+export type Prediction = Omit<EvaluatedPrediction, 'probs'> & Partial<Pick<EvaluatedPrediction, 'probs'>>;
 
-export interface RocData {
-  points: { fpr: number; tpr: number; threshold?: number }[];
-  auroc: number;
-  threshold?: number;
-  /** The "no defect" class the defect score is measured against. */
-  goodClass?: string;
-}
+/** A summary carries only the AUROC (and the good class); full metrics add the curve. */
+export type RocData = Pick<RocSummary, 'auroc'> &
+  Partial<Pick<RocSummary, 'threshold' | 'goodClass'>> & {
+    points: (Omit<RocSummary['points'][number], 'threshold'> & { threshold?: number })[];
+  };
 
 export interface ReportMetrics {
   accuracy: number;

@@ -4,7 +4,7 @@
  * reconnect): the state keeps them ordered and unique by `seq`, so the result depends only on the
  * set of events received, never on their arrival order.
  */
-import type { RunEvent, RunStatus } from '@defectflow/nodes';
+import type { RunEvent, RunStatus, TrainBatchEvent, TrainEpochEvent } from '@defectflow/nodes';
 
 /** `cancelled`: the node was running when the run was cancelled (neutral, not a failure). */
 export type NodeRunState = 'queued' | 'running' | 'cached' | 'done' | 'failed' | 'cancelled';
@@ -35,27 +35,13 @@ export interface NodeStateInfo {
   from?: { runId: string; nodeId: string };
 }
 
-export interface EpochPoint {
-  nodeId: string;
-  epoch: number;
-  epochs: number;
-  loss: number;
-  acc: number;
-  valLoss: number | null;
-  valAcc: number | null;
-  lr: number;
-}
+/** A train.epoch event's numbers (epochs count from 1, as the event union says). */
+export type EpochPoint = Omit<TrainEpochEvent, 'type' | 'etaMs'>;
 
-export interface BatchPoint {
-  nodeId: string;
-  epoch: number;
-  batch: number;
-  batches: number;
-  loss: number;
-  acc?: number;
+export type BatchPoint = Omit<TrainBatchEvent, 'type'> & {
   /** Position on the epoch axis: epoch N ends at x = N. */
   x: number;
-}
+};
 
 export interface LogLine {
   seq: number;
@@ -83,9 +69,6 @@ export interface RunViewState {
   epochs: EpochPoint[];
   batches: BatchPoint[];
   logs: LogLine[];
-  /** Epoch numbering seen in this run: train.epoch uses 1-based epochs unless a 0 shows up. */
-  zeroBasedEpochs: boolean;
-  zeroBasedBatches: boolean;
 }
 
 export function initialRunState(runId: string): RunViewState {
@@ -98,8 +81,6 @@ export function initialRunState(runId: string): RunViewState {
     epochs: [],
     batches: [],
     logs: [],
-    zeroBasedEpochs: false,
-    zeroBasedBatches: false,
   };
 }
 
@@ -181,22 +162,12 @@ function foldEvent(s: RunViewState, e: RunEvent): RunViewState {
       break;
     }
     case 'train.epoch': {
-      if (e.epoch === 0) s.zeroBasedEpochs = true;
-      const point: EpochPoint = {
-        nodeId: e.nodeId,
-        epoch: e.epoch,
-        epochs: e.epochs,
-        loss: e.loss,
-        acc: e.acc,
-        valLoss: e.valLoss,
-        valAcc: e.valAcc,
-        lr: e.lr,
-      };
+      const { type: _type, etaMs: _eta, runId: _run, seq: _seq, ts: _ts, ...point } = e;
       const existing = s.epochs.findIndex((p) => p.nodeId === e.nodeId && p.epoch === e.epoch);
       if (existing >= 0) s.epochs[existing] = point;
       else s.epochs.push(point);
       const n = node(e.nodeId);
-      const doneEpochs = s.zeroBasedEpochs ? e.epoch + 1 : e.epoch;
+      const doneEpochs = e.epoch;
       s.nodes[e.nodeId] = {
         ...n,
         state: n.state === 'queued' ? 'running' : n.state,
@@ -209,12 +180,9 @@ function foldEvent(s: RunViewState, e: RunEvent): RunViewState {
       break;
     }
     case 'train.batch': {
-      if (e.epoch === 0) s.zeroBasedEpochs = true;
-      const epochIndex = s.zeroBasedEpochs ? e.epoch : e.epoch - 1;
-      // Batches count 1..batches unless a 0 shows up; either way the last batch lands on the epoch's end.
-      if (e.batch === 0) s.zeroBasedBatches = true;
-      const batchDone = Math.min(s.zeroBasedBatches ? e.batch + 1 : e.batch, e.batches);
-      const x = epochIndex + (e.batches > 0 ? batchDone / e.batches : 1);
+      // Epochs and batches count from 1 (the event union): the last batch lands on the epoch's end.
+      const batchDone = Math.min(e.batch, e.batches);
+      const x = e.epoch - 1 + (e.batches > 0 ? batchDone / e.batches : 1);
       s.batches.push({ nodeId: e.nodeId, epoch: e.epoch, batch: e.batch, batches: e.batches, loss: e.loss, acc: e.acc, x });
       const n = node(e.nodeId);
       const epochs = s.epochs.find((p) => p.nodeId === e.nodeId)?.epochs;

@@ -7,10 +7,10 @@
 import type { Sharp } from 'sharp';
 import { augmentRgbView } from './augment/augment.ts';
 import type { AugmentPolicy } from './augment/policy.ts';
+import { DEFAULT_MAX_TILES, IMAGE_FITS, type ImageFit } from '../constants.ts';
 import { createRng } from './rng.ts';
 
-export const IMAGE_FITS = ['stretch', 'letterbox', 'tiles'] as const;
-export type ImageFit = (typeof IMAGE_FITS)[number];
+export { DEFAULT_MAX_TILES, IMAGE_FITS, type ImageFit } from '../constants.ts';
 
 export interface FitSpec {
   fit: ImageFit;
@@ -18,7 +18,6 @@ export interface FitSpec {
   maxTiles: number;
 }
 
-export const DEFAULT_MAX_TILES = 4;
 export const STRETCH: FitSpec = { fit: 'stretch', maxTiles: DEFAULT_MAX_TILES };
 
 /** Fills defaults and checks a fit spec; the error names the field. */

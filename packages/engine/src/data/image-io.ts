@@ -3,8 +3,7 @@ import sharp, { type Metadata, type Sharp } from 'sharp';
 import { ImageReadError, errorMessage, throwIfAborted } from './errors.ts';
 import { type FitSpec, decodeFitted, toRgbFloat } from './fit.ts';
 
-/** File extensions the dataset loaders treat as images (lower case, with dot). */
-export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp'];
+export { IMAGE_EXTENSIONS } from '../constants.ts';
 
 /**
  * Most pixels (width × height) any decode accepts, by default: 100 megapixels. A header may claim

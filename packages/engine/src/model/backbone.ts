@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend/index.ts';
+import { type BackboneSource, type FreezeMode, MOBILENET_CUTS } from '../constants.ts';
 import { type FitSpec, type ImageFit, fitSignature, normalizeFit } from '../data/fit.ts';
 import {
   after,
@@ -14,22 +15,15 @@ import {
 } from './topology.ts';
 import { copyWeightsByLayerName, loadNamedWeights, readModelFolder } from './weights.ts';
 
-export type BackboneSource = 'mobilenet_v2' | 'custom' | 'scratch';
+// Written once in the browser-safe constants module (the node definitions' enums come from there too).
+export { type BackboneSource, type FreezeMode, MOBILENET_CUTS };
+
 /**
  * 'unit': x/255 — what nsfwjs feeds its MobileNetV2, and measurably the better choice for these
  * weights (frozen-feature accuracy on NEU-like data 85–92 % vs 55–68 % with 'mobilenet_v2');
  * 'mobilenet_v2': x/127.5 − 1 (Keras ImageNet MobileNetV2); 'none': raw 0..255.
  */
 export type Preprocessing = 'mobilenet_v2' | 'unit' | 'none';
-
-export const MOBILENET_CUTS = [
-  'block_3_expand_relu',
-  'block_6_expand_relu',
-  'block_10_expand_relu',
-  'block_13_expand_relu',
-  'block_16_expand_relu',
-  'out_relu',
-] as const;
 
 export const MOBILENET_V2_CREDIT =
   'MobileNetV2 (alpha 1.0) weights bundled in the nsfwjs npm package: ImageNet-initialised, then fine-tuned by nsfwjs ' +
@@ -273,8 +267,6 @@ export async function loadBackbone(options: LoadBackboneOptions = {}): Promise<B
   };
   return { ...partial, describe: () => describeBackbone(partial) };
 }
-
-export type FreezeMode = 'all' | 'upTo' | 'staged';
 
 export interface FreezeOptions {
   mode?: FreezeMode;

@@ -64,6 +64,12 @@ export interface Metrics {
   operatingPoint: OperatingPoint | null;
 }
 
+/**
+ * What the evaluate node outputs on its Metrics port and writes to `runs/<id>/metrics-<node>.json`; the web
+ * server stores it as `runs.metrics` and the report, the deploy gate and the CLI read it.
+ */
+export type EvaluationReport = Metrics & { split: 'test' | 'val' };
+
 export interface EvaluateOptions {
   /** rows × classes probabilities for `items`, in order (sync or async). */
   predictProbs: (items: EvalItem[]) => Float32Array | number[][] | Promise<Float32Array | number[][]>;

@@ -47,6 +47,7 @@ export {
   type ClassScores,
   type EvalItem,
   type EvaluateOptions,
+  type EvaluationReport,
   type Metrics,
   type Prediction,
   type RocSummary,

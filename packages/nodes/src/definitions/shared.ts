@@ -1,3 +1,4 @@
+import { DEFAULT_SEED } from '@defectflow/engine/constants';
 import { z } from 'zod';
 import type { NodeDefinition } from '../definition.ts';
 
@@ -10,15 +11,15 @@ export function seedParam(what: string) {
     .int()
     .min(0)
     .max(MAX_SEED)
-    .default(42)
+    .default(DEFAULT_SEED)
     .describe(`Random seed for ${what}. The same seed gives the same result on every run.`)
     .meta({ title: 'Seed' });
 }
 
 /**
- * Identity helper that keeps each definition's concrete params schema type
- * (so `z.infer<typeof x.params>` works) while checking it against NodeDefinition.
+ * Identity helper that keeps each definition's concrete params schema type and its literal `type`
+ * (so `z.output<typeof x.params>` and the NodeType union work) while checking it against NodeDefinition.
  */
-export function defineNode<S extends z.ZodObject>(def: NodeDefinition<S> & { params: S }): NodeDefinition<S> {
+export function defineNode<const T extends string, S extends z.ZodObject>(def: NodeDefinition<S, T>): NodeDefinition<S, T> {
   return def;
 }

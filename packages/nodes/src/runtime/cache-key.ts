@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../canonical-json.ts';
 import type { NodeDefinition } from '../definition.ts';
 import type { PipelineGraph } from '../graph.ts';
 import { topologicalOrder } from '../graph-algorithms.ts';
@@ -6,15 +7,7 @@ import { topologicalOrder } from '../graph-algorithms.ts';
 /** Bump when the meaning of cached outputs changes, so old on-disk caches are not reused. */
 const CACHE_KEY_VERSION = 'defectflow-cache-v1';
 
-/** JSON with object keys sorted at every level, so equal params always hash the same. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-}
+export { canonicalJson };
 
 /**
  * Cache key of every node: hash(type + resolved params + the keys of its inputs' source nodes,

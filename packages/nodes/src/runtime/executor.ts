@@ -97,7 +97,8 @@ async function executeGraph(
   const backend = opts.backend ?? { name: 'unknown', device: 'cpu' };
   run.emit({ type: 'run.started', backend: backend.name, device: backend.device });
 
-  const validation = validateGraph(opts.graph, nodeDefinitions);
+  const definitions = opts.definitions ?? nodeDefinitions;
+  const validation = validateGraph(opts.graph, definitions);
   if (!validation.ok || !validation.graph) {
     for (const error of validation.errors) {
       run.emit({ type: 'node.log', ...(error.nodeId ? { nodeId: error.nodeId } : {}), level: 'error', message: error.message });
@@ -130,8 +131,8 @@ async function executeGraph(
   }
 
   const params = new Map<string, Record<string, unknown>>();
-  for (const node of graph.nodes) params.set(node.id, resolveParams(node.type, node.params) ?? {});
-  const keys = computeCacheKeys(graph, nodeDefinitions, params);
+  for (const node of graph.nodes) params.set(node.id, resolveParams(node.type, node.params, definitions) ?? {});
+  const keys = computeCacheKeys(graph, definitions, params);
   const order = topologicalOrder(
     graph.nodes.map((n) => n.id),
     graph.edges,
@@ -140,7 +141,7 @@ async function executeGraph(
   for (const id of order) {
     if (opts.signal?.aborted) return run.finish('cancelled');
     const node = graph.nodes.find((n) => n.id === id) as GraphNode;
-    const def = nodeDefinitions.find((d) => d.type === node.type) as NodeDefinition;
+    const def = definitions.find((d) => d.type === node.type) as NodeDefinition;
     const cacheKey = keys.get(id) as string;
     run.emit({ type: 'node.started', nodeId: id, nodeType: node.type });
 

@@ -1,4 +1,5 @@
 import type { EventSink, RunEventBody, RunStatus } from '../events.ts';
+import type { NodeDefinition } from '../definition.ts';
 import type { PipelineGraph } from '../graph.ts';
 
 /** What a node's run() gets besides its inputs and parsed params. */
@@ -37,9 +38,13 @@ export interface NodeRunResult {
   summary?: Record<string, unknown>;
 }
 
-export type NodeRunFn = (
+/**
+ * A node's run function. `P` is its params as the definition's zod schema outputs them (`z.output<typeof params>`,
+ * defaults filled in); the executor and stubs see the untyped form (`NodeRunFn` with no argument).
+ */
+export type NodeRunFn<P = Record<string, unknown>> = (
   inputs: Record<string, unknown>,
-  params: Record<string, unknown>,
+  params: P,
   ctx: NodeRunContext,
 ) => Promise<NodeRunResult>;
 
@@ -66,6 +71,8 @@ export interface ExecuteOptions {
   backend?: { name: string; device: string };
   /** Passed to every node as ctx.limits. */
   limits?: RuntimeLimits;
+  /** The node catalogue the graph is checked against (default: nodeDefinitions); pass its run functions too. */
+  definitions?: readonly NodeDefinition[];
 }
 
 /** A node's outputs kept for reuse, and where they were computed (a rerun's report points there). */

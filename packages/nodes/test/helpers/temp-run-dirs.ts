@@ -14,3 +14,8 @@ export async function tempRunDirs(prefix: string): Promise<NodeRunContext['dirs'
     cacheDir: path.join(root, 'cache'),
   };
 }
+
+/** A quiet context for calling one run function directly (no executor): events go nowhere. */
+export function quietContext(dirs: NodeRunContext['dirs'], nodeId: string, runId = 'r'): NodeRunContext {
+  return { runId, nodeId, signal: new AbortController().signal, progress: () => {}, log: () => {}, emit: () => {}, dirs, cacheKey: 'k' };
+}

@@ -5,11 +5,6 @@ import { isFinished, type RunViewState } from '../runState.ts';
 import { LineChart, type Series } from './LineChart.tsx';
 import type { Point } from './scale.ts';
 
-/** Epoch N (as reported) ends at this x, the same axis the per-batch points use. */
-export function epochX(state: Pick<RunViewState, 'zeroBasedEpochs'>, epoch: number): number {
-  return state.zeroBasedEpochs ? epoch + 1 : epoch;
-}
-
 export interface CurveSet {
   loss: Series[];
   acc: Series[];
@@ -18,7 +13,7 @@ export interface CurveSet {
 
 export function trainingSeries(state: RunViewState, prefix = '', colors = { train: '#2563eb', val: '#dc2626' }): CurveSet {
   const ep = (pick: (p: RunViewState['epochs'][number]) => number | null): Point[] =>
-    state.epochs.map((p) => ({ x: epochX(state, p.epoch), y: pick(p) }));
+    state.epochs.map((p) => ({ x: p.epoch, y: pick(p) })) // epoch N ends at x = N, as the batches;
   const hasVal = state.epochs.some((p) => p.valLoss !== null || p.valAcc !== null);
   const loss: Series[] = [
     {

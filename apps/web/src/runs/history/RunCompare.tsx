@@ -1,23 +1,22 @@
 'use client';
 /** /runs/compare?ids=a,b: overlaid curves, a metric table and the graph parameters that differed. */
+import { diffGraphs, formatDiffValue } from '@defectflow/nodes';
 import { useQueries } from '@tanstack/react-query';
 import Link from 'next/link';
 import { type ReactNode, useMemo } from 'react';
 import { useTRPC } from '../../client/trpc.ts';
 import { LineChart, PALETTE, type Series } from '../chart/LineChart.tsx';
-import { epochX } from '../chart/TrainingCurves.tsx';
 import { durationBetween, shortId } from '../format.ts';
-import { diffGraphs, formatDiffValue } from '../graphDiff.ts';
 import { type ReportMetrics, parseMetrics } from '../metrics.ts';
 import { StatusBadge } from '../panel/StatusBadge.tsx';
 import { ConfusionMatrix } from '../report/ConfusionMatrix.tsx';
 import { pct } from '../report/EvaluationReport.tsx';
-import type { RunRowLike } from '../RunPanel.tsx';
+import type { RunRow } from '../RunPanel.tsx';
 import { applyEvents, formatDuration, initialRunState, type RunViewState } from '../runState.ts';
 
 interface Loaded {
   id: string;
-  row: RunRowLike;
+  row: RunRow;
   state: RunViewState;
   metrics: ReportMetrics | null;
   color: string;
@@ -31,7 +30,7 @@ export function RunCompare({ ids }: { ids: string[] }) {
   const loaded: Loaded[] = useMemo(() => {
     const out: Loaded[] = [];
     ids.forEach((id, i) => {
-      const row = rows[i]?.data as RunRowLike | undefined;
+      const row = rows[i]?.data;
       const evs = events[i]?.data;
       if (!row || !evs) return;
       const state = applyEvents(initialRunState(id), evs);
@@ -53,7 +52,7 @@ export function RunCompare({ ids }: { ids: string[] }) {
   const accSeries: Series[] = [];
   for (const r of loaded) {
     const pts = (pick: (p: RunViewState['epochs'][number]) => number | null) =>
-      r.state.epochs.map((p) => ({ x: epochX(r.state, p.epoch), y: pick(p) }));
+      r.state.epochs.map((p) => ({ x: p.epoch, y: pick(p) }));
     const tag = shortId(r.id);
     lossSeries.push({ name: `${tag} train`, color: r.color, markers: true, points: pts((p) => p.loss) });
     accSeries.push({ name: `${tag} train`, color: r.color, markers: true, points: pts((p) => p.acc) });

@@ -3,6 +3,7 @@
  * Drop images (or pick them) → models.predict → one card per image with probability bars, or with the reason
  * that one file could not be predicted (the others still are).
  */
+import { hasImageExtension } from '@defectflow/engine/constants';
 import { useMutation } from '@tanstack/react-query';
 import { type DragEvent, useState } from 'react';
 import { NEEDS_ENGINEER, useMe } from '../../client/auth.ts';
@@ -33,7 +34,7 @@ export function PredictDrop({ modelId }: { modelId: string }) {
 
   async function send(files: File[]) {
     setLocalError(null);
-    const images = files.filter((f) => f.type.startsWith('image/') || /\.(png|jpe?g|bmp|gif|webp|tiff?)$/i.test(f.name));
+    const images = files.filter((f) => f.type.startsWith('image/') || hasImageExtension(f.name));
     if (images.length === 0) {
       setLocalError('Drop image files (PNG, JPEG, BMP, …).');
       return;

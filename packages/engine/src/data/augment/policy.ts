@@ -1,37 +1,8 @@
 import { createHash } from 'node:crypto';
 
-/** Augmentation policy; field names and ranges are those of the augment node's params. */
-export interface AugmentPolicy {
-  hflip: boolean;
-  vflip: boolean;
-  rot90: boolean;
-  /** Random crop keeping a side fraction in [1 - cropScale, 1], resized back (0..0.5). */
-  cropScale: number;
-  /** Additive brightness shift up to ±brightness × 255 (0..0.5). */
-  brightness: number;
-  /** Contrast factor in [1 - contrast, 1 + contrast] around each channel's mean (0..0.5). */
-  contrast: number;
-  /** Gaussian noise std as a fraction of 255 (0..0.2). */
-  noise: number;
-  /** Gaussian blur sigma drawn uniformly from [0, blur] pixels (0..3). */
-  blur: number;
-  /** Augmented views per train image (0..10). */
-  copies: number;
-  seed: number;
-}
+import { type AugmentPolicy, DEFAULT_AUGMENT_POLICY } from '../../constants.ts';
 
-export const DEFAULT_AUGMENT_POLICY: AugmentPolicy = {
-  hflip: true,
-  vflip: true,
-  rot90: true,
-  cropScale: 0.1,
-  brightness: 0.1,
-  contrast: 0.1,
-  noise: 0.02,
-  blur: 0,
-  copies: 1,
-  seed: 42,
-};
+export { type AugmentPolicy, DEFAULT_AUGMENT_POLICY };
 
 /** Fills defaults and clamps to the node's ranges. */
 export function normalizeAugmentPolicy(policy: Partial<AugmentPolicy> = {}): AugmentPolicy {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { DATASET_DEFAULTS } from '../../constants.ts';
 import { DatasetError, PathOutsideRootError, throwIfAborted } from '../errors.ts';
 import { resolveInsideRoot } from '../paths.ts';
 import { findDuplicates, inspectFiles } from './inspect.ts';
@@ -17,14 +18,7 @@ import {
   type SplitCounts,
 } from './types.ts';
 
-export const DATASET_DEFAULTS = {
-  layout: 'auto',
-  csvFile: 'labels.csv',
-  valRatio: 0.15,
-  testRatio: 0.15,
-  seed: 42,
-  maxPerClass: 0,
-} as const;
+export { DATASET_DEFAULTS };
 
 const IMBALANCE_RATIO = 3;
 const SMALL_CLASS = 10;

@@ -1,7 +1,8 @@
+import type { DatasetLayout } from '../../constants.ts';
 import type { AugmentPolicy } from '../augment/policy.ts';
 import type { ImageCheck } from './inspect.ts';
 
-export type DatasetLayout = 'folders' | 'mvtec' | 'csv';
+export type { DatasetLayout };
 export type Split = 'train' | 'val' | 'test';
 export const SPLITS: readonly Split[] = ['train', 'val', 'test'];
 

@@ -1,20 +1,11 @@
+import { DEFAULT_AUGMENT_POLICY } from '@defectflow/engine/constants';
 import { describe, expect, it } from 'vitest';
 import { augmentNode } from './definition.ts';
 
 describe('augment definition', () => {
-  it('parses {} to the agreed defaults', () => {
-    expect(augmentNode.params.parse({})).toEqual({
-      hflip: true,
-      vflip: true,
-      rot90: true,
-      cropScale: 0.1,
-      brightness: 0.1,
-      contrast: 0.1,
-      noise: 0.02,
-      blur: 0,
-      copies: 1,
-      seed: 42,
-    });
+  it("parses {} to the engine's default policy (one list of defaults, in @defectflow/engine/constants)", () => {
+    expect(augmentNode.params.parse({})).toEqual(DEFAULT_AUGMENT_POLICY);
+    expect(augmentNode.params.parse({})).toMatchObject({ copies: 1, noise: 0.02, blur: 0, seed: 42 });
   });
 
   it('enforces the ranges', () => {

@@ -1,20 +1,6 @@
+import { BACKBONE_SOURCES, DEFAULT_MAX_TILES, IMAGE_FITS, MOBILENET_CUTS } from '@defectflow/engine/constants';
 import { z } from 'zod';
 import { defineNode, seedParam } from '../shared.ts';
-
-export const BACKBONE_SOURCES = ['mobilenet_v2', 'custom', 'scratch'] as const;
-
-/** How a non-square image becomes the square input (the engine's IMAGE_FITS; run/backbone.ts checks they match). */
-export const IMAGE_FIT_MODES = ['stretch', 'letterbox', 'tiles'] as const;
-
-/** MobileNetV2 layers the feature extractor may end at, shallow to deep. */
-export const MOBILENET_CUT_LAYERS = [
-  'block_3_expand_relu',
-  'block_6_expand_relu',
-  'block_10_expand_relu',
-  'block_13_expand_relu',
-  'block_16_expand_relu',
-  'out_relu',
-] as const;
 
 export const backboneParams = z
   .strictObject({
@@ -35,7 +21,7 @@ export const backboneParams = z
       .describe('Images are resized to this many pixels square before entering the network.')
       .meta({ title: 'Input size (px)' }),
     fit: z
-      .enum(IMAGE_FIT_MODES)
+      .enum(IMAGE_FITS)
       .default('stretch')
       .describe(
         'How a non-square image becomes square. stretch: squeezed to fit; cheapest, and fine when all images ' +
@@ -52,11 +38,11 @@ export const backboneParams = z
       .int()
       .min(2)
       .max(8)
-      .default(4)
+      .default(DEFAULT_MAX_TILES)
       .describe('Most tiles per image. A part longer than this many squares is squeezed to fit; nothing is cropped.')
       .meta({ title: 'Max tiles', showWhen: { fit: ['tiles'] } }),
     cutAt: z
-      .enum(MOBILENET_CUT_LAYERS)
+      .enum(MOBILENET_CUTS)
       .default('block_13_expand_relu')
       .describe(
         'Layer the feature extractor ends at. Earlier layers keep generic texture features (often better for ' +

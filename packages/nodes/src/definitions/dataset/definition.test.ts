@@ -1,18 +1,11 @@
+import { DATASET_DEFAULTS } from '@defectflow/engine/constants';
 import { describe, expect, it } from 'vitest';
 import { datasetNode } from './definition.ts';
 
 describe('dataset definition', () => {
-  it('parses {} to the agreed defaults', () => {
-    expect(datasetNode.params.parse({})).toEqual({
-      path: 'sample-steel',
-      layout: 'auto',
-      csvFile: 'labels.csv',
-      valRatio: 0.15,
-      testRatio: 0.15,
-      seed: 42,
-      maxPerClass: 0,
-      version: 0,
-    });
+  it("parses {} to the loader's defaults (one list, in @defectflow/engine/constants), the sample and the latest version", () => {
+    expect(datasetNode.params.parse({})).toEqual({ ...DATASET_DEFAULTS, path: 'sample-steel', version: 0 });
+    expect(datasetNode.params.parse({})).toMatchObject({ valRatio: 0.15, testRatio: 0.15, seed: 42 });
   });
 
   it('keeps paths inside the datasets folder and leaves images for training', () => {

@@ -1,7 +1,6 @@
+import { DATASET_DEFAULTS, DATASET_LAYOUTS } from '@defectflow/engine/constants';
 import { z } from 'zod';
 import { defineNode, seedParam } from '../shared.ts';
-
-export const DATASET_LAYOUTS = ['auto', 'folders', 'mvtec', 'csv'] as const;
 
 /** A relative path that stays inside DATASETS_ROOT: no absolute paths, no `..` segments. */
 function isContainedPath(path: string): boolean {
@@ -22,7 +21,7 @@ export const datasetParams = z
       .meta({ title: 'Dataset folder' }),
     layout: z
       .enum(DATASET_LAYOUTS)
-      .default('auto')
+      .default(DATASET_DEFAULTS.layout)
       .describe(
         'How images are organised: one folder per class, the MVTec-AD layout (train/good, test/<defect>), ' +
           'a CSV manifest, or auto-detect.',
@@ -31,28 +30,28 @@ export const datasetParams = z
     csvFile: z
       .string()
       .min(1)
-      .default('labels.csv')
+      .default(DATASET_DEFAULTS.csvFile)
       .describe('CSV manifest inside the dataset folder with columns path,label[,split]. Used only for the csv layout.')
       .meta({ title: 'CSV file', showWhen: { layout: ['csv'] } }),
     valRatio: z
       .number()
       .min(0)
       .max(0.5)
-      .default(0.15)
+      .default(DATASET_DEFAULTS.valRatio)
       .describe('Share of each class held out for validation (early stopping, model selection).')
       .meta({ title: 'Validation share' }),
     testRatio: z
       .number()
       .min(0)
       .max(0.5)
-      .default(0.15)
+      .default(DATASET_DEFAULTS.testRatio)
       .describe('Share of each class held out for the final test report. Never used for training.')
       .meta({ title: 'Test share' }),
     seed: seedParam('the stratified train/val/test split'),
     maxPerClass: z
       .int()
       .min(0)
-      .default(0)
+      .default(DATASET_DEFAULTS.maxPerClass)
       .describe('Use at most this many images per class (0 = all). Handy for quick trial runs.')
       .meta({ title: 'Max images per class' }),
     // Additive (datasets issue): edits in the dataset page create versions; a run pins the one it used.

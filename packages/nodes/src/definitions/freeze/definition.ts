@@ -1,7 +1,6 @@
+import { FREEZE_MODES } from '@defectflow/engine/constants';
 import { z } from 'zod';
 import { defineNode } from '../shared.ts';
-
-export const FREEZE_MODES = ['all', 'upTo', 'staged'] as const;
 
 export const freezeParams = z.strictObject({
   mode: z

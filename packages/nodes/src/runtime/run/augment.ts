@@ -1,9 +1,10 @@
 import { augmentationSignature, normalizeAugmentPolicy } from '@defectflow/engine';
+import type { AugmentParams } from '../../definitions/augment/definition.ts';
 import type { NodeRunFn } from '../types.ts';
 import { type DatasetValue, input, isDataset } from './shared.ts';
 
-export const runAugment: NodeRunFn = async (inputs, params) => {
-  const dataset = input<DatasetValue>(inputs, 'dataset', isDataset);
+export const runAugment: NodeRunFn<AugmentParams> = async (inputs, params) => {
+  const dataset = input(inputs, 'dataset', isDataset);
   const policy = normalizeAugmentPolicy(params);
   const value: DatasetValue = { manifest: dataset.manifest, augmentation: policy };
   const trainImages = dataset.manifest.items.filter((i) => i.split === 'train').length;

@@ -1,13 +1,8 @@
 import path from 'node:path';
-import { type BackboneSource, IMAGE_FITS, type ImageFit, loadBackbone, resolveInsideRoot } from '@defectflow/engine';
-import { IMAGE_FIT_MODES } from '../../definitions/backbone/definition.ts';
+import { loadBackbone, resolveInsideRoot } from '@defectflow/engine';
+import type { BackboneParams } from '../../definitions/backbone/definition.ts';
 import { NodeError, type NodeRunFn } from '../types.ts';
 import { asNodeError, ensureBackend } from './shared.ts';
-
-// The node's fit options are the engine's, written twice only because the definitions must stay
-// browser-safe: these two lines fail to typecheck when the lists drift apart.
-IMAGE_FIT_MODES satisfies readonly ImageFit[];
-IMAGE_FITS satisfies readonly (typeof IMAGE_FIT_MODES)[number][];
 
 /** A custom model folder must live inside DATASETS_ROOT or DATA_DIR/models. */
 function resolveModelPath(userPath: string, roots: string[]): string {
@@ -21,24 +16,13 @@ function resolveModelPath(userPath: string, roots: string[]): string {
   throw new NodeError('path_outside_root', `modelPath "${userPath}" is not inside ${roots.join(' or ')}`);
 }
 
-export const runBackbone: NodeRunFn = async (_inputs, params, ctx) => {
+export const runBackbone: NodeRunFn<BackboneParams> = async (_inputs, params, ctx) => {
   await ensureBackend();
-  const source = (params.source ?? 'mobilenet_v2') as BackboneSource;
+  const { source } = params;
   try {
     const modelPath =
-      source === 'custom'
-        ? resolveModelPath(String(params.modelPath ?? ''), [ctx.dirs.datasetsRoot, path.join(ctx.dirs.dataDir, 'models')])
-        : undefined;
-    const backbone = await loadBackbone({
-      source,
-      inputSize: params.inputSize as number | undefined,
-      cutAt: params.cutAt as string | undefined,
-      modelPath,
-      customLayer: (params.customLayer as string | undefined) || undefined,
-      seed: params.seed as number | undefined,
-      fit: params.fit as ImageFit | undefined,
-      maxTiles: params.maxTiles as number | undefined,
-    });
+      source === 'custom' ? resolveModelPath(params.modelPath, [ctx.dirs.datasetsRoot, path.join(ctx.dirs.dataDir, 'models')]) : undefined;
+    const backbone = await loadBackbone({ ...params, modelPath, customLayer: params.customLayer || undefined });
     ctx.log('info', backbone.describe());
     return {
       outputs: { backbone },

@@ -1,24 +1,22 @@
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { generateSampleDataset, loadDataset, writeDatasetVersion } from '@defectflow/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { quietContext, tempRunDirs } from '../../../test/helpers/temp-run-dirs.ts';
+import { datasetParams } from '../../definitions/dataset/definition.ts';
 import type { NodeRunContext } from '../types.ts';
 import { runDataset } from './dataset.ts';
+
+/** The dataset node's params the way the executor hands them over: defaults filled in. */
+const params = (p: { version: number }) => datasetParams.parse({ path: 'steel', ...p });
 
 let tmp: string;
 let ctx: NodeRunContext;
 
 beforeAll(async () => {
-  tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'df-dsv-'));
-  const dirs = {
-    dataDir: tmp,
-    datasetsRoot: path.join(tmp, 'datasets'),
-    runDir: path.join(tmp, 'runs', 'r1'),
-    modelsDir: path.join(tmp, 'models'),
-    cacheDir: path.join(tmp, 'cache'),
-  };
-  ctx = { runId: 'r', nodeId: 'd', signal: new AbortController().signal, progress: () => {}, log: () => {}, emit: () => {}, dirs, cacheKey: 'k' };
+  const dirs = await tempRunDirs('df-dsv-');
+  tmp = dirs.dataDir;
+  ctx = quietContext(dirs, 'd');
   const dir = path.join(dirs.datasetsRoot, 'steel');
   await generateSampleDataset(dir, { perClass: 4, size: 32, seed: 3 });
   // Version 2: the first crazing image relabelled as scratches, one patches image deleted.
@@ -36,7 +34,7 @@ type Summary = { version: number; counts: Record<string, number>; signature: str
 
 describe('dataset node versions', () => {
   it('trains on the latest version by default and says which one', async () => {
-    const result = await runDataset({}, { path: 'steel', version: 0 }, ctx);
+    const result = await runDataset({}, params({ version: 0 }), ctx);
     const summary = result.summary as Summary;
     expect(summary.version).toBe(2);
     expect(summary.counts).toMatchObject({ crazing: 3, patches: 3, scratches: 5 });
@@ -44,12 +42,12 @@ describe('dataset node versions', () => {
   });
 
   it('reproduces an earlier version on request', async () => {
-    const summary = (await runDataset({}, { path: 'steel', version: 1 }, ctx)).summary as Summary;
+    const summary = (await runDataset({}, params({ version: 1 }), ctx)).summary as Summary;
     expect(summary.version).toBe(1);
     expect(summary.counts).toMatchObject({ crazing: 4, patches: 4, scratches: 4 });
   });
 
   it('fails with a clear message for a version that does not exist', async () => {
-    await expect(runDataset({}, { path: 'steel', version: 7 }, ctx)).rejects.toThrow(/version 7 does not exist/);
+    await expect(runDataset({}, params({ version: 7 }), ctx)).rejects.toThrow(/version 7 does not exist/);
   });
 });

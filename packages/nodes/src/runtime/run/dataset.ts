@@ -1,22 +1,22 @@
 import { loadDataset, resolveDatasetVersion, resolveInsideRoot } from '@defectflow/engine';
 import { stat } from 'node:fs/promises';
+import type { DatasetParams } from '../../definitions/dataset/definition.ts';
 import type { NodeRunFn } from '../types.ts';
 import { type DatasetValue, asNodeError } from './shared.ts';
 
-export const runDataset: NodeRunFn = async (_inputs, params, ctx) => {
+export const runDataset: NodeRunFn<DatasetParams> = async (_inputs, params, ctx) => {
   try {
-    const datasetPath = String(params.path ?? 'sample-steel');
     // Dataset versions (see engine data/dataset/versions.ts): version ≥ 2 loads `.versions/v<N>.csv`.
-    const dataset = await resolveVersion(ctx.dirs.datasetsRoot, datasetPath, Number(params.version ?? 0));
+    const dataset = await resolveVersion(ctx.dirs.datasetsRoot, params.path, params.version);
     const manifest = await loadDataset({
       root: ctx.dirs.datasetsRoot,
-      path: datasetPath,
-      layout: dataset.csvFile ? 'csv' : (params.layout as 'auto' | 'folders' | 'mvtec' | 'csv' | undefined),
-      csvFile: dataset.csvFile ?? (params.csvFile as string | undefined),
-      valRatio: params.valRatio as number | undefined,
-      testRatio: params.testRatio as number | undefined,
-      seed: params.seed as number | undefined,
-      maxPerClass: params.maxPerClass as number | undefined,
+      path: params.path,
+      layout: dataset.csvFile ? 'csv' : params.layout,
+      csvFile: dataset.csvFile ?? params.csvFile,
+      valRatio: params.valRatio,
+      testRatio: params.testRatio,
+      seed: params.seed,
+      maxPerClass: params.maxPerClass,
       maxPixels: ctx.limits?.imageMaxPixels,
       signal: ctx.signal,
       onProgress: (phase, done, total) => ctx.progress(phase, done, total),

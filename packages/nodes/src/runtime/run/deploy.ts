@@ -1,9 +1,9 @@
 import { exportModel, resolveInsideRoot } from '@defectflow/engine';
+import type { DeployParams } from '../../definitions/deploy/definition.ts';
+import type { DeploySummary } from '../../definitions/deploy/result.ts';
 import { NodeError, type NodeRunFn } from '../types.ts';
 import {
   type DeploymentValue,
-  type MetricsValue,
-  type TrainedModelValue,
   asNodeError,
   ensureBackend,
   input,
@@ -16,20 +16,18 @@ function slug(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'model';
 }
 
-export const runDeploy: NodeRunFn = async (inputs, params, ctx) => {
-  const trained = input<TrainedModelValue>(inputs, 'trained', isTrained);
-  const metrics = inputs.metrics ? input<MetricsValue>(inputs, 'metrics', isMetrics) : null;
-  const name = String(params.name ?? 'defect-model');
-  const gateMetric = (params.gateMetric ?? 'none') as 'none' | 'accuracy' | 'macroF1';
-  const gateMin = (params.gateMin ?? 0.9) as number;
+export const runDeploy: NodeRunFn<DeployParams> = async (inputs, params, ctx) => {
+  const trained = input(inputs, 'trained', isTrained);
+  const metrics = inputs.metrics ? input(inputs, 'metrics', isMetrics) : null;
+  const { name, gateMetric, gateMin } = params;
   if (gateMetric !== 'none') {
     if (!metrics) throw new NodeError('gate_not_met', `quality gate on ${gateMetric} needs the metrics input connected`);
     const value = metrics[gateMetric];
     if (!(value >= gateMin))
       throw new NodeError('gate_not_met', `${gateMetric} ${value.toFixed(4)} is below the gate minimum ${gateMin}; model not deployed`);
   }
-  if (params.gateBaseline === true) {
-    const margin = Number(params.baselineMargin);
+  if (params.gateBaseline) {
+    const margin = params.baselineMargin;
     if (!metrics) throw new NodeError('gate_not_met', 'the baseline gate (gateBaseline) needs the metrics input connected');
     const b = metrics.baseline;
     if (!b) throw new NodeError('gate_not_met', 'the baseline gate (gateBaseline) needs metrics from an Evaluate node that reports a baseline');
@@ -53,6 +51,7 @@ export const runDeploy: NodeRunFn = async (inputs, params, ctx) => {
       summary: {
         modelId,
         dir,
+        name,
         labels: exported.meta.labels,
         inputSize: exported.meta.inputSize,
         bytes: exported.bytes,
@@ -60,7 +59,7 @@ export const runDeploy: NodeRunFn = async (inputs, params, ctx) => {
         baselineAccuracy: pct(metrics?.baseline?.accuracy),
         baselineWarning: warning,
         threshold: metrics?.operatingPoint ? metrics.operatingPoint.threshold : null,
-      },
+      } satisfies DeploySummary,
     };
   } catch (err) {
     throw asNodeError(err, 'deploy_failed');

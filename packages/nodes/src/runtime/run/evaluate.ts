@@ -1,10 +1,9 @@
 import { promises as fs } from 'node:fs';
-import { type EvaluateOptions, type OperatingMode, evaluateClassifier, predictDatasetItems, resolveInsideRoot } from '@defectflow/engine';
+import { type EvaluateOptions, evaluateClassifier, predictDatasetItems, resolveInsideRoot } from '@defectflow/engine';
+import type { EvaluateParams } from '../../definitions/evaluate/definition.ts';
 import { NodeError, type NodeRunFn } from '../types.ts';
 import {
-  type DatasetValue,
   type MetricsValue,
-  type TrainedModelValue,
   asNodeError,
   ensureBackend,
   featureCache,
@@ -14,13 +13,13 @@ import {
   pct,
 } from './shared.ts';
 
-export const runEvaluate: NodeRunFn = async (inputs, params, ctx) => {
+export const runEvaluate: NodeRunFn<EvaluateParams> = async (inputs, params, ctx) => {
   // Before any work. Ids are checked by the graph schema; this holds even for a graph that never went through it.
   const metricsFile = resolveInsideRoot(ctx.dirs.runDir, `metrics-${ctx.nodeId}.json`);
   await ensureBackend();
-  const trained = input<TrainedModelValue>(inputs, 'trained', isTrained);
-  const dataset = input<DatasetValue>(inputs, 'dataset', isDataset);
-  const split = (params.split ?? 'test') as 'test' | 'val';
+  const trained = input(inputs, 'trained', isTrained);
+  const dataset = input(inputs, 'dataset', isDataset);
+  const { split } = params;
   const { manifest } = dataset;
   if (manifest.classes.join('\n') !== trained.classes.join('\n'))
     throw new NodeError('class_mismatch', `dataset classes (${manifest.classes.join(', ')}) differ from the trained model's (${trained.classes.join(', ')})`);
@@ -41,7 +40,7 @@ export const runEvaluate: NodeRunFn = async (inputs, params, ctx) => {
     const metrics = await evaluateClassifier({
       items: predicted.items.map((i) => ({ id: i.id, label: i.label })),
       classes: manifest.classes,
-      goodClass: (params.goodClass as string | undefined) || undefined,
+      goodClass: params.goodClass || undefined,
       trainCounts: manifest.classes.map((_c, j) => manifest.items.filter((i) => i.split === 'train' && i.label === j).length),
       operatingPoint: operatingPointParam(params),
       predictProbs: () => predicted.probs,
@@ -80,9 +79,8 @@ export const runEvaluate: NodeRunFn = async (inputs, params, ctx) => {
 };
 
 /** The evaluate params' operating point as the engine takes it (the target of the chosen mode). */
-function operatingPointParam(params: Record<string, unknown>): EvaluateOptions['operatingPoint'] {
-  const mode = (params.operatingMode ?? 'argmax') as OperatingMode;
+function operatingPointParam(params: EvaluateParams): EvaluateOptions['operatingPoint'] {
+  const mode = params.operatingMode;
   if (mode === 'argmax') return undefined;
-  // The executor passes params resolved with the definition's defaults.
-  return { mode, target: Number(mode === 'defect-recall' ? params.targetRecall : params.maxFalseAlarm) };
+  return { mode, target: mode === 'defect-recall' ? params.targetRecall : params.maxFalseAlarm };
 }

@@ -1,17 +1,12 @@
-import { type Backbone, type FreezeMode, freezeBackbone } from '@defectflow/engine';
+import { freezeBackbone } from '@defectflow/engine';
+import type { FreezeParams } from '../../definitions/freeze/definition.ts';
 import type { NodeRunFn } from '../types.ts';
 import { asNodeError, input, isBackbone } from './shared.ts';
 
-export const runFreeze: NodeRunFn = async (inputs, params, ctx) => {
-  const backbone = input<Backbone>(inputs, 'backbone', isBackbone);
+export const runFreeze: NodeRunFn<FreezeParams> = async (inputs, params, ctx) => {
+  const backbone = input(inputs, 'backbone', isBackbone);
   try {
-    const frozen = await freezeBackbone(backbone, {
-      mode: params.mode as FreezeMode | undefined,
-      upToBlock: params.upToBlock as string | undefined,
-      headEpochs: params.headEpochs as number | undefined,
-      unfreezeBlocks: params.unfreezeBlocks as number | undefined,
-      fineTuneLrFactor: params.fineTuneLrFactor as number | undefined,
-    });
+    const frozen = await freezeBackbone(backbone, params);
     for (const note of frozen.notes) ctx.log('warn', note);
     return {
       outputs: { backbone: frozen },

@@ -3,6 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { PathOutsideRootError } from '@defectflow/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { quietContext } from '../../../test/helpers/temp-run-dirs.ts';
+import { deployParams } from '../../definitions/deploy/definition.ts';
+import { evaluateParams } from '../../definitions/evaluate/definition.ts';
 import type { NodeRunContext } from '../types.ts';
 import { runDeploy } from './deploy.ts';
 import { runEvaluate } from './evaluate.ts';
@@ -30,18 +33,7 @@ afterAll(async () => {
   await fs.rm(tmp, { recursive: true, force: true });
 });
 
-function ctx(nodeId: string): NodeRunContext {
-  return {
-    runId: 'run-abcdef12',
-    nodeId,
-    signal: new AbortController().signal,
-    progress: () => {},
-    log: () => {},
-    emit: () => {},
-    dirs,
-    cacheKey: 'k',
-  };
-}
+const ctx = (nodeId: string) => quietContext(dirs, nodeId, 'run-abcdef12');
 
 /** Everything under tmp except the data dir's own folders: must stay empty. */
 async function strayEntries(): Promise<string[]> {
@@ -54,7 +46,7 @@ describe('run functions keep their files inside their folders', () => {
     // Shaped like a trained model so the port check passes; the path check comes before any export.
     const trained = { head: {}, history: [] };
     const climb = `x/../../../../${path.basename(tmp)}/evil`;
-    await expect(runDeploy({ trained }, { name: 'm' }, ctx(climb))).rejects.toMatchObject({
+    await expect(runDeploy({ trained }, deployParams.parse({ name: 'm' }), ctx(climb))).rejects.toMatchObject({
       code: 'path_outside_root',
       message: expect.stringContaining(climb),
     });
@@ -63,9 +55,9 @@ describe('run functions keep their files inside their folders', () => {
   });
 
   it('evaluate refuses a node id that would write its metrics outside the run folder, before any work', async () => {
-    await expect(runEvaluate({}, {}, ctx('x/../../../../evil'))).rejects.toBeInstanceOf(PathOutsideRootError);
+    await expect(runEvaluate({}, evaluateParams.parse({}), ctx('x/../../../../evil'))).rejects.toBeInstanceOf(PathOutsideRootError);
     // Another run's folder is outside this run's folder too.
-    await expect(runEvaluate({}, {}, ctx('x/../../r2/report'))).rejects.toBeInstanceOf(PathOutsideRootError);
+    await expect(runEvaluate({}, evaluateParams.parse({}), ctx('x/../../r2/report'))).rejects.toBeInstanceOf(PathOutsideRootError);
     expect(await strayEntries()).toEqual([]);
     expect(await fs.readdir(path.dirname(dirs.runDir))).toEqual(['r1']);
   });

@@ -3,10 +3,12 @@ import path from 'node:path';
 import { generateSampleDataset } from '@defectflow/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDefaultPipeline } from '../../default-pipeline.ts';
+import { datasetParams, nodeDefinitions } from '../../definitions/index.ts';
 import type { RunEventBody } from '../../events.ts';
 import { execute } from '../executor.ts';
-import { tempRunDirs } from '../../../test/helpers/temp-run-dirs.ts';
+import { quietContext, tempRunDirs } from '../../../test/helpers/temp-run-dirs.ts';
 import { nodeRunFunctions } from '../run-functions.ts';
+import { runDataset } from './dataset.ts';
 import { NodeError, type NodeRunContext } from '../types.ts';
 
 let dirs: NodeRunContext['dirs'];
@@ -32,8 +34,9 @@ function smallPipeline() {
 }
 
 describe('engine-backed node run functions', () => {
-  it('has one run function per node type', () => {
-    expect(Object.keys(nodeRunFunctions).sort()).toEqual(['augment', 'backbone', 'dataset', 'deploy', 'evaluate', 'freeze', 'head', 'train']);
+  it('has one run function per node type of the catalogue, bound to its definition', () => {
+    // The compiler already refuses a missing one (run-functions.ts); this checks the runtime object agrees.
+    expect(Object.entries(nodeRunFunctions).map(([type, fn]) => [type, fn.nodeType])).toEqual(nodeDefinitions.map((d) => [d.type, d.type]));
   });
 
   it('runs the default pipeline end to end: progress, epochs, metrics and a deployed model', async () => {
@@ -54,60 +57,36 @@ describe('engine-backed node run functions', () => {
   });
 
   it('deploy refuses a model below the quality gate with code gate_not_met', async () => {
-    const ctx = {
-      runId: 'r',
-      nodeId: 'deploy',
-      signal: new AbortController().signal,
-      progress: () => {},
-      log: () => {},
-      emit: () => {},
-      dirs,
-      cacheKey: 'k',
-    } satisfies NodeRunContext;
+    const ctx = quietContext(dirs, 'deploy');
     const trained = { head: {}, history: [] };
     const metrics = { accuracy: 0.5, macroF1: 0.4, confusion: [] };
-    const run = nodeRunFunctions.deploy?.({ trained, metrics }, { name: 'm', gateMetric: 'accuracy', gateMin: 0.9 }, ctx);
+    const run = nodeRunFunctions.deploy({ trained, metrics }, { name: 'm', gateMetric: 'accuracy', gateMin: 0.9 }, ctx);
     await expect(run).rejects.toThrow(NodeError);
     await expect(run).rejects.toMatchObject({ code: 'gate_not_met' });
   });
 
   it('deploy with gateBaseline refuses a model that does not beat the majority answer by the margin', async () => {
-    const ctx = {
-      runId: 'r',
-      nodeId: 'deploy',
-      signal: new AbortController().signal,
-      progress: () => {},
-      log: () => {},
-      emit: () => {},
-      dirs,
-      cacheKey: 'k',
-    } satisfies NodeRunContext;
+    const ctx = quietContext(dirs, 'deploy');
     const trained = { head: {}, history: [] };
     const baseline = { className: 'good', accuracy: 0.71, macroF1: 0.14 };
     const gate = { name: 'm', gateMetric: 'none', gateBaseline: true, baselineMargin: 0.05 };
-    const close = nodeRunFunctions.deploy?.({ trained, metrics: { accuracy: 0.74, macroF1: 0.5, confusion: [], baseline } }, gate, ctx);
+    const close = nodeRunFunctions.deploy({ trained, metrics: { accuracy: 0.74, macroF1: 0.5, confusion: [], baseline } }, gate, ctx);
     await expect(close).rejects.toMatchObject({
       code: 'gate_not_met',
       message: expect.stringMatching(/74\.0 % does not beat always answering 'good' \(71\.0 %\) by the required 5\.0 points/),
     });
-    await expect(nodeRunFunctions.deploy?.({ trained }, gate, ctx)).rejects.toMatchObject({ code: 'gate_not_met', message: expect.stringMatching(/metrics input/) });
+    await expect(nodeRunFunctions.deploy({ trained }, gate, ctx)).rejects.toMatchObject({ code: 'gate_not_met', message: expect.stringMatching(/metrics input/) });
     // 0.76 clears 0.71 + 0.05: the gate lets it through to the export (which this stub model then fails).
-    const clears = nodeRunFunctions.deploy?.({ trained, metrics: { accuracy: 0.76, macroF1: 0.5, confusion: [], baseline } }, gate, ctx);
+    const clears = nodeRunFunctions.deploy({ trained, metrics: { accuracy: 0.76, macroF1: 0.5, confusion: [], baseline } }, gate, ctx);
     await expect(clears).rejects.not.toMatchObject({ code: 'gate_not_met' });
   });
 
   it('a dataset path outside DATASETS_ROOT fails with a clear code', async () => {
-    const ctx = {
-      runId: 'r',
-      nodeId: 'dataset',
-      signal: new AbortController().signal,
-      progress: () => {},
-      log: () => {},
-      emit: () => {},
-      dirs,
-      cacheKey: 'k',
-    } satisfies NodeRunContext;
-    const run = nodeRunFunctions.dataset?.({}, { path: '../../etc' }, ctx);
+    const ctx = quietContext(dirs, 'dataset');
+    // The schema refuses it before the run function sees it…
+    await expect(nodeRunFunctions.dataset({}, { path: '../../etc' }, ctx)).rejects.toMatchObject({ name: 'NodeError', code: 'param_invalid' });
+    // …and the run function, handed it anyway (a graph that never went through the schema), still refuses it.
+    const run = runDataset({}, { ...datasetParams.parse({}), path: '../../etc' }, ctx);
     await expect(run).rejects.toMatchObject({ name: 'NodeError', code: 'path_outside_root' });
   });
 });

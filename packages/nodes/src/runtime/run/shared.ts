@@ -5,7 +5,7 @@ import {
   type DatasetManifest,
   FeatureCache,
   type HeadSpec,
-  type Metrics,
+  type EvaluationReport,
   type TrainedClassifier,
   initBackend,
 } from '@defectflow/engine';
@@ -22,7 +22,7 @@ export interface ModelValue {
   headSpec: HeadSpec;
 }
 export type TrainedModelValue = TrainedClassifier;
-export type MetricsValue = Metrics & { split: 'test' | 'val' };
+export type MetricsValue = EvaluationReport;
 export interface DeploymentValue {
   modelId: string;
   dir: string;
@@ -54,24 +54,26 @@ export function featureCache(ctx: Pick<NodeRunContext, 'dirs' | 'limits' | 'runI
 }
 
 /** The input value on `port`, or a NodeError naming the port. */
-export function input<T>(inputs: Record<string, unknown>, port: string, check: (v: unknown) => boolean): T {
+export function input<T>(inputs: Record<string, unknown>, port: string, check: (v: unknown) => v is T): T {
   const value = inputs[port];
   if (value === undefined || value === null) throw new NodeError('required_input_missing', `input "${port}" is not connected`);
   if (!check(value)) throw new NodeError('port_type_mismatch', `input "${port}" does not carry the expected value`);
-  return value as T;
+  return value;
 }
 
-export const isDataset = (v: unknown) => typeof v === 'object' && v !== null && 'manifest' in v;
-export const isBackbone = (v: unknown) => typeof v === 'object' && v !== null && 'model' in v && 'topology' in v;
-export const isModel = (v: unknown) => typeof v === 'object' && v !== null && 'backbone' in v && 'headSpec' in v && !('history' in v);
-export const isTrained = (v: unknown) => typeof v === 'object' && v !== null && 'head' in v && 'history' in v;
-export const isMetrics = (v: unknown) => typeof v === 'object' && v !== null && 'accuracy' in v && 'confusion' in v;
+// Shape checks of what flows on each port type (the executor only connects matching ports; these catch a stale cache or a stub).
+export const isDataset = (v: unknown): v is DatasetValue => typeof v === 'object' && v !== null && 'manifest' in v;
+export const isBackbone = (v: unknown): v is Backbone => typeof v === 'object' && v !== null && 'model' in v && 'topology' in v;
+export const isModel = (v: unknown): v is ModelValue =>
+  typeof v === 'object' && v !== null && 'backbone' in v && 'headSpec' in v && !('history' in v);
+export const isTrained = (v: unknown): v is TrainedModelValue => typeof v === 'object' && v !== null && 'head' in v && 'history' in v;
+export const isMetrics = (v: unknown): v is MetricsValue => typeof v === 'object' && v !== null && 'accuracy' in v && 'confusion' in v;
 
 /** Engine errors with a machine code (DatasetError, PathOutsideRootError, ImageReadError) keep it. */
 export function asNodeError(err: unknown, fallbackCode: string): unknown {
   if (err instanceof NodeError) return err;
   if (err instanceof Error && err.name === 'AbortError') return err;
-  const code = (err as { code?: unknown }).code;
+  const code = typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
   const message = err instanceof Error ? err.message : String(err);
   return new NodeError(typeof code === 'string' ? code : fallbackCode, message);
 }

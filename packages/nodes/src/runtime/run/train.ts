@@ -1,14 +1,15 @@
-import { type OptimizerName, type Schedule, trainOnDataset } from '@defectflow/engine';
+import { trainOnDataset } from '@defectflow/engine';
+import type { TrainParams } from '../../definitions/train/definition.ts';
 import type { NodeRunFn } from '../types.ts';
-import { type DatasetValue, type ModelValue, asNodeError, ensureBackend, featureCache, input, isDataset, isModel, pct } from './shared.ts';
+import { asNodeError, ensureBackend, featureCache, input, isDataset, isModel, pct } from './shared.ts';
 
-export const runTrain: NodeRunFn = async (inputs, params, ctx) => {
+export const runTrain: NodeRunFn<TrainParams> = async (inputs, params, ctx) => {
   await ensureBackend();
-  const dataset = input<DatasetValue>(inputs, 'dataset', isDataset);
-  const model = input<ModelValue>(inputs, 'model', isModel);
-  const batchSize = (params.batchSize ?? 32) as number;
+  const dataset = input(inputs, 'dataset', isDataset);
+  const model = input(inputs, 'model', isModel);
   try {
     const trained = await trainOnDataset({
+      ...params,
       manifest: dataset.manifest,
       augmentation: dataset.augmentation,
       backbone: model.backbone,
@@ -19,17 +20,6 @@ export const runTrain: NodeRunFn = async (inputs, params, ctx) => {
       warn: (m) => ctx.log('warn', m),
       // Evaluation (of the test split, by default) usually follows: its features extract while the head trains.
       prefetchSplit: 'test',
-      optimizer: params.optimizer as OptimizerName | undefined,
-      learningRate: params.learningRate as number | undefined,
-      schedule: params.schedule as Schedule | undefined,
-      batchSize,
-      epochs: params.epochs as number | undefined,
-      earlyStopping: params.earlyStopping as boolean | undefined,
-      patience: params.patience as number | undefined,
-      classWeights: params.classWeights as 'none' | 'balanced' | undefined,
-      restoreBest: params.restoreBest as boolean | undefined,
-      smallClassViews: params.smallClassViews as boolean | undefined,
-      seed: params.seed as number | undefined,
       signal: ctx.signal,
       // About eight train.batch events per epoch: enough for a live curve, few enough for the event log.
       batchEventsPerEpoch: 8,

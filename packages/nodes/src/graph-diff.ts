@@ -1,8 +1,10 @@
 /**
- * What differed between the graphs of two or more runs: node parameters (matched by node id),
- * nodes present in only some runs, and changed wiring. Drives the "Parameters that differed" table.
+ * What differed between two or more pipeline graphs: node parameters (matched by node id), nodes present in
+ * only some graphs (or with another type), and changed wiring. The run comparison's "Parameters that differed"
+ * table reads the n-way form, template version diffs the two-graph lists (diffGraphPair). Browser-safe.
  */
-import type { PipelineGraph } from '@defectflow/nodes';
+import { canonicalJson } from './canonical-json.ts';
+import type { GraphEdge, GraphNode, PipelineGraph } from './graph.ts';
 
 /** Marks a value that a run does not have (node or param absent), distinct from an explicit null. */
 export const ABSENT = Symbol('absent');
@@ -11,7 +13,7 @@ export type DiffValue = unknown | typeof ABSENT;
 export interface ParamDiffRow {
   nodeId: string;
   nodeType: string;
-  /** Parameter name; '(node)' when the node itself is missing in some runs. */
+  /** Parameter name; NODE_FIELD ('(node)') when the node itself is missing or of another type in some graphs. */
   field: string;
   /** One value per run, in the order the graphs were given. */
   values: DiffValue[];
@@ -25,6 +27,9 @@ export interface GraphDiff {
 
 type GraphLike = Pick<PipelineGraph, 'nodes' | 'edges'>;
 
+/** The field of a row that says a node is missing, or of another type, in some graphs. */
+export const NODE_FIELD = '(node)';
+
 export function diffGraphs(graphs: readonly GraphLike[]): GraphDiff {
   const params: ParamDiffRow[] = [];
   const nodeOrder: string[] = [];
@@ -36,7 +41,7 @@ export function diffGraphs(graphs: readonly GraphLike[]): GraphDiff {
     const nodeType = nodes.find((n) => n)?.type ?? '?';
     const types = nodes.map((n) => n?.type ?? ABSENT);
     if (!allEqual(types)) {
-      params.push({ nodeId, nodeType, field: '(node)', values: types });
+      params.push({ nodeId, nodeType, field: NODE_FIELD, values: types });
       // A node missing or swapped for another type: its params are not comparable, this row says it all.
       continue;
     }
@@ -67,19 +72,10 @@ function allEqual(values: readonly DiffValue[]): boolean {
   return values.every((v) => deepEqual(v, first));
 }
 
-/** Structural equality for JSON values (key order ignored). */
+/** Equality of JSON values, key order ignored (canonicalJson); ABSENT equals only itself. */
 export function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== typeof b || a === null || b === null || typeof a !== 'object') {
-    return typeof a === 'number' && typeof b === 'number' && Number.isNaN(a) && Number.isNaN(b);
-  }
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((v, i) => deepEqual(v, b[i]));
-  const ao = a as Record<string, unknown>;
-  const bo = b as Record<string, unknown>;
-  const keys = new Set([...Object.keys(ao), ...Object.keys(bo)]);
-  for (const k of keys) if (!deepEqual(ao[k], bo[k])) return false;
-  return true;
+  if (a === ABSENT || b === ABSENT) return a === b;
+  return canonicalJson(a) === canonicalJson(b);
 }
 
 /** How a diff cell reads in the table. */
@@ -88,4 +84,41 @@ export function formatDiffValue(v: DiffValue): string {
   if (typeof v === 'string') return v;
   if (v === undefined) return 'undefined';
   return JSON.stringify(v);
+}
+
+/** One changed param; a param absent on one side is null there (JSON has no undefined). */
+export interface ParamChange {
+  nodeId: string;
+  field: string;
+  from: unknown;
+  to: unknown;
+}
+
+/** Two graphs (template versions): nodes and edges added or removed, params changed. */
+export interface GraphPairDiff {
+  nodesAdded: GraphNode[];
+  nodesRemoved: GraphNode[];
+  paramsChanged: ParamChange[];
+  edgesAdded: GraphEdge[];
+  edgesRemoved: GraphEdge[];
+}
+
+/**
+ * The n-way diff of two graphs, as lists: a node whose type changed counts as removed and added; edges are the
+ * same connection when they join the same ports, whatever their ids.
+ */
+export function diffGraphPair(from: GraphLike, to: GraphLike): GraphPairDiff {
+  const { params, edges } = diffGraphs([from, to]);
+  const replaced = new Set(params.filter((row) => row.field === NODE_FIELD).map((row) => row.nodeId));
+  const present = (value: DiffValue) => (value === ABSENT ? null : value);
+  const edgeRows = new Map(edges.map((row) => [row.edge, row.present]));
+  return {
+    nodesAdded: to.nodes.filter((n) => replaced.has(n.id)),
+    nodesRemoved: from.nodes.filter((n) => replaced.has(n.id)),
+    paramsChanged: params
+      .filter((row) => row.field !== NODE_FIELD)
+      .map((row) => ({ nodeId: row.nodeId, field: row.field, from: present(row.values[0]), to: present(row.values[1]) })),
+    edgesAdded: to.edges.filter((e) => edgeRows.get(edgeKey(e))?.[0] === false),
+    edgesRemoved: from.edges.filter((e) => edgeRows.get(edgeKey(e))?.[1] === false),
+  };
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ABSENT, deepEqual, diffGraphs, formatDiffValue } from '../src/runs/graphDiff.ts';
+import { canonicalJson } from '../src/canonical-json.ts';
+import { createDefaultPipeline } from '../src/default-pipeline.ts';
+import { ABSENT, deepEqual, diffGraphPair, diffGraphs, formatDiffValue } from '../src/graph-diff.ts';
 
 const base = {
   nodes: [
@@ -72,5 +74,43 @@ describe('graph param diff for compare', () => {
     expect(deepEqual([1, 2], [2, 1])).toBe(false);
     expect(deepEqual(null, {})).toBe(false);
     expect(formatDiffValue({ a: 1 })).toBe('{"a":1}');
+  });
+});
+
+describe('diffGraphPair (template versions)', () => {
+  it('finds nothing between a graph and its reordered copy', () => {
+    const g = createDefaultPipeline();
+    const shuffled = { ...g, nodes: [...g.nodes].reverse(), edges: [...g.edges].reverse().map((e) => ({ ...e, id: `x-${e.id}` })) };
+    expect(diffGraphPair(g, shuffled)).toEqual({ nodesAdded: [], nodesRemoved: [], paramsChanged: [], edgesAdded: [], edgesRemoved: [] });
+  });
+
+  it('reports params added or removed as null on the missing side, and a type change as remove + add', () => {
+    const g = createDefaultPipeline();
+    const changed = {
+      ...g,
+      nodes: g.nodes.map((n) =>
+        n.id === 'head' ? { ...n, params: { ...n.params, extra: { a: [1, 2] } } } : n.id === 'augment' ? { ...n, type: 'dataset' } : n,
+      ),
+    };
+    const d = diffGraphPair(g, changed);
+    expect(d.paramsChanged).toEqual([{ nodeId: 'head', field: 'extra', from: null, to: { a: [1, 2] } }]);
+    expect(d.nodesAdded.map((n) => n.id)).toEqual(['augment']);
+    expect(d.nodesRemoved.map((n) => n.id)).toEqual(['augment']);
+  });
+
+  it('lists rewired edges as added and removed', () => {
+    const g = createDefaultPipeline();
+    const [first, ...rest] = g.edges;
+    if (!first) throw new Error('the default pipeline has edges');
+    const moved = { ...first, id: 'moved', targetHandle: `${first.targetHandle}-other` };
+    const d = diffGraphPair(g, { ...g, edges: [...rest, moved] });
+    expect(d.edgesRemoved).toEqual([first]);
+    expect(d.edgesAdded).toEqual([moved]);
+  });
+});
+
+describe('canonicalJson', () => {
+  it('ignores key order, so equal params compare (and hash) equal', () => {
+    expect(canonicalJson({ b: 1, a: { d: 2, c: 3 } })).toBe(canonicalJson({ a: { c: 3, d: 2 }, b: 1 }));
   });
 });
