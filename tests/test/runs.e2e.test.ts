@@ -226,7 +226,8 @@ describe('runs: live monitoring, report, history, compare, cancel, models', () =
     await page.reload();
     await page.waitForSelector('[data-testid="editor"][data-ready="true"]', { timeout: 60_000 });
     await page.waitForSelector(`[data-testid="run-panel"][data-run-id="${runId}"]`, { timeout: 30_000 });
-    expect(await page.getAttribute('[data-testid="run-status"]', 'data-status')).toBe('running');
+    // The panel's status comes from the run's event history, which streams in after the reload.
+    await waitForStatus(page, 'running', 30_000);
     // Node states come back on the canvas too.
     await page.waitForSelector('[data-testid="node-run-state"]', { timeout: 30_000 });
     await app.trpc('runs.cancel', { runId }, 'mutation');
