@@ -1,5 +1,5 @@
 import type { NodeDefinition } from './definition.ts';
-import { nodeDefinitions } from './definitions/index.ts';
+import { nodeDefinitions } from './nodes/index.ts';
 import { type GraphErrorCode, nodeName } from './errors.ts';
 import { canReach } from './graph-algorithms.ts';
 

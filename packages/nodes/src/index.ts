@@ -4,7 +4,7 @@ export * from './events.ts';
 export * from './ports.ts';
 export * from './definition.ts';
 export * from './errors.ts';
-export * from './definitions/index.ts';
+export * from './nodes/index.ts';
 export { validateGraph, checkShape, type ValidationResult } from './validate.ts';
 export { parseGraphJson, type ParseGraphResult } from './parse.ts';
 export { serializeRegistry, defaultParams, resolveParams, type SerializedNodeDefinition } from './registry.ts';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { NodeCategory, NodeDefinition } from './definition.ts';
-import { getNodeDefinition, nodeDefinitions } from './definitions/index.ts';
+import { getNodeDefinition, nodeDefinitions } from './nodes/index.ts';
 import type { PortSpec } from './ports.ts';
 
 /** What the UI draws a node and its parameter form from: plain JSON, safe to send over tRPC. */

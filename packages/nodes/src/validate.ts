@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { NodeDefinition } from './definition.ts';
-import { nodeDefinitions } from './definitions/index.ts';
+import { nodeDefinitions } from './nodes/index.ts';
 import { type GraphError, type GraphErrorCode, nodeName } from './errors.ts';
 import { type GraphEdge, type GraphNode, type PipelineGraph, PipelineGraphSchema } from './graph.ts';
 import { findCycles } from './graph-algorithms.ts';

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { execute } from '../src/runtime/executor.ts';
-import { createOutputCache } from '../src/runtime/run/output-cache.ts';
+import { createOutputCache } from '../src/runtime/output-cache.ts';
 import type { NodeRunFn } from '../src/runtime/types.ts';
 import { pipeline } from './helpers/graph-builder.ts';
 import { stubRunFns, testDirs } from './helpers/stub-nodes.ts';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { maxOverTiles } from '../data/fit.ts';
-import type { FeatureExtractor, OrtLoader } from '../onnx/runtime.ts';
+import type { FeatureExtractor, OrtLoader } from '../onnx/runtime-types.ts';
 
 export type Pooling = 'avg' | 'max' | 'avgmax';
 

@@ -6,35 +6,9 @@ import * as tf from '@tensorflow/tfjs';
 import { poolFeatureMap } from '../model/features.ts';
 import { type ConvertToOnnxOptions, convertLayersModelToOnnxDetailed, type OnnxPooling } from './convert.ts';
 import { encodeOnnxModel } from './onnx-proto.ts';
+import type { FeatureExtractor, OrtLoader, OrtModule, OrtSessionOptions } from './runtime-types.ts';
 
-/**
- * The part of onnxruntime-node this module uses, typed here so that the package stays optional:
- * the engine typechecks and runs (on TF.js) where it is absent or its native binary fails to load.
- */
-export interface OrtTensor {
-  readonly data: unknown;
-  readonly dims: readonly number[];
-}
-export interface OrtSession {
-  run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
-  release(): Promise<void>;
-}
-export interface OrtSessionOptions {
-  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
-  intraOpNumThreads?: number;
-  interOpNumThreads?: number;
-  executionMode?: 'sequential' | 'parallel';
-  executionProviders?: string[];
-  enableCpuMemArena?: boolean;
-  enableMemPattern?: boolean;
-  extra?: Record<string, unknown>;
-}
-export interface OrtModule {
-  InferenceSession: { create(model: Uint8Array, options?: OrtSessionOptions): Promise<OrtSession> };
-  Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => OrtTensor;
-  env?: { versions?: { common?: string } };
-}
-export type OrtLoader = () => Promise<OrtModule>;
+export type { FeatureExtractor, OrtLoader, OrtModule, OrtSession, OrtSessionOptions, OrtTensor } from './runtime-types.ts';
 
 const ORT_PACKAGE = 'onnxruntime-node';
 
@@ -112,18 +86,6 @@ export interface FeatureExtractorOptions extends Omit<ConvertToOnnxOptions, 'bat
   loadRuntime?: OrtLoader;
 }
 
-export interface FeatureExtractor {
-  engine: 'onnxruntime' | 'tfjs';
-  /** Why ONNX Runtime is not used (engine 'tfjs'); null otherwise. */
-  fallbackReason: string | null;
-  /** One input item without the batch ([H,W,C]). */
-  inputShape: number[];
-  /** One output item without the batch (TF.js order; [C] or [2C] when pooled). */
-  outputShape: number[];
-  /** `batch` holds n items back to back (NHWC, as the TF.js model takes them); returns n outputs back to back. */
-  run(batch: Float32Array, n: number): Promise<Float32Array>;
-  dispose(): Promise<void>;
-}
 
 export class OnnxRuntimeUnavailableError extends Error {
   readonly code = 'onnxruntime_unavailable';

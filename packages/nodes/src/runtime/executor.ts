@@ -1,5 +1,5 @@
 import type { NodeDefinition } from '../definition.ts';
-import { nodeDefinitions } from '../definitions/index.ts';
+import { nodeDefinitions } from '../nodes/index.ts';
 import { nodeName } from '../errors.ts';
 import type { RunEventBody, RunStatus } from '../events.ts';
 import type { GraphNode } from '../graph.ts';

@@ -10,15 +10,15 @@ import {
   freezeNode,
   headNode,
   trainNode,
-} from '../definitions/index.ts';
-import { runAugment } from './run/augment.ts';
-import { runBackbone } from './run/backbone.ts';
-import { runDataset } from './run/dataset.ts';
-import { runDeploy } from './run/deploy.ts';
-import { runEvaluate } from './run/evaluate.ts';
-import { runFreeze } from './run/freeze.ts';
-import { runHead } from './run/head.ts';
-import { runTrain } from './run/train.ts';
+} from '../nodes/index.ts';
+import { runAugment } from '../nodes/augment/run.ts';
+import { runBackbone } from '../nodes/backbone/run.ts';
+import { runDataset } from '../nodes/dataset/run.ts';
+import { runDeploy } from '../nodes/deploy/run.ts';
+import { runEvaluate } from '../nodes/evaluate/run.ts';
+import { runFreeze } from '../nodes/freeze/run.ts';
+import { runHead } from '../nodes/head/run.ts';
+import { runTrain } from '../nodes/train/run.ts';
 import { describeParamIssues } from '../param-messages.ts';
 import { NodeError, type NodeRunFn } from './types.ts';
 

@@ -1,7 +1,7 @@
 import { trainOnDataset } from '@defectflow/engine';
-import type { TrainParams } from '../../definitions/train/definition.ts';
-import type { NodeRunFn } from '../types.ts';
-import { asNodeError, ensureBackend, featureCache, input, isDataset, isModel, pct } from './shared.ts';
+import type { TrainParams } from './definition.ts';
+import type { NodeRunFn } from '../../runtime/types.ts';
+import { asNodeError, ensureBackend, featureCache, input, isDataset, isModel, pct } from '../../runtime/run-helpers.ts';
 
 export const runTrain: NodeRunFn<TrainParams> = async (inputs, params, ctx) => {
   await ensureBackend();

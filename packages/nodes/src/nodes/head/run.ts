@@ -1,7 +1,7 @@
 import type { HeadSpec } from '@defectflow/engine';
-import type { HeadParams } from '../../definitions/head/definition.ts';
-import type { NodeRunFn } from '../types.ts';
-import { type ModelValue, input, isBackbone } from './shared.ts';
+import type { HeadParams } from './definition.ts';
+import type { NodeRunFn } from '../../runtime/types.ts';
+import { type ModelValue, input, isBackbone } from '../../runtime/run-helpers.ts';
 
 export const runHead: NodeRunFn<HeadParams> = async (inputs, params) => {
   const backbone = input(inputs, 'backbone', isBackbone);

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { loadBackbone, resolveInsideRoot } from '@defectflow/engine';
-import type { BackboneParams } from '../../definitions/backbone/definition.ts';
-import { NodeError, type NodeRunFn } from '../types.ts';
-import { asNodeError, ensureBackend } from './shared.ts';
+import type { BackboneParams } from './definition.ts';
+import { NodeError, type NodeRunFn } from '../../runtime/types.ts';
+import { asNodeError, ensureBackend } from '../../runtime/run-helpers.ts';
 
 /** A custom model folder must live inside DATASETS_ROOT or DATA_DIR/models. */
 function resolveModelPath(userPath: string, roots: string[]): string {

@@ -2,14 +2,14 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { generateSampleDataset } from '@defectflow/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDefaultPipeline } from '../../default-pipeline.ts';
-import { datasetParams, nodeDefinitions } from '../../definitions/index.ts';
-import type { RunEventBody } from '../../events.ts';
-import { execute } from '../executor.ts';
-import { quietContext, tempRunDirs } from '../../../test/helpers/temp-run-dirs.ts';
-import { nodeRunFunctions } from '../run-functions.ts';
-import { runDataset } from './dataset.ts';
-import { NodeError, type NodeRunContext } from '../types.ts';
+import { createDefaultPipeline } from '../src/default-pipeline.ts';
+import { datasetParams, nodeDefinitions } from '../src/nodes/index.ts';
+import type { RunEventBody } from '../src/events.ts';
+import { execute } from '../src/runtime/executor.ts';
+import { quietContext, tempRunDirs } from './helpers/temp-run-dirs.ts';
+import { nodeRunFunctions } from '../src/runtime/run-functions.ts';
+import { runDataset } from '../src/nodes/dataset/run.ts';
+import { NodeError, type NodeRunContext } from '../src/runtime/types.ts';
 
 let dirs: NodeRunContext['dirs'];
 

@@ -1,7 +1,7 @@
 import { freezeBackbone } from '@defectflow/engine';
-import type { FreezeParams } from '../../definitions/freeze/definition.ts';
-import type { NodeRunFn } from '../types.ts';
-import { asNodeError, input, isBackbone } from './shared.ts';
+import type { FreezeParams } from './definition.ts';
+import type { NodeRunFn } from '../../runtime/types.ts';
+import { asNodeError, input, isBackbone } from '../../runtime/run-helpers.ts';
 
 export const runFreeze: NodeRunFn<FreezeParams> = async (inputs, params, ctx) => {
   const backbone = input(inputs, 'backbone', isBackbone);

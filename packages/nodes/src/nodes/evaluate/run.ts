@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { type EvaluateOptions, evaluateClassifier, predictDatasetItems, resolveInsideRoot } from '@defectflow/engine';
-import type { EvaluateParams } from '../../definitions/evaluate/definition.ts';
-import { NodeError, type NodeRunFn } from '../types.ts';
+import type { EvaluateParams } from './definition.ts';
+import { NodeError, type NodeRunFn } from '../../runtime/types.ts';
 import {
   type MetricsValue,
   asNodeError,
@@ -11,7 +11,7 @@ import {
   isDataset,
   isTrained,
   pct,
-} from './shared.ts';
+} from '../../runtime/run-helpers.ts';
 
 export const runEvaluate: NodeRunFn<EvaluateParams> = async (inputs, params, ctx) => {
   // Before any work. Ids are checked by the graph schema; this holds even for a graph that never went through it.

@@ -9,7 +9,7 @@ import {
   type TrainedClassifier,
   initBackend,
 } from '@defectflow/engine';
-import { NodeError, type NodeRunContext } from '../types.ts';
+import { NodeError, type NodeRunContext } from './types.ts';
 
 /** What flows on a Dataset edge. */
 export interface DatasetValue {

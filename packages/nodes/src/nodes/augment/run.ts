@@ -1,7 +1,7 @@
 import { augmentationSignature, normalizeAugmentPolicy } from '@defectflow/engine';
-import type { AugmentParams } from '../../definitions/augment/definition.ts';
-import type { NodeRunFn } from '../types.ts';
-import { type DatasetValue, input, isDataset } from './shared.ts';
+import type { AugmentParams } from './definition.ts';
+import type { NodeRunFn } from '../../runtime/types.ts';
+import { type DatasetValue, input, isDataset } from '../../runtime/run-helpers.ts';
 
 export const runAugment: NodeRunFn<AugmentParams> = async (inputs, params) => {
   const dataset = input(inputs, 'dataset', isDataset);

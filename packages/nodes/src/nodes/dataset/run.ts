@@ -1,8 +1,8 @@
 import { loadDataset, resolveDatasetVersion, resolveInsideRoot } from '@defectflow/engine';
 import { stat } from 'node:fs/promises';
-import type { DatasetParams } from '../../definitions/dataset/definition.ts';
-import type { NodeRunFn } from '../types.ts';
-import { type DatasetValue, asNodeError } from './shared.ts';
+import type { DatasetParams } from './definition.ts';
+import type { NodeRunFn } from '../../runtime/types.ts';
+import { type DatasetValue, asNodeError } from '../../runtime/run-helpers.ts';
 
 export const runDataset: NodeRunFn<DatasetParams> = async (_inputs, params, ctx) => {
   try {

@@ -1,7 +1,7 @@
 import { exportModel, resolveInsideRoot } from '@defectflow/engine';
-import type { DeployParams } from '../../definitions/deploy/definition.ts';
-import type { DeploySummary } from '../../definitions/deploy/result.ts';
-import { NodeError, type NodeRunFn } from '../types.ts';
+import type { DeployParams } from './definition.ts';
+import type { DeploySummary } from './result.ts';
+import { NodeError, type NodeRunFn } from '../../runtime/types.ts';
 import {
   type DeploymentValue,
   asNodeError,
@@ -10,7 +10,7 @@ import {
   isMetrics,
   isTrained,
   pct,
-} from './shared.ts';
+} from '../../runtime/run-helpers.ts';
 
 function slug(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'model';

@@ -3,12 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { PathOutsideRootError } from '@defectflow/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { quietContext } from '../../../test/helpers/temp-run-dirs.ts';
-import { deployParams } from '../../definitions/deploy/definition.ts';
-import { evaluateParams } from '../../definitions/evaluate/definition.ts';
-import type { NodeRunContext } from '../types.ts';
-import { runDeploy } from './deploy.ts';
-import { runEvaluate } from './evaluate.ts';
+import { quietContext } from './helpers/temp-run-dirs.ts';
+import { deployParams } from '../src/nodes/deploy/definition.ts';
+import { evaluateParams } from '../src/nodes/evaluate/definition.ts';
+import type { NodeRunContext } from '../src/runtime/types.ts';
+import { runDeploy } from '../src/nodes/deploy/run.ts';
+import { runEvaluate } from '../src/nodes/evaluate/run.ts';
 
 /**
  * Defence in depth: the graph schema refuses path-like node ids, but a run function called with one

@@ -1,5 +1,5 @@
 import { disposeModel, isLayersModel } from '@defectflow/engine';
-import { MemoryOutputCache } from '../cache.ts';
+import { MemoryOutputCache } from './cache.ts';
 
 /**
  * Frees one resource of a dropped node output: a tf model also gets its memoised ONNX Runtime

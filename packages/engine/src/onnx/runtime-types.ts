@@ -1,0 +1,47 @@
+/**
+ * Types shared by onnx/runtime.ts and model/features.ts, in a module of their own (no imports) so that
+ * features.ts needs no import of runtime.ts, which imports features.ts (poolFeatureMap).
+ */
+
+/**
+ * The part of onnxruntime-node onnx/runtime.ts uses, typed here so that the package stays optional:
+ * the engine typechecks and runs (on TF.js) where it is absent or its native binary fails to load.
+ */
+export interface OrtTensor {
+  readonly data: unknown;
+  readonly dims: readonly number[];
+}
+export interface OrtSession {
+  run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
+  release(): Promise<void>;
+}
+export interface OrtSessionOptions {
+  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  intraOpNumThreads?: number;
+  interOpNumThreads?: number;
+  executionMode?: 'sequential' | 'parallel';
+  executionProviders?: string[];
+  enableCpuMemArena?: boolean;
+  enableMemPattern?: boolean;
+  extra?: Record<string, unknown>;
+}
+export interface OrtModule {
+  InferenceSession: { create(model: Uint8Array, options?: OrtSessionOptions): Promise<OrtSession> };
+  Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => OrtTensor;
+  env?: { versions?: { common?: string } };
+}
+export type OrtLoader = () => Promise<OrtModule>;
+
+/** Runs the frozen model over batches of images: ONNX Runtime when available, else TF.js. */
+export interface FeatureExtractor {
+  engine: 'onnxruntime' | 'tfjs';
+  /** Why ONNX Runtime is not used (engine 'tfjs'); null otherwise. */
+  fallbackReason: string | null;
+  /** One input item without the batch ([H,W,C]). */
+  inputShape: number[];
+  /** One output item without the batch (TF.js order; [C] or [2C] when pooled). */
+  outputShape: number[];
+  /** `batch` holds n items back to back (NHWC, as the TF.js model takes them); returns n outputs back to back. */
+  run(batch: Float32Array, n: number): Promise<Float32Array>;
+  dispose(): Promise<void>;
+}
