@@ -326,6 +326,13 @@ describe('the first hour of a new user (issue 20)', () => {
     await page.waitForSelector(`[data-testid="run-panel"][data-run-id="${firstRunId}"]`);
     await page.waitForSelector('[data-testid="run-status"][data-status="succeeded"]');
     await shot(page, 'editor-recent-runs');
+    // A run started here joins the list at once (the list polls only every 20 s while nothing runs).
+    await page.waitForSelector('[data-testid="run-button"]:not([disabled])');
+    await page.getByTestId('run-button').click();
+    await page.waitForSelector(`[data-testid="run-panel"]:not([data-run-id="${firstRunId}"])`, { timeout: 30_000 });
+    const started = (await page.getAttribute('[data-testid="run-panel"]', 'data-run-id')) ?? '';
+    await page.getByTestId('editor-recent-runs').locator(`li[data-run-id="${started}"]`).waitFor({ timeout: 5_000 });
+    expect(await waitForRun(app, started)).toBe('succeeded');
   });
 
   it('compares two runs with their confusion matrices side by side; a thumbnail opens large', async () => {

@@ -1,7 +1,8 @@
 'use client';
 /** The last runs of the document open in the editor (its pipeline, else its template): watch one in the drawer or open its page. */
-import { useQuery } from '@tanstack/react-query';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
+import { useEffect } from 'react';
 import { useTRPC } from '../client/trpc.ts';
 import { StatusBadge } from '../runs/panel/StatusBadge.tsx';
 import { useEditorStore } from './store.ts';
@@ -19,6 +20,11 @@ export function RecentRuns() {
     enabled: filter !== null,
     refetchInterval: (q) => ((q.state.data ?? []).some((r) => r.status === 'queued' || r.status === 'running') ? 3000 : 20_000),
   });
+  // A run started (or picked) here must show up at once, not at the next 20 s poll.
+  const queryClient = useQueryClient();
+  useEffect(() => {
+    if (activeRunId) void queryClient.invalidateQueries({ queryKey: trpc.runs.list.queryKey() });
+  }, [activeRunId, queryClient, trpc]);
   if (!filter) return null;
   const query = doc.pipelineId ? `pipeline=${encodeURIComponent(doc.pipelineId)}` : `template=${encodeURIComponent(doc.templateId ?? '')}`;
   return (
