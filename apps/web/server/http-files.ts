@@ -4,6 +4,7 @@
  *   GET /api/images?run=<runId>&id=<itemId>[&thumb=<px>]     a dataset item of a run (ids are relative to
  *                                                           the run's dataset folder, as in the report)
  *   GET /api/models/<id>/archive                            the exported model folder as .tar.gz
+ *   GET /api/models/<id>/model.onnx                         the folder's ONNX export (uint8 NHWC in, probabilities out)
  * Every file path is resolved inside DATASETS_ROOT (images) or must be a registered model's folder inside
  * DATA_DIR/models (archives).
  * Thumbnails (and images converted for the browser) are rendered once and kept in a ThumbCache; every response
@@ -11,9 +12,9 @@
  * over IMAGE_MAX_PIXELS (header checked first, then sharp's own limit), a 422 naming the limit.
  */
 import { createReadStream, type Stats } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { lstat, readFile, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { dirname, extname } from 'node:path';
+import { dirname, extname, join } from 'node:path';
 import type { Repositories } from '@defectflow/db';
 import { IMAGE_MAX_PIXELS, ImageReadError, readImageHeader } from '@defectflow/engine/data';
 import { isImageFile } from './datasets-fs.ts';
@@ -198,17 +199,57 @@ async function serveModelArchive(res: ServerResponse, modelId: string, opts: Fil
   stream.pipe(res);
 }
 
+/** Why a model folder has no model.onnx, from its defectflow.json (`onnx.reason`); null when it says nothing. */
+async function onnxMissingReason(dir: string): Promise<string | null> {
+  try {
+    const meta = JSON.parse(await readFile(join(dir, 'defectflow.json'), 'utf8')) as { onnx?: { available?: boolean; reason?: string } };
+    if (meta.onnx && meta.onnx.available === false && typeof meta.onnx.reason === 'string') return meta.onnx.reason;
+    return meta.onnx ? null : 'the model was deployed before ONNX export existed; deploy it again to get one';
+  } catch {
+    return null;
+  }
+}
+
+async function serveModelOnnx(req: IncomingMessage, res: ServerResponse, modelId: string, opts: FileRoutesOptions): Promise<void> {
+  const model = await opts.repo.models.get(modelId);
+  if (!model) throw new HttpError(404, `model ${modelId} does not exist`);
+  const dir = modelDirInside(opts.modelsDir, model);
+  const info = await stat(dir).catch(() => null);
+  if (!info?.isDirectory()) throw new HttpError(410, `model ${modelId}: its folder ${model.dir} is gone`);
+  const file = join(dir, 'model.onnx');
+  // lstat: a model.onnx that is a symlink (pointing anywhere) is not served.
+  const onnx = await lstat(file).catch(() => null);
+  if (!onnx?.isFile()) {
+    const reason = await onnxMissingReason(dir);
+    throw new HttpError(404, `model ${modelId} has no ONNX export${reason ? `: ${reason}` : ''}`);
+  }
+  res.writeHead(200, {
+    'content-type': 'application/octet-stream',
+    'content-disposition': `attachment; filename="${archiveBaseName(model)}.onnx"`,
+    'content-length': onnx.size,
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  });
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  createReadStream(file).on('error', (err) => sendError(res, 500, errorMessage(err))).pipe(res);
+}
+
 /** Returns a handler that answers our routes and returns false for anything else. */
 export function createFileRoutes(opts: FileRoutesOptions) {
   return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
     const archive = /^\/api\/models\/([^/]+)\/archive\/?$/.exec(url.pathname);
-    if (url.pathname !== '/api/images' && !archive) return false;
+    const onnx = /^\/api\/models\/([^/]+)\/model\.onnx$/.exec(url.pathname);
+    if (url.pathname !== '/api/images' && !archive && !onnx) return false;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       sendError(res, 405, 'only GET');
       return true;
     }
     try {
       if (archive) await serveModelArchive(res, decodeURIComponent(archive[1]!), opts);
+      else if (onnx) await serveModelOnnx(req, res, decodeURIComponent(onnx[1]!), opts);
       else await serveImage(req, res, url, opts);
     } catch (err) {
       if (err instanceof HttpError) sendError(res, err.status, err.message);

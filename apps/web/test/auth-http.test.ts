@@ -123,6 +123,7 @@ describe('no session', () => {
     expect(file.status).toBe(401);
     expect(JSON.parse(file.body).error).toMatch(/Sign in first/);
     expect((await anon.http('GET', '/api/models/m1/archive')).status).toBe(401);
+    expect((await anon.http('GET', '/api/models/m1/model.onnx')).status).toBe(401);
 
     const upload = await anon.http('PUT', '/api/datasets/uploads/abcdefgh12/archive?offset=0', {}, Buffer.from('PK'));
     expect(upload.status).toBe(401);

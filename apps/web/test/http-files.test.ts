@@ -147,6 +147,45 @@ describe('/api/models/<id>/archive', () => {
   });
 });
 
+describe('/api/models/<id>/model.onnx', () => {
+  it('serves the ONNX export as an attachment', async () => {
+    const dir = join(modelsDir, 'onnx-v1');
+    mkdirSync(dir, { recursive: true });
+    const bytes = Buffer.alloc(5_000, 3);
+    writeFileSync(join(dir, 'model.onnx'), bytes);
+    const model = await db.repo.models.create({ name: 'onnx v1', dir, labels: ['a'], inputSize: 96 });
+    const res = await get(`/api/models/${model.id}/model.onnx`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/octet-stream');
+    expect(res.headers.get('content-disposition')).toBe(`attachment; filename="onnx-v1-${model.id.slice(-8)}.onnx"`);
+    expect(Buffer.from(await res.arrayBuffer())).toEqual(bytes);
+  });
+
+  it('404 with the reason defectflow.json gives when there is no model.onnx', async () => {
+    const dir = join(modelsDir, 'tiles-v1');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'defectflow.json'), JSON.stringify({ onnx: { available: false, reason: "fit 'tiles' cannot convert" } }));
+    const model = await db.repo.models.create({ name: 'tiles v1', dir, labels: ['a'], inputSize: 96 });
+    const res = await get(`/api/models/${model.id}/model.onnx`);
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { error: string }).error).toMatch(/no ONNX export: fit 'tiles' cannot convert/);
+    expect((await get('/api/models/nope/model.onnx')).status).toBe(404);
+  });
+
+  it('refuses a folder outside the models dir (403) and a model.onnx that is a symlink (404)', async () => {
+    const stray = await db.repo.models.create({ name: 'stray', dir: outside, labels: ['a'], inputSize: 96 });
+    expect((await get(`/api/models/${stray.id}/model.onnx`)).status).toBe(403);
+    const dir = join(modelsDir, 'linked-onnx');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(outside, 'secret.onnx'), 'secret');
+    symlinkSync(join(outside, 'secret.onnx'), join(dir, 'model.onnx'));
+    const model = await db.repo.models.create({ name: 'linked', dir, labels: ['a'], inputSize: 96 });
+    const res = await get(`/api/models/${model.id}/model.onnx`);
+    expect(res.status).toBe(404);
+    expect(await res.text()).not.toContain('secret');
+  });
+});
+
 describe('dataset browsing', () => {
   it('lists folders with image counts and refuses paths outside the root', async () => {
     const listing = await browse(root, 'steel');

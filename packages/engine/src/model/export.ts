@@ -2,6 +2,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend/index.ts';
+import { ONNX_INPUT, ONNX_OUTPUT, convertLayersModelToOnnxDetailed } from '../onnx/convert.ts';
+import { ONNX_OPSET } from '../onnx/onnx-proto.ts';
 import { type ImageFit, normalizeFit } from '../data/fit.ts';
 import { readImagesBatch } from '../data/image-io.ts';
 import { modelFromTopology } from './backbone.ts';
@@ -13,6 +15,28 @@ import { type FunctionalJson, after, chain } from './topology.ts';
 import { copyWeightsByLayerName, readModelFolder } from './weights.ts';
 
 export const EXPORT_FORMAT = 'defectflow-classifier';
+export const ONNX_FILE = 'model.onnx';
+
+/**
+ * model.onnx: the same composed classifier as model.json (Rescaling → backbone → head → softmax),
+ * with a Cast from uint8 in front, so the preprocessing after resizing is inside the graph.
+ */
+export type OnnxExportInfo =
+  | {
+      available: true;
+      file: typeof ONNX_FILE;
+      opset: number;
+      input: {
+        name: string;
+        dtype: 'uint8';
+        /** ['N', inputSize, inputSize, 3]; N is any batch size. */
+        shape: [string, number, number, 3];
+        layout: 'NHWC';
+        description: string;
+      };
+      output: { name: string; dtype: 'float32'; shape: [string, number]; description: string };
+    }
+  | { available: false; reason: string };
 
 export interface ExportMeta {
   format: typeof EXPORT_FORMAT;
@@ -54,6 +78,8 @@ export interface ExportMeta {
    * operating point. Absent or null (older exports, argmax mode) = the most probable class.
    */
   decision?: DecisionRule | null;
+  /** The ONNX export (absent in folders written before it existed). */
+  onnx?: OnnxExportInfo;
   training: { epochs: number; bestEpoch: number; stoppedEarly: boolean };
   createdAt: string;
   backend: string;
@@ -125,6 +151,7 @@ export async function exportModel(
         return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weights.byteLength } };
       }),
     );
+    const onnx = await writeOnnx(model, dir, trained, options.name);
     const m = options.metrics;
     const meta: ExportMeta = {
       format: EXPORT_FORMAT,
@@ -162,15 +189,64 @@ export async function exportModel(
       decision: m?.operatingPoint
         ? { goodClass: m.operatingPoint.goodClass, threshold: m.operatingPoint.threshold, mode: m.operatingPoint.mode, target: m.operatingPoint.target }
         : null,
+      onnx,
       training: { epochs: trained.history.length, bestEpoch: trained.bestEpoch, stoppedEarly: trained.stoppedEarly },
       createdAt: new Date().toISOString(),
       backend: tf.getBackend(),
     };
     await writeAtomic(path.join(dir, 'defectflow.json'), JSON.stringify(meta, null, 2));
-    return { dir, files: ['model.json', 'weights.bin', 'defectflow.json'], bytes, meta };
+    const files = ['model.json', 'weights.bin', ...(onnx.available ? [ONNX_FILE] : []), 'defectflow.json'];
+    return { dir, files, bytes, meta };
   } finally {
     model.dispose();
   }
+}
+
+/** How the uint8 input is made from an image file, per fit (what readImagesBatch does before the graph). */
+function onnxInputDescription(fit: ImageFit, size: number): string {
+  const pixels = `RGB pixels 0..255 as uint8, NHWC [N,${size},${size},3] (alpha flattened onto black, EXIF orientation applied)`;
+  if (fit === 'letterbox')
+    return `${pixels}: the image resized to fit inside ${size}×${size} keeping its aspect (lanczos3), centred on a ${size}×${size} square filled with the image's own mean colour (rounded). The graph casts to float32 and applies the backbone's normalisation.`;
+  return `${pixels}: the whole image resized to ${size}×${size} ignoring its aspect (stretch, lanczos3). The graph casts to float32 and applies the backbone's normalisation.`;
+}
+
+/**
+ * Writes model.onnx next to model.json. A model that cannot convert (fit 'tiles', whose max over
+ * tiles happens between two halves of the model; a layer the converter lacks) gets no file and a reason.
+ */
+async function writeOnnx(model: tf.LayersModel, dir: string, trained: TrainedClassifier, name: string): Promise<OnnxExportInfo> {
+  const file = path.join(dir, ONNX_FILE);
+  await fs.rm(file, { force: true });
+  const fit = trained.backbone.fit.fit;
+  if (fit === 'tiles')
+    return {
+      available: false,
+      reason: "fit 'tiles': the image is cut into tiles whose feature maps are max-combined inside the model, which one ONNX graph on one input image cannot do; use the TF.js model (predictImages)",
+    };
+  const size = trained.backbone.inputSize;
+  let bytes: Uint8Array;
+  try {
+    bytes = convertLayersModelToOnnxDetailed(model, {
+      inputSize: size,
+      inputType: 'uint8',
+      metadata: { name, labels: JSON.stringify(trained.classes), fit, preprocessing: trained.backbone.preprocessing },
+    }).bytes;
+  } catch (err) {
+    return { available: false, reason: err instanceof Error ? err.message : String(err) };
+  }
+  await writeAtomic(file, bytes);
+  return {
+    available: true,
+    file: ONNX_FILE,
+    opset: ONNX_OPSET,
+    input: { name: ONNX_INPUT, dtype: 'uint8', shape: ['N', size, size, 3], layout: 'NHWC', description: onnxInputDescription(fit, size) },
+    output: {
+      name: ONNX_OUTPUT,
+      dtype: 'float32',
+      shape: ['N', trained.classes.length],
+      description: 'softmax class probabilities in the order of `labels`; apply `decision` (when set) as predictImages does, else take the argmax',
+    },
+  };
 }
 
 export interface LoadedModel {

@@ -12,6 +12,13 @@ export interface ConvertToOnnxOptions {
   batch?: 'dynamic' | number;
   /** Pool the (single, rank-4) output over space inside the graph: [N,C] ('avgmax': [N,2C], avg first). */
   pool?: OnnxPooling | null;
+  /**
+   * 'float32' (default): the input is what the TF.js model takes. 'uint8': the graph takes uint8
+   * (0..255, e.g. decoded RGB pixels) and casts to float32 itself before the model's first layer.
+   */
+  inputType?: 'float32' | 'uint8';
+  /** Extra metadata_props written into the model (labels, preprocessing notes, ...). */
+  metadata?: Record<string, string>;
 }
 
 export interface OnnxConversion {
@@ -154,9 +161,11 @@ export function convertLayersModelToOnnxDetailed(model: tf.LayersModel, options:
   const g = new GraphBuilder();
   g.unique(ONNX_INPUT);
   g.unique(ONNX_OUTPUT);
-  let input: Value = { name: ONNX_INPUT, shape: [-1, ...inputShape] };
+  const inputType = options.inputType ?? 'float32';
+  const source = inputType === 'uint8' ? g.node('Cast', [ONNX_INPUT], 'input_float', [{ name: 'to', i: 1 }]) : ONNX_INPUT;
+  let input: Value = { name: source, shape: [-1, ...inputShape] };
   if (inputShape.length === 3)
-    input = { name: g.node('Transpose', [ONNX_INPUT], 'input_nchw', [{ name: 'perm', ints: [0, 3, 1, 2] }]), shape: input.shape };
+    input = { name: g.node('Transpose', [source], 'input_nchw', [{ name: 'perm', ints: [0, 3, 1, 2] }]), shape: input.shape };
   const [out] = emitModel(model, [input], g) as [Value];
   let outputShape = out.shape.slice(1);
   const rank = out.shape.length;
@@ -174,15 +183,21 @@ export function convertLayersModelToOnnxDetailed(model: tf.LayersModel, options:
   }
   // The graph output gets the fixed name `output`.
   g.nodes.push({ opType: 'Identity', name: ONNX_OUTPUT, inputs: [last], outputs: [ONNX_OUTPUT] });
-  const inputs: OnnxValueInfo[] = [{ name: ONNX_INPUT, dims: [batchDim, ...inputShape] }];
+  const inputs: OnnxValueInfo[] = [{ name: ONNX_INPUT, dims: [batchDim, ...inputShape], elemType: inputType }];
   const outputs: OnnxValueInfo[] = [{ name: ONNX_OUTPUT, dims: [batchDim, ...outputShape] }];
   const graph = g.build(model.name || 'model', inputs, outputs);
   const bytes = encodeOnnxModel({
     graph,
     producerName: 'defectflow',
     producerVersion: '0.1.0',
-    docString: `Converted from the TF.js layers model "${model.name}". Input: NHWC float32 as the TF.js model takes it.`,
-    metadata: { input_layout: 'NHWC', output_layout: options.pool ? 'NC' : rank === 4 ? 'NHWC' : 'plain', source: 'tfjs-layers' },
+    docString: `Converted from the TF.js layers model "${model.name}". Input: NHWC ${inputType === 'uint8' ? 'uint8 (cast to float32 in the graph)' : 'float32'} as the TF.js model takes it.`,
+    metadata: {
+      input_layout: 'NHWC',
+      input_type: inputType,
+      output_layout: options.pool ? 'NC' : rank === 4 ? 'NHWC' : 'plain',
+      source: 'tfjs-layers',
+      ...options.metadata,
+    },
   });
   return { bytes, inputName: ONNX_INPUT, outputName: ONNX_OUTPUT, inputShape, outputShape };
 }

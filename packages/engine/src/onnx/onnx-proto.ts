@@ -8,6 +8,7 @@ export const ONNX_IR_VERSION = 7;
 export const ONNX_OPSET = 13;
 
 const FLOAT = 1;
+const UINT8 = 2;
 const INT64 = 7;
 
 export type OnnxAttribute =
@@ -31,10 +32,11 @@ export interface OnnxTensor {
   data: Float32Array | BigInt64Array;
 }
 
-/** A float tensor graph input/output; a string dim is symbolic (e.g. "N" for the batch). */
+/** A tensor graph input/output (float32 unless `elemType` says uint8); a string dim is symbolic (e.g. "N" for the batch). */
 export interface OnnxValueInfo {
   name: string;
   dims: (number | string)[];
+  elemType?: 'float32' | 'uint8';
 }
 
 export interface OnnxGraph {
@@ -80,7 +82,7 @@ function writeValueInfo(w: ProtoWriter, v: OnnxValueInfo): void {
   w.string(1, v.name);
   w.message(2, (type) =>
     type.message(1, (tensor) => {
-      tensor.int(1, FLOAT);
+      tensor.int(1, v.elemType === 'uint8' ? UINT8 : FLOAT);
       tensor.message(2, (shape) => {
         for (const d of v.dims)
           shape.message(1, (dim) => (typeof d === 'string' ? dim.string(2, d) : dim.int(1, d)));

@@ -45,7 +45,15 @@ export function ModelDetail({ modelId }: { modelId: string }) {
           </Link>
         ) : null}
         <a href={`/api/models/${m.id}/archive`} download data-testid="model-download">
-          Download
+          Download TF.js (.tar.gz)
+        </a>
+        <a
+          href={`/api/models/${m.id}/model.onnx`}
+          download
+          data-testid="model-download-onnx"
+          title="uint8 RGB image resized to the model's input size, NHWC [N,h,w,3]; the graph normalises. Output: class probabilities in label order. See defectflow.json → onnx."
+        >
+          Download ONNX (.onnx)
         </a>
       </div>
       <ModelActions key={`${m.name}:${m.active}`} model={m} lineName={lines.data?.find((l) => l.id === m.productLineId)?.name} />

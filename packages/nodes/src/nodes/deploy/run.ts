@@ -45,6 +45,8 @@ export const runDeploy: NodeRunFn<DeployParams> = async (inputs, params, ctx) =>
     const dir = resolveInsideRoot(ctx.dirs.modelsDir, modelId);
     await ensureBackend();
     const exported = await exportModel(trained, dir, { name, metrics });
+    const onnx = exported.meta.onnx;
+    if (onnx && !onnx.available) ctx.log('warn', `no ONNX export (model.onnx) for this model: ${onnx.reason}`);
     const value: DeploymentValue = { modelId, dir, name };
     return {
       outputs: { deployment: value },
