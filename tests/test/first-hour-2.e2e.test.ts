@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeZip } from '../../apps/web/test/zip-fixture.ts';
 import { tinyTransferGraph } from '../src/graphs.ts';
 import { type AppHandle, launchBrowser, startApp } from '../src/harness.ts';
+import { openBusiestCellImage } from '../src/report.ts';
 
 const DATASET = 'fh2-steel';
 const CLASSES = ['crazing', 'patches', 'scratches'] as const;
@@ -135,13 +136,7 @@ describe('the first hour of a new user, part 2 (issue 20)', () => {
 
   it('the enlarged thumbnail shows where the spatial head looked', async () => {
     await page.goto(`${app.url}/runs/${runId}`);
-    await page.waitForSelector('[data-testid^="cm-cell-"]', { timeout: 30_000 });
-    const busiest = await page.$$eval('[data-testid^="cm-cell-"]', (els) =>
-      els.reduce((best, e) => (Number(e.getAttribute('data-count')) > Number(best.getAttribute('data-count')) ? e : best)).getAttribute('data-testid'),
-    );
-    await page.click(`[data-testid="${busiest}"]`);
-    await page.getByTestId('cell-image-open').first().click();
-    const dialog = page.getByTestId('enlarged-image');
+    const dialog = await openBusiestCellImage(page);
     await dialog.getByTestId('heatmap-toggle').click();
     const heatmap = dialog.getByTestId('heatmap');
     await heatmap.waitFor({ timeout: 60_000 });

@@ -18,6 +18,8 @@ import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tinyTransferGraph } from '../src/graphs.ts';
 import { type AppHandle, launchBrowser, startApp } from '../src/harness.ts';
+import { waitForRunEnd } from '../src/reliability.ts';
+import { openBusiestCellImage } from '../src/report.ts';
 
 const DATASET = 'fh-steel';
 /** A class name longer than a prediction card is wide. */
@@ -58,14 +60,9 @@ async function waitForEditor(page: Page) {
   await page.locator('.react-flow__node').first().waitFor();
 }
 
-async function waitForRun(app: AppHandle, runId: string, timeoutMs = 180_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const run = await app.trpc<{ status: string; error: string | null }>('runs.get', { runId });
-    if (!['queued', 'running'].includes(run.status)) return run.status;
-    if (Date.now() > deadline) throw new Error(`run ${runId} still ${run.status}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
+/** The run's final status (reliability.ts's poll, which also retries while the API is briefly down). */
+async function waitForRun(app: AppHandle, runId: string): Promise<string> {
+  return (await waitForRunEnd(app, runId, 180_000)).status;
 }
 
 function graph(train: Record<string, unknown> = {}, freeze?: Record<string, unknown>): PipelineGraph {
@@ -349,13 +346,7 @@ describe('the first hour of a new user (issue 20)', () => {
     await shot(page, 'compare');
 
     await page.goto(`${app.url}/runs/${firstRunId}`);
-    await page.waitForSelector('[data-testid^="cm-cell-"]', { timeout: 30_000 });
-    const busiest = await page.$$eval('[data-testid^="cm-cell-"]', (els) =>
-      els.reduce((best, e) => (Number(e.getAttribute('data-count')) > Number(best.getAttribute('data-count')) ? e : best)).getAttribute('data-testid'),
-    );
-    await page.click(`[data-testid="${busiest}"]`);
-    await page.getByTestId('cell-image-open').first().click();
-    const dialog = page.getByTestId('enlarged-image');
+    const dialog = await openBusiestCellImage(page);
     await dialog.waitFor();
     await page.waitForFunction(() => {
       const img = document.querySelector<HTMLImageElement>('[data-testid="enlarged-img"]');
