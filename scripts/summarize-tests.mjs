@@ -16,8 +16,27 @@ if (!dir) {
 
 const reportName = (workspace) => `${workspace.replace(/[@/]/g, '_').replace(/^_+/, '')}.json`;
 
-function countReport(file) {
+// The failed tests by name, so a CI log that keeps only its tail still says what broke.
+const failures = [];
+
+function firstLines(text, n) {
+  return String(text ?? '')
+    .replace(/\u001b\[[0-9;]*m/g, '')
+    .split('\n')
+    .filter((line) => line.trim())
+    .slice(0, n)
+    .map((line) => `      ${line.trim().slice(0, 300)}`)
+    .join('\n');
+}
+
+function countReport(file, workspace) {
   const report = JSON.parse(readFileSync(file, 'utf8'));
+  for (const suite of report.testResults ?? []) {
+    const where = String(suite.name ?? '').replace(/^.*?\/(test|src)\//, '$1/');
+    const failedTests = (suite.assertionResults ?? []).filter((t) => t.status === 'failed');
+    for (const t of failedTests) failures.push(`  ${workspace} ${where} > ${t.fullName ?? t.title}\n${firstLines((t.failureMessages ?? []).join('\n'), 4)}`);
+    if (suite.status === 'failed' && failedTests.length === 0) failures.push(`  ${workspace} ${where}\n${firstLines(suite.message, 4)}`);
+  }
   let passed = report.numPassedTests ?? 0;
   let failed = report.numFailedTests ?? 0;
   const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
@@ -44,7 +63,7 @@ for (const arg of exits) {
   let note = '';
   if (existsSync(file)) {
     try {
-      counts = countReport(file);
+      counts = countReport(file, workspace);
     } catch (err) {
       note = ` (unreadable report: ${err.message})`;
     }
@@ -61,10 +80,12 @@ for (const arg of exits) {
 // Reports of workspaces that were not named on the command line still count.
 if (existsSync(dir)) {
   for (const name of readdirSync(dir).filter((f) => f.endsWith('.json') && !seen.has(f))) {
-    rows.push({ workspace: name.replace(/\.json$/, ''), ...countReport(join(dir, name)), note: '' });
+    const workspace = name.replace(/\.json$/, '');
+    rows.push({ workspace, ...countReport(join(dir, name), workspace), note: '' });
   }
 }
 
+if (failures.length > 0) console.log(`failed tests:\n${failures.join('\n')}`);
 for (const row of rows) {
   totals.passed += row.passed;
   totals.failed += row.failed;
