@@ -25,3 +25,4 @@ export {
   type ParamChange,
   type ParamDiffRow,
 } from './graph-diff.ts';
+export * from './sweep/index.ts';
