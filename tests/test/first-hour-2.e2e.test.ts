@@ -208,7 +208,8 @@ describe('the first hour of a new user, part 2 (issue 20)', () => {
     await expect.poll(() => count('oil-spots')).toBe('3');
     expect(await count('crazing')).toBe(String(PER_CLASS + 2));
     expect(await count('patches')).toBe(String(PER_CLASS));
-    expect(await page.getByTestId('dataset-version-row').count()).toBe(2);
+    // The versions list refetches on its own after the upload: wait for it rather than read it once.
+    await expect.poll(() => page.getByTestId('dataset-version-row').count()).toBe(2);
     await page.locator('[data-testid="class-tab"][data-class="oil-spots"]').click();
     await expect.poll(() => page.getByTestId('dataset-thumb').count()).toBe(3);
     await page.waitForFunction(() =>

@@ -5,7 +5,7 @@
  */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { NEEDS_ENGINEER, useMe } from '../client/auth.ts';
 import { useSocket } from '../client/socket.ts';
 import { type RouterOutputs, useTRPC } from '../client/trpc.ts';
@@ -72,7 +72,9 @@ export function RunPanel({ runId, hideNodes = false }: RunPanelProps) {
   const ended = finished || rowEnded;
   const now = useNow(!ended);
   const graphNodes = (row?.graph?.nodes ?? []).map((n) => ({ id: n.id, type: n.type, label: n.label }));
-  const progress = overallProgress(state, graphNodes);
+  // Until the run's graph is loaded, the nodes not seen yet (training, most of a run) would not count and the bar
+  // would jump ahead, then back: it waits for the graph, and never moves back for the same run.
+  const progress = useForwardOnly(runId, row?.graph ? overallProgress(state, graphNodes) : state.status === 'succeeded' ? 1 : 0);
   const eta = estimateEtaMs(state, now, graphNodes);
   const elapsed =
     state.durationMs ?? (state.startedTs !== undefined ? Math.max(0, (state.finishedTs ?? now) - state.startedTs) : undefined);
@@ -146,3 +148,11 @@ const ROW_ENDED = ['succeeded', 'failed', 'cancelled', 'interrupted'];
 
 /** A runs.get row as the browser gets it (tRPC without a transformer: dates are ISO strings). */
 export type RunRow = NonNullable<RouterOutputs['runs']['get']>;
+
+/** The highest value seen for this key (a run id): a progress bar that only moves forward. */
+function useForwardOnly(key: string, value: number): number {
+  const seen = useRef({ key, value });
+  if (seen.current.key !== key) seen.current = { key, value };
+  else if (value > seen.current.value) seen.current.value = value;
+  return seen.current.value;
+}
