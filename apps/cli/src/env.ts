@@ -6,12 +6,16 @@ const EnvSchema = z.object({
   DATA_DIR: z.string().min(1).default('.defectflow'),
   DATASETS_ROOT: z.string().min(1).optional(),
   DEFECTFLOW_BACKEND: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  /** Node outputs a sweep keeps between its trials (the shared upstream, recent trained models); older ones are freed. */
+  OUTPUT_CACHE_ENTRIES: z.coerce.number().int().min(0).max(10_000).default(32),
 });
 
 export interface CliEnv {
   dataDir: string;
   datasetsRoot: string;
   backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+  /** OUTPUT_CACHE_ENTRIES. */
+  outputCacheEntries: number;
 }
 
 export function readCliEnv(source: NodeJS.ProcessEnv = process.env): CliEnv {
@@ -25,5 +29,6 @@ export function readCliEnv(source: NodeJS.ProcessEnv = process.env): CliEnv {
     dataDir,
     datasetsRoot: path.resolve(parsed.data.DATASETS_ROOT ?? path.join(dataDir, 'datasets')),
     backend: parsed.data.DEFECTFLOW_BACKEND,
+    outputCacheEntries: parsed.data.OUTPUT_CACHE_ENTRIES,
   };
 }

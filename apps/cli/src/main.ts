@@ -14,8 +14,17 @@ Usage:
       varying size; --scale multiplies the image counts).
   defectflow predict <modelDir> <image...> [--json]
       Classify images with a model exported by a deploy node.
+  defectflow sweep <pipeline.json> <sweep.json> [--out best.json] [--dataset DIR] [--json]
+      Hyperparameter sweep: sweep.json says which node params vary (list, range or log range), the strategy
+      (grid, random, halving), the validation metric and the budget, e.g.
+        {"strategy": "random", "budget": {"trials": 20},
+         "dimensions": [{"nodeId": "train", "param": "learningRate", "kind": "log", "min": 0.0001, "max": 0.03}]}
+      Trials run here one after another on the validation split, reusing cached features where only head or
+      training params change; one line per trial on stderr. The best params then run once on the test split;
+      --out writes the pipeline with them applied. Ctrl-C cancels the running trial and starts no more.
 
-Environment: DATA_DIR (default ./.defectflow: caches, runs, models), DATASETS_ROOT (default DATA_DIR/datasets).
+Environment: DATA_DIR (default ./.defectflow: caches, runs, models), DATASETS_ROOT (default DATA_DIR/datasets),
+OUTPUT_CACHE_ENTRIES (default 32: node outputs a sweep keeps between trials).
 `;
 
 /** Returns the process exit code; never throws (errors are printed with what to fix). */
@@ -71,6 +80,17 @@ export async function main(argv: string[]): Promise<number> {
         const [modelDir, ...images] = positionals as [string, ...string[]];
         const { predictCommand } = await import('./commands/predict.ts');
         return await predictCommand({ modelDir, images, json: values.json ?? false });
+      }
+      case 'sweep': {
+        const { values, positionals } = parseArgs({
+          args: rest,
+          allowPositionals: true,
+          options: { out: { type: 'string' }, dataset: { type: 'string' }, json: { type: 'boolean', default: false } },
+        });
+        if (positionals.length !== 2) return usageError('sweep needs <pipeline.json> and <sweep.json>');
+        const [pipelineFile, sweepFile] = positionals as [string, string];
+        const { sweepCommand } = await import('./commands/sweep.ts');
+        return await sweepCommand({ pipelineFile, sweepFile, out: values.out, dataset: values.dataset, json: values.json ?? false });
       }
       case undefined:
       case '-h':

@@ -71,14 +71,14 @@ export async function runCommand(opts: { file: string; dataset?: string; json: b
   return result.status === 'succeeded' ? 0 : 1;
 }
 
-function withDatasetPath(graph: PipelineGraph, datasetPath: string): PipelineGraph {
+export function withDatasetPath(graph: PipelineGraph, datasetPath: string): PipelineGraph {
   return {
     ...graph,
     nodes: graph.nodes.map((node) => (node.type === 'dataset' ? { ...node, params: { ...node.params, path: datasetPath } } : node)),
   };
 }
 
-async function ensureSampleDataset(graph: PipelineGraph, datasetsRoot: string): Promise<void> {
+export async function ensureSampleDataset(graph: PipelineGraph, datasetsRoot: string): Promise<void> {
   for (const node of graph.nodes) {
     if (node.type !== 'dataset') continue;
     const name = String(node.params.path ?? SAMPLE_DATASET);

@@ -46,6 +46,14 @@ export interface TrainedClassifier {
   stepEngine: 'onnxruntime' | 'tfjs';
   /** Training set size including augmented views. */
   trainViews: number;
+  /** Feature views (train, augmented, small-class and val) read from the feature cache vs extracted by the backbone. */
+  featureViews: FeatureViewCounts;
+}
+
+/** How many feature views a call read from the cache (or from a concurrent caller's extraction) and how many it extracted. */
+export interface FeatureViewCounts {
+  cached: number;
+  extracted: number;
 }
 
 export type ProgressFn = (phase: string, done: number, total: number, etaMs?: number) => void
@@ -70,6 +78,8 @@ export interface FeatureOptions {
   maxPixels?: number;
   /** Warnings (images skipped because they did not decode); default: `log`. */
   warn?: (message: string) => void;
+  /** Counts the views read vs extracted (a sweep reports which trials reused the cache). */
+  counts?: FeatureViewCounts;
 }
 
 type AugmentView = { policy: AugmentPolicy; view: number };
@@ -177,6 +187,10 @@ export async function boundaryFeatureViews(
       options.log?.(`features: reused ${hit.n} cached ${options.phase ?? ''} (${what}) activations at ${backbone.boundary}`);
     });
     const missing = views.map((v, i) => ({ v, i })).filter(({ i }) => !result[i]);
+    if (options.counts) {
+      options.counts.cached += views.length - missing.length;
+      options.counts.extracted += missing.length;
+    }
     if (missing.length) {
       const m = missing.length;
       const fit = backbone.fit ?? STRETCH;
@@ -305,7 +319,9 @@ export async function trainOnDataset(options: TrainOnDatasetOptions): Promise<Tr
   const pool = backbone.trainable || headSpec.kind === 'spatial' ? null : headSpec.pooling;
   const policy = options.augmentation ? normalizeAugmentPolicy(options.augmentation) : null;
   const warn = options.warn ?? options.log;
+  const featureViews: FeatureViewCounts = { cached: 0, extracted: 0 };
   const common: FeatureOptions = {
+    counts: featureViews,
     cache: options.cache,
     datasetSignature: manifest.signature,
     signal: options.signal,
@@ -330,7 +346,7 @@ export async function trainOnDataset(options: TrainOnDatasetOptions): Promise<Tr
   if (prefetchItems.length && options.prefetchSplit !== 'val') {
     options.log?.(`features: extracting ${prefetchItems.length} ${options.prefetchSplit} images while the head trains`);
     // Not awaited: the evaluate node picks the result up from the cache (or waits for it there).
-    void boundaryFeatures(backbone, prefetchItems, pool, { ...common, onProgress: undefined, log: undefined, writeBehind: false, phase: `features:${options.prefetchSplit}` }).catch(() => {});
+    void boundaryFeatures(backbone, prefetchItems, pool, { ...common, counts: undefined, onProgress: undefined, log: undefined, writeBehind: false, phase: `features:${options.prefetchSplit}` }).catch(() => {});
   }
   const projected = await projectForSpatialHead(parts, val, headSpec, backbone, options);
   const train = projected?.train ?? concatFeatures(parts);
@@ -392,6 +408,7 @@ export async function trainOnDataset(options: TrainOnDatasetOptions): Promise<Tr
     trainPath: result.path,
     stepEngine: result.stepEngine,
     trainViews: train.y.length,
+    featureViews,
   };
 }
 

@@ -75,6 +75,7 @@ export {
 } from './decision.ts';
 export {
   type FeatureOptions,
+  type FeatureViewCounts,
   type TrainOnDatasetOptions,
   type TrainParams,
   type TrainedClassifier,

@@ -94,6 +94,10 @@ describe('dataset → features → head → evaluate → export → predict', ()
       log: (m) => logs.push(m),
     });
     expect(logs.filter((l) => l.includes('reused')).length).toBeGreaterThanOrEqual(3);
+    // The counts a sweep reports: the first run extracted every view (plain + augmented train, small-class views,
+    // val), the second read all of them from the cache and extracted none.
+    expect(trained.featureViews).toEqual({ cached: 0, extracted: 2 + 15 + 1 });
+    expect(again.featureViews).toEqual({ cached: 2 + 15 + 1, extracted: 0 });
     disposeTrained(again);
 
     const testItems = manifest.items.filter((i) => i.split === 'test');

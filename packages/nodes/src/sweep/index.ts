@@ -2,3 +2,5 @@
 export * from './spec.ts';
 export * from './trial-graph.ts';
 export * from './types.ts';
+export * from './planner.ts';
+export * from './driver.ts';

@@ -173,5 +173,41 @@ export function checkSweep(graph: unknown, spec: unknown): SweepCheck {
       }
     }
   });
+  problems.push(...halvingProblems(pipeline, parsed.data));
   return problems.length > 0 ? { ok: false, problems } : { ok: true, spec: parsed.data, graph: pipeline };
+}
+
+/** Successive halving owns the (first) train node's epochs: it needs one, and no dimension may sweep them. */
+function halvingProblems(graph: PipelineGraph, spec: SweepSpec): SweepProblem[] {
+  if (spec.strategy !== 'halving') return [];
+  const train = graph.nodes.find((n) => n.type === 'train');
+  if (!train) {
+    return [{ code: 'sweep_invalid', field: 'strategy', message: 'Sweep field "strategy": successive halving needs a train node (it grows the train epochs rung by rung); the pipeline has none.' }];
+  }
+  const i = spec.dimensions.findIndex((d) => d.nodeId === train.id && d.param === 'epochs');
+  if (i === -1) return [];
+  return [
+    {
+      code: 'sweep_param_not_allowed',
+      dimension: i,
+      nodeId: train.id,
+      field: 'epochs',
+      message: `Dimension ${i + 1} (${paramKey(train.id, 'epochs')}): successive halving sets the train epochs itself (halving.minEpochs, ×eta each rung, up to the node's epochs); sweep other params or use grid or random.`,
+    },
+  ];
+}
+
+/**
+ * Did the trial reuse cached features? True when its train node was reused whole (node.cached: `cachedNodeIds`) or
+ * its summary says no feature view was extracted (featuresExtracted 0: every view came from the feature cache).
+ */
+export function trialReusedFeatures(
+  graph: PipelineGraph,
+  summaries: Record<string, Record<string, unknown> | undefined>,
+  cachedNodeIds: readonly string[],
+): boolean {
+  const train = graph.nodes.find((n) => n.type === 'train');
+  if (!train) return false;
+  if (cachedNodeIds.includes(train.id)) return true;
+  return summaries[train.id]?.featuresExtracted === 0;
 }

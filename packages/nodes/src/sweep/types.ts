@@ -33,6 +33,11 @@ export interface TrialRecord extends TrialPlan {
   outcome?: TrialOutcome;
 }
 
+/**
+ * Why the sweep ended: done (the grid, the finite random space or every halving rung ran), trials (the trial budget
+ * cut the search short: random draws, a grid larger than the budget), minutes (the time budget stopped new
+ * trials), cancelled.
+ */
 export type SweepStop = 'done' | 'trials' | 'minutes' | 'cancelled';
 
 export interface SweepResult {

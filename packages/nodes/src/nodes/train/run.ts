@@ -56,6 +56,9 @@ export const runTrain: NodeRunFn<TrainParams> = async (inputs, params, ctx) => {
         durationMs: trained.durationMs,
         path: trained.trainPath,
         engine: trained.stepEngine,
+        // Feature views read from the cache vs computed by the backbone: 0 computed = the trial reused the features.
+        featuresCached: trained.featureViews.cached,
+        featuresExtracted: trained.featureViews.extracted,
       },
     };
   } catch (err) {
