@@ -24,6 +24,7 @@ import { connectRunner, plainRunnerWarning, type RunnerLink } from './runner-lin
 import { type EmbeddedRunner, startEmbeddedRunner } from './runner-process.ts';
 import { ensureSampleDatasets, seedDatabase } from './seed.ts';
 import { attachBrowserSockets } from './sockets.ts';
+import { SweepController } from './sweeps/controller.ts';
 import { ThumbCache } from './thumb-cache.ts';
 import type { WebContext } from './trpc.ts';
 
@@ -193,14 +194,25 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
       // The embedded runner shares DATA_DIR, hence its id (runner-id), known before it first connects.
       runnerId: embedded ? resolveRunnerId(env.dataDir, options.childEnv?.RUNNER_ID) : undefined,
     });
+    const sweeps = new SweepController({ repo: db.repo, runner: bridge, maxRunning: env.sweepMaxRunning, log: consoleLogger('sweeps') });
     ctx = {
       repo: db.repo,
       runner: bridge,
+      sweeps,
       paths: { dataDir: env.dataDir, datasetsRoot: env.datasetsRoot, modelsDir: env.modelsDir },
       predict: predictor.predict,
       auth,
     };
     bridge.start();
+    // Sweeps an earlier process left running become interrupted (resuming is not supported), their runs cancelled.
+    await sweeps.recover(bridge.runnerId);
+    if (!bridge.runnerId) {
+      // An external runner's id is known once it answers: then that runner's sweeps too.
+      void link
+        .capabilities()
+        .then((caps) => (caps.runnerId ? sweeps.recover(caps.runnerId) : undefined))
+        .catch((err: unknown) => log.warn(`sweeps left running by an earlier start stay as they are for now: ${errorMessage(err)}`));
+    }
 
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -236,6 +248,8 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
       // Only this server's runner's runs: another web server on the same PostgreSQL keeps its own.
       if (embedded) await activeBridge.interruptOwn('Interrupted: the web server (and its embedded runner) stopped');
     });
+    // Before the runner stops: sweep loops must not start trials or count interrupted runs as finished trials.
+    cleanups.push(() => sweeps.close());
     cleanups.push(async () => {
       sampleAbort.abort();
       await sampleReady;

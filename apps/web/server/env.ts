@@ -64,6 +64,8 @@ const EnvSchema = z
     PREDICT_MAX_IMAGE_BYTES: count.default(20 * MiB),
     /** Models the prediction worker keeps loaded (least recently used unloaded first). */
     PREDICT_MAX_MODELS: count.max(100).default(3),
+    /** Hyperparameter sweeps this web server drives at once (server/sweeps/); another start is refused, naming it. */
+    SWEEP_MAX_RUNNING: count.max(1_000).default(4),
     // Access control (server/auth/).
     /** Accounts: `on` | `off`. Default off when HOST is a loopback address (zero-config), on otherwise. */
     AUTH: z.enum(['on', 'off']).optional(),
@@ -168,6 +170,8 @@ export interface WebEnv {
   thumbCacheMaxBytes: number;
   /** The prediction worker (predict.ts). */
   predict: { maxQueue: number; maxImages: number; maxImageBytes: number; maxModels: number };
+  /** SWEEP_MAX_RUNNING: sweeps driven at once. */
+  sweepMaxRunning: number;
 }
 
 /** 127.0.0.0/8, ::1 and localhost: reachable from this machine only. */
@@ -260,6 +264,7 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
       maxImageBytes: e.PREDICT_MAX_IMAGE_BYTES,
       maxModels: e.PREDICT_MAX_MODELS,
     },
+    sweepMaxRunning: e.SWEEP_MAX_RUNNING,
   };
 }
 

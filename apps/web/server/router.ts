@@ -7,6 +7,7 @@ import { pipelinesRouter } from './routers/pipelines.ts';
 import { productLinesRouter } from './routers/productLines.ts';
 import { runnerRouter } from './routers/runner.ts';
 import { runsRouter } from './routers/runs.ts';
+import { sweepsRouter } from './routers/sweeps.ts';
 import { templatesRouter } from './routers/templates.ts';
 import { tokensRouter } from './routers/tokens.ts';
 import { usersRouter } from './routers/users.ts';
@@ -19,6 +20,7 @@ export const appRouter = createTRPCRouter({
   templates: templatesRouter,
   pipelines: pipelinesRouter,
   runs: runsRouter,
+  sweeps: sweepsRouter,
   datasets: datasetsRouter,
   models: modelsRouter,
   auth: authRouter,

@@ -114,6 +114,8 @@ export class RunnerBridge {
   /** Runs whose events failed to persist, with their refetch timer and current backoff. */
   private readonly retries = new Map<string, { timer: NodeJS.Timeout; delayMs: number }>();
   private readonly unsubscribe: Array<() => void> = [];
+  /** Told when a run's final status is stored (the sweep controller waits for its trials this way). */
+  private readonly endListeners = new Set<(runId: string, status: string) => void>();
   private stopped = false;
 
   constructor(private readonly options: RunnerBridgeOptions) {
@@ -202,6 +204,25 @@ export class RunnerBridge {
 
   async cancelRun(runId: string): Promise<{ cancelled: boolean }> {
     return this.link.cancel(runId);
+  }
+
+  /**
+   * Calls `listener` each time a run's final status is in the database: after its run.finished is stored, or when
+   * it is marked interrupted. Returns an unsubscribe function.
+   */
+  onRunEnded(listener: (runId: string, status: string) => void): () => void {
+    this.endListeners.add(listener);
+    return () => this.endListeners.delete(listener);
+  }
+
+  private runEnded(runId: string, status: string): void {
+    for (const listener of this.endListeners) {
+      try {
+        listener(runId, status);
+      } catch (err) {
+        this.log.error(`run ${runId}: a run-ended listener failed: ${errorMessage(err)}`);
+      }
+    }
   }
 
   /** Asks the runner for its id (null when it cannot be reached: the start that follows fails and says so). */
@@ -361,7 +382,10 @@ export class RunnerBridge {
           });
           // Browsers relayed run.finished before this queue stored it (and the full metrics before it):
           // tell them the row is final now, so a refetch gets the report with per-image predictions.
-          return () => this.relay.runStatus({ runId: event.runId, status: event.status, error });
+          return () => {
+            this.relay.runStatus({ runId: event.runId, status: event.status, error });
+            this.runEnded(event.runId, event.status);
+          };
         };
       default:
         return async () => undefined;
@@ -509,6 +533,7 @@ export class RunnerBridge {
     for (const run of changed) {
       this.log.warn(`run ${run.id} marked interrupted: ${error}`);
       this.relay.runStatus({ runId: run.id, status: 'interrupted', error });
+      this.runEnded(run.id, 'interrupted');
     }
   }
 

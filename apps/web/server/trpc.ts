@@ -5,6 +5,7 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import { accessDenied, type Principal, type Role } from './auth/principal.ts';
 import type { AuthService, ClientMeta } from './auth/service.ts';
 import type { RunnerStartResult, RunnerStatus } from './runner-link.ts';
+import type { SweepController } from './sweeps/controller.ts';
 
 /** What the routers need from the runner side (RunnerBridge in the server, a fake in tests). */
 export interface RunnerControl {
@@ -12,6 +13,10 @@ export interface RunnerControl {
   /** Inserts the run (`record`) and hands it to the runner; throws when the runner cannot be reached. */
   startRun(runId: string, graph: PipelineGraph, record: () => Promise<void>): Promise<RunnerStartResult>;
   cancelRun(runId: string): Promise<{ cancelled: boolean }>;
+  /** Calls `listener` when a run's final status is stored (RunnerBridge); without it, waiters poll the row. */
+  onRunEnded?(listener: (runId: string, status: string) => void): () => void;
+  /** The runner's stable id when known (a sweep records the runner of the web server that drives it). */
+  readonly runnerId?: string | null;
 }
 
 export interface PredictImage {
@@ -38,6 +43,8 @@ export type PredictFn = (modelDir: string, images: PredictImage[], options?: { h
 export interface WebContext {
   repo: Repositories;
   runner: RunnerControl;
+  /** Drives the sweeps this server started (server/sweeps/controller.ts). */
+  sweeps: SweepController;
   paths: { dataDir: string; datasetsRoot: string; modelsDir: string };
   predict: PredictFn;
   /** Who is asking: a signed-in user, the implicit local admin (AUTH off), or anonymous. */

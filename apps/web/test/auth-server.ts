@@ -17,6 +17,7 @@ import { createFileRoutes } from '../server/http-files.ts';
 import type { Logger } from '../server/log.ts';
 import { appRouter } from '../server/router.ts';
 import { attachBrowserSockets, type BrowserSockets } from '../server/sockets.ts';
+import { SweepController } from '../server/sweeps/controller.ts';
 import type { RunnerControl, WebContext } from '../server/trpc.ts';
 import { FakeRunnerControl, tempDir } from './helpers.ts';
 
@@ -24,6 +25,8 @@ export interface TestServerOptions {
   auth?: Partial<AuthConfig>;
   /** A runner control, or one built on the server's database and sockets (a RunnerBridge relaying to them). */
   runner?: RunnerControl | ((db: DbHandle, sockets: BrowserSockets) => RunnerControl);
+  /** DATASETS_ROOT (default: data/datasets in the server's temp dir). */
+  datasetsRoot?: string;
   joinLimit?: number;
   trustProxy?: boolean;
 }
@@ -34,6 +37,7 @@ export interface TestServer {
   db: DbHandle;
   auth: AuthService;
   runner: RunnerControl;
+  sweeps: SweepController;
   sockets: BrowserSockets;
   /** Every line the server logged. */
   logs: string[];
@@ -60,14 +64,20 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   await auth.bootstrap();
   const guard = new RequestGuard({ auth, allowedHosts: ['127.0.0.1'], trustProxy: options.trustProxy });
   let runner: RunnerControl = new FakeRunnerControl();
-  const paths = { dataDir: join(dir, 'data'), datasetsRoot: join(dir, 'data', 'datasets'), modelsDir: join(dir, 'data', 'models') };
-  const deps: Omit<WebContext, 'principal' | 'http' | 'runner'> = { repo: db.repo, paths, predict: async () => [], auth };
+  const paths = {
+    dataDir: join(dir, 'data'),
+    datasetsRoot: options.datasetsRoot ?? join(dir, 'data', 'datasets'),
+    modelsDir: join(dir, 'data', 'models'),
+  };
+  const deps: Omit<WebContext, 'principal' | 'http' | 'runner' | 'sweeps'> = { repo: db.repo, paths, predict: async () => [], auth };
+  let sweeps = new SweepController({ repo: db.repo, runner, maxRunning: 4, log });
   const trpc = createHTTPHandler({
     router: appRouter,
     basePath: '/api/trpc/',
     createContext: async ({ req, res }): Promise<WebContext> => ({
       ...deps,
       runner,
+      sweeps,
       principal: await guard.principal(req),
       http: { client: guard.clientMeta(req), setCookie: (c) => appendSetCookie(res, c) },
     }),
@@ -90,6 +100,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   });
   if (typeof options.runner === 'function') runner = options.runner(db, sockets);
   else if (options.runner) runner = options.runner;
+  sweeps = new SweepController({ repo: db.repo, runner, maxRunning: 4, log });
   installRequestGuard(server, guard, log);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
@@ -99,9 +110,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     db,
     auth,
     runner,
+    sweeps,
     sockets,
     logs,
     async close() {
+      await sweeps.close();
       await sockets.close();
       uploads.close();
       auth.close();

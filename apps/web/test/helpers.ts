@@ -10,6 +10,7 @@ import { silentLogger } from '../server/log.ts';
 import { appRouter } from '../server/router.ts';
 import type { RunRelay } from '../server/runner-bridge.ts';
 import type { RunnerCapabilities, RunnerLink, RunnerStartResult, RunnerStatus } from '../server/runner-link.ts';
+import { SweepController } from '../server/sweeps/controller.ts';
 import { createCallerFactory, type PredictFn, type RunnerControl, type WebContext } from '../server/trpc.ts';
 
 export async function memoryDb(): Promise<DbHandle> {
@@ -57,6 +58,7 @@ export function makeCaller(db: DbHandle, runner: RunnerControl, overrides: Parti
   const ctx: WebContext = {
     repo: db.repo,
     runner,
+    sweeps: new SweepController({ repo: db.repo, runner, maxRunning: 4 }),
     paths: { dataDir: tempDir(), datasetsRoot: tempDir(), modelsDir: tempDir() },
     predict,
     ...authOff(db),

@@ -15,6 +15,7 @@ import { createFileRoutes } from '../server/http-files.ts';
 import { silentLogger } from '../server/log.ts';
 import { type AppRouter, appRouter } from '../server/router.ts';
 import { RunnerBridge } from '../server/runner-bridge.ts';
+import { SweepController } from '../server/sweeps/controller.ts';
 import type { WebContext } from '../server/trpc.ts';
 import { authOff, FakeLink, FakeRunnerControl, memoryDb, tempDir } from './helpers.ts';
 
@@ -41,6 +42,7 @@ beforeAll(async () => {
   const ctx: WebContext = {
     repo: db.repo,
     runner,
+    sweeps: new SweepController({ repo: db.repo, runner, maxRunning: 4 }),
     paths: { dataDir, datasetsRoot: join(dataDir, 'datasets'), modelsDir },
     predict: async () => [],
     ...authOff(db),

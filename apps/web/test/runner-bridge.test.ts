@@ -103,6 +103,27 @@ describe('RunnerBridge', () => {
     await db.repo.runs.markInterrupted([runId]);
   });
 
+  it('onRunEnded hears a run once its final status is stored: finished, or marked interrupted', async () => {
+    link.connected = true;
+    await makeBridge(50);
+    const heard: Array<[string, string, string | undefined]> = [];
+    const off = bridge.onRunEnded((runId, status) => {
+      // Told after the commit: the row already says it (the sweep controller reads it then).
+      void db.repo.runs.get(runId).then((row) => heard.push([runId, status, row?.status]));
+    });
+    const done = await newRun();
+    link.record(done, { type: 'run.started', backend: 'cpu', device: 'cpu' });
+    link.record(done, { type: 'run.finished', status: 'succeeded', durationMs: 3 });
+    await bridge.idle();
+    await waitFor(() => heard.some(([id]) => id === done));
+    expect(heard.filter(([id]) => id === done)).toEqual([[done, 'succeeded', 'succeeded']]);
+    const lost = await newRun();
+    link.setConnected(false);
+    await waitFor(() => heard.some(([id]) => id === lost));
+    expect(heard.filter(([id]) => id === lost)).toEqual([[lost, 'interrupted', 'interrupted']]);
+    off();
+  });
+
   it('marks unfinished runs interrupted when the runner stays unreachable', async () => {
     link.connected = true;
     await makeBridge(50);

@@ -6,8 +6,9 @@ export { DatabaseLockedError } from './lock.ts';
 export * from './repo/index.ts';
 export type { TemplateWithLatest, SaveTemplateInput } from './repo/templates.ts';
 export type { SavePipelineInput } from './repo/pipelines.ts';
-export type { CreateRunInput, ListRunsOptions, ListUnfinishedOptions, RunPatch } from './repo/runs.ts';
+export type { CreateRunInput, ListRunsOptions, ListUnfinishedOptions, RunPatch, SweepRun } from './repo/runs.ts';
 export type { AppendOptions, AppendResult } from './repo/runEvents.ts';
+export type { CreateSweepInput, ListSweepsOptions, SweepPatch } from './repo/sweeps.ts';
 export type { CreateModelInput } from './repo/models.ts';
 export type { UpsertDatasetInput } from './repo/datasets.ts';
 export type { CreateUserInput, UserPatch } from './repo/users.ts';
@@ -26,6 +27,8 @@ export {
   runEvents,
   runs,
   sessions,
+  SWEEP_STATUSES,
+  sweeps,
   templates,
   templateVersions,
   USER_ROLES,
@@ -47,4 +50,7 @@ export type {
   User,
   UserRole,
   Session,
+  Sweep,
+  SweepRowStatus,
+  SweepTrialInfo,
 } from './schema.ts';

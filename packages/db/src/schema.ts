@@ -5,6 +5,7 @@
 import type { PipelineGraph } from '@defectflow/nodes';
 import { sql } from 'drizzle-orm';
 import {
+  type AnyPgColumn,
   boolean,
   check,
   index,
@@ -33,6 +34,22 @@ export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancel
 export type RunRowStatus = (typeof RUN_STATUSES)[number];
 /** Statuses after which a run never changes again. */
 export const FINISHED_RUN_STATUSES: readonly RunRowStatus[] = ['succeeded', 'failed', 'cancelled', 'interrupted'];
+
+export const SWEEP_STATUSES = ['running', 'succeeded', 'failed', 'cancelled', 'interrupted'] as const;
+export type SweepRowStatus = (typeof SWEEP_STATUSES)[number];
+
+/** What a sweep's run is: trial `index` (successive-halving `rung`) with these params, or the final run of the best ones. */
+export interface SweepTrialInfo {
+  index: number;
+  rung: number;
+  role: 'trial' | 'final';
+  /** `${nodeId}.${param}` → value (TrialParams). */
+  params: Record<string, string | number | boolean>;
+  /** The sweep metric of this trial on the validation split, written when the trial ended (null: not produced). */
+  score?: number | null;
+  /** The train node read every feature view from the cache, written when the trial ended. */
+  reusedFeatures?: boolean | null;
+}
 
 export const productLines = pgTable('product_lines', {
   id: id(),
@@ -113,6 +130,9 @@ export const runs = pgTable(
     lastSeq: integer('last_seq').notNull().default(0),
     /** The runner that holds the run (its stable id); only the web server linked to it may mark it interrupted. */
     runnerId: text('runner_id'),
+    /** The sweep this run is a trial (or the final run) of; runs.list leaves these out unless asked. */
+    sweepId: text('sweep_id').references((): AnyPgColumn => sweeps.id, { onDelete: 'set null' }),
+    sweepTrial: jsonb('sweep_trial').$type<SweepTrialInfo>(),
     createdAt: createdAt(),
     startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }),
     finishedAt: timestamp('finished_at', { withTimezone: true, mode: 'date' }),
@@ -125,6 +145,44 @@ export const runs = pgTable(
     index('runs_pipeline_idx').on(t.pipelineId),
     index('runs_product_line_idx').on(t.productLineId),
     index('runs_created_at_idx').on(t.createdAt),
+    index('runs_sweep_idx').on(t.sweepId),
+  ],
+);
+
+/**
+ * A hyperparameter sweep: the pipeline as started (dataset versions pinned, like a run's graph) and the parsed
+ * SweepSpec. Its trials and its final run are runs (runs.sweep_id); this row holds what spans them.
+ */
+export const sweeps = pgTable(
+  'sweeps',
+  {
+    id: id(),
+    name: text('name').notNull(),
+    productLineId: text('product_line_id').references(() => productLines.id, { onDelete: 'set null' }),
+    pipelineId: text('pipeline_id').references(() => pipelines.id, { onDelete: 'set null' }),
+    templateId: text('template_id').references(() => templates.id, { onDelete: 'set null' }),
+    templateVersionId: text('template_version_id').references(() => templateVersions.id, { onDelete: 'set null' }),
+    graph: jsonb('graph').$type<PipelineGraph>().notNull(),
+    /** The parsed SweepSpec (defaults filled). */
+    spec: jsonb('spec').$type<Record<string, unknown>>().notNull(),
+    status: text('status', { enum: SWEEP_STATUSES }).notNull().default('running'),
+    /** Trials the strategy plans (grid/random: the whole list; halving: the budget), for "done of planned". */
+    trialsPlanned: integer('trials_planned').notNull().default(0),
+    bestTrialIndex: integer('best_trial_index'),
+    /** The run of the best params on the pipeline's own evaluate split (test), once, at the end. */
+    finalRunId: text('final_run_id').references((): AnyPgColumn => runs.id, { onDelete: 'set null' }),
+    /** The final run's evaluate summary: accuracy, macroF1, auroc (percent) and split. */
+    finalMetrics: jsonb('final_metrics').$type<Record<string, unknown>>(),
+    error: text('error'),
+    /** The runner of the web server that drives the sweep; only that server calls it interrupted after a restart. */
+    runnerId: text('runner_id'),
+    createdAt: createdAt(),
+    finishedAt: timestamp('finished_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [
+    check('sweeps_status_check', sql`${t.status} in ('running', 'succeeded', 'failed', 'cancelled', 'interrupted')`),
+    index('sweeps_product_line_idx').on(t.productLineId),
+    index('sweeps_created_at_idx').on(t.createdAt),
   ],
 );
 
@@ -252,6 +310,7 @@ export type Template = typeof templates.$inferSelect;
 export type TemplateVersion = typeof templateVersions.$inferSelect;
 export type Pipeline = typeof pipelines.$inferSelect;
 export type Run = typeof runs.$inferSelect;
+export type Sweep = typeof sweeps.$inferSelect;
 export type RunEventRow = typeof runEvents.$inferSelect;
 export type Model = typeof models.$inferSelect;
 export type NewModel = typeof models.$inferInsert;

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { validateGraph } from '@defectflow/nodes';
 import { TRPCError, type TRPCRouterRecord } from '@trpc/server';
@@ -7,14 +6,10 @@ import { pinDatasetVersions } from '../datasets/versions.ts';
 import { errorMessage } from '../log.ts';
 import { nameDeployNodes } from '../model-names.ts';
 import { modelDirInside, resolveInsideRoot } from '../paths.ts';
+import { resolveRunSource, submitRun } from '../run-start.ts';
 import { adminProcedure, engineerProcedure, found, viewerProcedure } from '../trpc.ts';
 
 const RunId = z.string().min(1);
-
-/** The tRPC code of an error the runner answered with (a TRPCClientError carries it in `data`). */
-function runnerErrorCode(err: unknown): string | undefined {
-  return (err as { data?: { code?: unknown } } | null)?.data?.code as string | undefined;
-}
 
 export const runsRouter = {
   /**
@@ -35,58 +30,14 @@ export const runsRouter = {
     .mutation(async ({ ctx, input }) => {
       const validation = validateGraph(input.graph);
       if (!validation.ok || !validation.graph) return { ok: false as const, errors: validation.errors };
-      validation.graph = await pinDatasetVersions(ctx.paths.datasetsRoot, validation.graph); // run states its dataset version
-      let productLineId = input.productLineId ?? null;
-      let templateId = input.templateId ?? null;
-      let templateVersionId = input.templateVersionId ?? null;
-      let sourceName: string | null = null;
-      if (input.pipelineId) {
-        const pipeline = found(await ctx.repo.pipelines.get(input.pipelineId), 'pipeline', input.pipelineId);
-        productLineId ??= pipeline.productLineId;
-        templateId ??= pipeline.templateId;
-        templateVersionId ??= pipeline.templateVersionId;
-        sourceName = pipeline.name;
-      }
-      if (templateId) {
-        const template = found(await ctx.repo.templates.get(templateId), 'template', templateId);
-        productLineId ??= template.productLineId;
-        sourceName ??= template.name;
-      }
-      if (productLineId) found(await ctx.repo.productLines.get(productLineId), 'product line', productLineId);
+      const pinned = await pinDatasetVersions(ctx.paths.datasetsRoot, validation.graph); // run states its dataset version
+      const source = await resolveRunSource(ctx.repo, input);
       // A deploy node left at "defect-model" registers its model under the pipeline's (or template's) name.
-      validation.graph = nameDeployNodes(validation.graph, sourceName);
-      const runId = randomUUID();
-      const record = async () => {
-        await ctx.repo.runs.create({
-          id: runId,
-          pipelineId: input.pipelineId ?? null,
-          productLineId,
-          templateId,
-          templateVersionId,
-          graph: validation.graph!,
-        });
-      };
-      let result: Awaited<ReturnType<typeof ctx.runner.startRun>>;
-      try {
-        result = await ctx.runner.startRun(runId, validation.graph, record);
-      } catch (err) {
-        if (!(await ctx.repo.runs.get(runId))) throw err; // the insert itself failed
-        if (runnerErrorCode(err) === 'TOO_MANY_REQUESTS') {
-          // The runner's queue is full (RUNNER_MAX_QUEUED): its message names the limit; the user may retry later.
-          const reason = `The runner refused the run: ${errorMessage(err)}`;
-          await ctx.repo.runs.update(runId, { status: 'failed', error: reason, finishedAt: new Date() });
-          throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `Run ${runId} could not start. ${reason}` });
-        }
-        const reason = `The runner is unreachable: ${errorMessage(err)}`;
-        await ctx.repo.runs.update(runId, { status: 'failed', error: reason, finishedAt: new Date() });
-        throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: `Run ${runId} could not start. ${reason}` });
-      }
-      if (!result.accepted) {
-        const reason = result.errors.map((e) => e.message).join('; ') || 'no reason given';
-        await ctx.repo.runs.update(runId, { status: 'failed', error: `The runner refused the run: ${reason}`, finishedAt: new Date() });
-        return { ok: false as const, runId, errors: result.errors };
-      }
-      return { ok: true as const, runId, position: result.position };
+      const graph = nameDeployNodes(pinned, source.sourceName);
+      const result = await submitRun(ctx, { graph, source });
+      return result.ok
+        ? { ok: true as const, runId: result.runId, position: result.position }
+        : { ok: false as const, runId: result.runId, errors: result.errors };
     }),
 
   cancel: engineerProcedure.input(z.object({ runId: RunId })).mutation(async ({ ctx, input }) => {
@@ -177,6 +128,8 @@ export const runsRouter = {
           pipelineId: z.string().optional(),
           productLineId: z.string().optional(),
           templateId: z.string().optional(),
+          /** Sweep trials and final runs are listed on their sweep's page; true lists them here too. */
+          includeSweepRuns: z.boolean().optional(),
           limit: z.number().int().min(1).max(500).optional(),
         })
         .optional(),
@@ -187,9 +140,16 @@ export const runsRouter = {
       (await ctx.repo.runs.list(input ?? {})).map(({ graph: _graph, metrics, ...run }) => ({ ...run, metrics: headlineMetrics(metrics) })),
     ),
 
-  get: viewerProcedure
-    .input(z.object({ runId: RunId }))
-    .query(async ({ ctx, input }) => found(await ctx.repo.runs.get(input.runId), 'run', input.runId)),
+  /** The run's row, and the sweep it is a trial (or the final run) of: "trial N of sweep <name>" on its page. */
+  get: viewerProcedure.input(z.object({ runId: RunId })).query(async ({ ctx, input }) => {
+    const run = found(await ctx.repo.runs.get(input.runId), 'run', input.runId);
+    const sweepRow = run.sweepId ? await ctx.repo.sweeps.get(run.sweepId) : null;
+    const sweep =
+      sweepRow && run.sweepTrial
+        ? { id: sweepRow.id, name: sweepRow.name, role: run.sweepTrial.role, index: run.sweepTrial.index }
+        : null;
+    return { ...run, sweep };
+  }),
 
   /** Persisted events with seq > since, in seq order. */
   events: viewerProcedure

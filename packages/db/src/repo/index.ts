@@ -7,6 +7,7 @@ import { productLinesRepo } from './productLines.ts';
 import { runEventsRepo } from './runEvents.ts';
 import { runsRepo } from './runs.ts';
 import { sessionsRepo } from './sessions.ts';
+import { sweepsRepo } from './sweeps.ts';
 import { templatesRepo } from './templates.ts';
 import { usersRepo } from './users.ts';
 
@@ -19,6 +20,7 @@ export {
   runEventsRepo,
   runsRepo,
   sessionsRepo,
+  sweepsRepo,
   templatesRepo,
   usersRepo,
 };
@@ -31,6 +33,7 @@ export function createRepositories(db: Db) {
     pipelines: pipelinesRepo(db),
     runs: runsRepo(db),
     runEvents: runEventsRepo(db),
+    sweeps: sweepsRepo(db),
     models: modelsRepo(db),
     datasets: datasetsRepo(db),
     users: usersRepo(db),

@@ -80,6 +80,17 @@ export function runEventsRepo(db: Db) {
       return rows.map(fromRow);
     },
 
+    /** A run's events of these types only, in seq order (e.g. the nodes' summaries: node.finished, node.cached). */
+    async listOfTypes(runId: string, types: RunEvent['type'][]): Promise<RunEvent[]> {
+      if (types.length === 0) return [];
+      const rows = await db
+        .select()
+        .from(runEvents)
+        .where(and(eq(runEvents.runId, runId), inArray(runEvents.type, types)))
+        .orderBy(asc(runEvents.seq));
+      return rows.map(fromRow);
+    },
+
     /** The highest n such that seqs 1..n of the run are all stored (0 when none or the run does not exist). */
     async lastSeq(runId: string): Promise<number> {
       const [row] = await db.select({ lastSeq: runs.lastSeq }).from(runs).where(eq(runs.id, runId));

@@ -2,7 +2,7 @@ import type { PipelineGraph } from '@defectflow/nodes';
 import { and, desc, eq, inArray, isNull, or, type SQL } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { NotFoundError } from '../errors.ts';
-import { type Run, type RunRowStatus, runs } from '../schema.ts';
+import { type Run, type RunRowStatus, runs, type SweepTrialInfo } from '../schema.ts';
 
 export interface CreateRunInput {
   id?: string;
@@ -16,11 +16,17 @@ export interface CreateRunInput {
   status?: 'queued';
   /** The runner that will hold the run (its stable id); null when not known yet. */
   runnerId?: string | null;
+  /** A sweep's trial or final run. */
+  sweepId?: string | null;
+  sweepTrial?: SweepTrialInfo | null;
 }
 
 /** Fields a run may change after creation. */
 export type RunPatch = Partial<
-  Pick<Run, 'status' | 'backend' | 'device' | 'error' | 'metrics' | 'summary' | 'startedAt' | 'finishedAt' | 'runnerId' | 'name' | 'notes'>
+  Pick<
+    Run,
+    'status' | 'backend' | 'device' | 'error' | 'metrics' | 'summary' | 'startedAt' | 'finishedAt' | 'runnerId' | 'name' | 'notes' | 'sweepTrial'
+  >
 >;
 
 export interface ListUnfinishedOptions {
@@ -35,9 +41,14 @@ export interface ListRunsOptions {
   pipelineId?: string;
   productLineId?: string;
   templateId?: string;
+  /** Runs of sweeps (trials, final runs) are left out unless true: the sweep page lists them. */
+  includeSweepRuns?: boolean;
   /** Default 50. */
   limit?: number;
 }
+
+/** A sweep's run as its sweep page needs it (runs.listBySweeps). */
+export type SweepRun = Pick<Run, 'id' | 'sweepId' | 'sweepTrial' | 'status' | 'error' | 'summary' | 'createdAt' | 'startedAt' | 'finishedAt'>;
 
 const UNFINISHED: RunRowStatus[] = ['queued', 'running'];
 
@@ -55,6 +66,8 @@ export function runsRepo(db: Db) {
           graph: input.graph,
           status: input.status ?? 'queued',
           runnerId: input.runnerId ?? null,
+          sweepId: input.sweepId ?? null,
+          sweepTrial: input.sweepTrial ?? null,
         })
         .returning();
       return row!;
@@ -71,12 +84,36 @@ export function runsRepo(db: Db) {
       if (options.pipelineId) filters.push(eq(runs.pipelineId, options.pipelineId));
       if (options.productLineId) filters.push(eq(runs.productLineId, options.productLineId));
       if (options.templateId) filters.push(eq(runs.templateId, options.templateId));
+      if (!options.includeSweepRuns) filters.push(isNull(runs.sweepId));
       return db
         .select()
         .from(runs)
         .where(filters.length ? and(...filters) : undefined)
         .orderBy(desc(runs.createdAt), desc(runs.id))
         .limit(options.limit ?? 50);
+    },
+
+    /**
+     * The runs of these sweeps (trials and final runs), oldest first, without their graph and metrics: a sweep page
+     * polls this for every trial.
+     */
+    async listBySweeps(sweepIds: string[]): Promise<SweepRun[]> {
+      if (sweepIds.length === 0) return [];
+      return db
+        .select({
+          id: runs.id,
+          sweepId: runs.sweepId,
+          sweepTrial: runs.sweepTrial,
+          status: runs.status,
+          error: runs.error,
+          summary: runs.summary,
+          createdAt: runs.createdAt,
+          startedAt: runs.startedAt,
+          finishedAt: runs.finishedAt,
+        })
+        .from(runs)
+        .where(inArray(runs.sweepId, sweepIds))
+        .orderBy(runs.createdAt, runs.id);
     },
 
     /** Throws NotFoundError when the run does not exist. */
