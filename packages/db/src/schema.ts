@@ -171,7 +171,7 @@ export const sweeps = pgTable(
     bestTrialIndex: integer('best_trial_index'),
     /** The run of the best params on the pipeline's own evaluate split (test), once, at the end. */
     finalRunId: text('final_run_id').references((): AnyPgColumn => runs.id, { onDelete: 'set null' }),
-    /** The final run's evaluate summary: accuracy, macroF1, auroc (percent) and split. */
+    /** The final run's evaluate summary: accuracy, macroF1, auroc (fractions 0..1) and split. */
     finalMetrics: jsonb('final_metrics').$type<Record<string, unknown>>(),
     error: text('error'),
     /** The runner of the web server that drives the sweep; only that server calls it interrupted after a restart. */

@@ -362,7 +362,7 @@ function deletedRun(runId: string): Run {
   return { id: runId, status: 'failed', error: `run ${runId} was deleted`, summary: null, startedAt: null, finishedAt: null } as Run;
 }
 
-/** The first evaluate node's headline metrics (percent, as its summary has them) and split. */
+/** The first evaluate node's headline metrics (fractions 0..1, as its summary has them) and split. */
 function evaluateMetrics(graph: PipelineGraph, summaries: Record<string, Record<string, unknown> | undefined>): Record<string, unknown> | null {
   const node = graph.nodes.find((n) => n.type === 'evaluate' && summaries[n.id]);
   const s = node ? summaries[node.id] : undefined;

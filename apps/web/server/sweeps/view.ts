@@ -8,7 +8,7 @@ export interface SweepTrialView {
   params: TrialParams;
   runId: string | null;
   status: RunRowStatus;
-  /** The sweep metric on the validation split (percent for macroF1/accuracy/auroc, raw for valLoss). */
+  /** The sweep metric on the validation split, as the node summaries give it (fractions 0..1; valLoss raw). */
   score: number | null;
   reusedFeatures: boolean | null;
   durationMs: number | null;
@@ -35,6 +35,8 @@ export interface SweepView {
   productLineId: string | null;
   /** The best trial: the sweep's when it has ended, the best so far while it runs. */
   bestTrialIndex: number | null;
+  /** Trials the planner proposed (a random sweep over a small finite space may plan fewer than the budget). */
+  trialsPlanned: number;
   trials: SweepTrialView[];
   final: SweepFinalView | null;
   elapsedMs: number;
@@ -115,6 +117,7 @@ export function sweepView(sweep: Sweep, runs: readonly SweepRun[], now = Date.no
     templateId: sweep.templateId,
     productLineId: sweep.productLineId,
     bestTrialIndex: bestIndex(sweep, spec, trials),
+    trialsPlanned: sweep.trialsPlanned,
     trials,
     final: finalRun
       ? { runId: finalRun.id, status: finalRun.status, metrics: (sweep.finalMetrics as SweepFinalView['metrics']) ?? null }

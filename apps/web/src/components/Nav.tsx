@@ -10,6 +10,7 @@ const LINKS = [
   { href: '/product-lines', label: 'Product lines' },
   { href: '/editor', label: 'Editor' },
   { href: '/runs', label: 'Runs' },
+  { href: '/sweeps', label: 'Sweeps' },
   { href: '/models', label: 'Models' },
   { href: '/datasets', label: 'Datasets' },
 ] as const;

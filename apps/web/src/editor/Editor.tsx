@@ -22,6 +22,7 @@ import { Toolbar } from './Toolbar.tsx';
 import { EMPTY_DOC } from './types.ts';
 import { useDocActions } from './useDocActions.ts';
 import { VersionsDialog } from './VersionsDialog.tsx';
+import { SweepDialog } from '../sweeps/SweepDialog.tsx';
 
 /** What the URL asks the editor to open. */
 function useDocRequest() {
@@ -49,6 +50,7 @@ function EditorInner() {
   const loadState = useDocLoader(request);
   const [showHelp, setShowHelp] = useState(false);
   const [showVersions, setShowVersions] = useState(false);
+  const [showSweep, setShowSweep] = useState(false);
   const store = useEditorStore;
   const doc = useEditorStore((s) => s.doc);
   const activeRunId = useEditorStore((s) => s.activeRunId);
@@ -93,6 +95,7 @@ function EditorInner() {
           onSave={() => void actions.save()}
           onSaveTemplate={actions.saveTemplateVersion}
           onRun={() => void actions.run()}
+          onSweep={() => setShowSweep(true)}
           onShowVersions={() => setShowVersions(true)}
           onShowHelp={() => setShowHelp(true)}
           saving={actions.saving}
@@ -110,6 +113,7 @@ function EditorInner() {
         </div>
       </div>
       {showHelp ? <ShortcutsHelp onClose={() => setShowHelp(false)} /> : null}
+      {showSweep ? <SweepDialog onClose={() => setShowSweep(false)} /> : null}
       {showVersions && doc.templateId ? (
         <VersionsDialog
           templateId={doc.templateId}

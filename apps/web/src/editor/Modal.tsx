@@ -10,12 +10,15 @@ export function Modal({
   children,
   testId,
   wide,
+  xwide,
 }: {
   title: string;
   onClose: () => void;
   children: ReactNode;
   testId?: string;
   wide?: boolean;
+  /** Two columns of form (the sweep dialog). */
+  xwide?: boolean;
 }) {
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
@@ -27,7 +30,7 @@ export function Modal({
   return (
     // biome-ignore lint/a11y/noStaticElementInteractions: clicking the backdrop closes (Escape does too, for keyboards)
     <div className="dfe-modal-backdrop" onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
-      <div className={`dfe-modal ${wide ? 'is-wide' : ''}`} role="dialog" aria-modal="true" aria-label={title} data-testid={testId}>
+      <div className={`dfe-modal ${wide ? 'is-wide' : ''} ${xwide ? 'is-xwide' : ''}`} role="dialog" aria-modal="true" aria-label={title} data-testid={testId}>
         <div className="dfe-modal-head">
           <span>{title}</span>
           <button type="button" className="dfe-icon-btn" onClick={onClose} aria-label="Close">

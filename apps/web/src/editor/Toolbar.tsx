@@ -12,6 +12,8 @@ export interface ToolbarProps {
   onSave: () => void;
   onSaveTemplate: (message: string) => Promise<boolean>;
   onRun: () => void;
+  /** Opens the sweep dialog (same blockers as Run). */
+  onSweep: () => void;
   onShowVersions: () => void;
   onShowHelp: () => void;
   saving: boolean;
@@ -28,7 +30,7 @@ function runBlocker(errorCount: number, firstError: string | undefined): string 
   return errorCount === 1 ? `Fix 1 problem first: ${firstError}` : `Fix ${errorCount} problems first (first: ${firstError})`;
 }
 
-export function Toolbar({ onSave, onSaveTemplate, onRun, onShowVersions, onShowHelp, saving, starting }: ToolbarProps) {
+export function Toolbar({ onSave, onSaveTemplate, onRun, onSweep, onShowVersions, onShowHelp, saving, starting }: ToolbarProps) {
   const trpc = useTRPC();
   const productLines = useQuery(trpc.productLines.list.queryOptions());
   const doc = useEditorStore((s) => s.doc);
@@ -194,6 +196,16 @@ export function Toolbar({ onSave, onSaveTemplate, onRun, onShowVersions, onShowH
           </button>
         </div>
         <div className="dfe-group dfe-run-group">
+          <button
+            type="button"
+            className="dfe-btn"
+            onClick={onSweep}
+            disabled={blocker !== null}
+            title={blocker ?? 'Search hyperparameters: many runs of this pipeline with other values, ranked on the validation split'}
+            data-testid="sweep-button"
+          >
+            Sweep…
+          </button>
           <button
             type="button"
             className="dfe-btn dfe-btn-run"

@@ -19,6 +19,8 @@ interface RunRow {
   name?: string | null;
   notes?: string | null;
   createdAt?: string | Date;
+  /** Set when the run is a trial (or the final run) of a sweep. */
+  sweep?: { id: string; name: string; role: 'trial' | 'final'; index: number } | null;
 }
 
 export function RunHeader({ run }: { run: RunRow }) {
@@ -63,6 +65,15 @@ export function RunHeader({ run }: { run: RunRow }) {
         </button>
       </div>
       <div style={{ fontSize: 13, color: '#5b6470', display: 'flex', gap: 14, flexWrap: 'wrap' }} data-testid="run-links">
+        {run.sweep ? (
+          <span data-testid="run-sweep">
+            {run.sweep.role === 'final' ? 'the best parameters, scored on the test split, ' : `trial ${run.sweep.index + 1} `}
+            of sweep{' '}
+            <Link data-testid="run-sweep-link" href={`/sweeps/${encodeURIComponent(run.sweep.id)}`}>
+              {run.sweep.name}
+            </Link>
+          </span>
+        ) : null}
         {run.createdAt ? <span>created {formatDateTime(run.createdAt)}</span> : null}
         {l?.productLine ? (
           <span>

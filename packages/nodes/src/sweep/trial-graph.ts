@@ -67,7 +67,7 @@ export function finalGraph(graph: PipelineGraph, params: TrialParams): PipelineG
 
 /**
  * A trial's score from its nodes' summaries (node.finished / node.cached): macroF1, accuracy and auroc from the
- * first evaluate node (percent, as the summary has them), valLoss from the first train node. null = not available.
+ * first evaluate node (fractions 0..1, as the summary has them), valLoss from the first train node. null = not available.
  */
 export function trialScore(
   graph: PipelineGraph,
