@@ -2,14 +2,15 @@
  * Issue 19 — a 30-trial sweep of head and training params on the steel sample finishes within 30× one warm trial,
  * and its best trial's validation macro F1 is at least the default params'.
  *
- *   npx tsx bench/sweep.ts [--trials 30] [--seed 1] [--datasets /tmp/df-bench/datasets]
+ *   npx tsx bench/sweep.ts [--trials 30] [--seed 1] [--strategy halving|random|grid] [--datasets /tmp/df-bench/datasets]
  *
  * In this one process, as `defectflow sweep` runs trials (execute() with the real run functions, one shared output
  * cache and one feature cache, trials one after another):
  *  1. warm-up (timed, not a target): a trial graph with 1 training epoch, cold caches — extracts the train, val and
  *     augmented features and fills the output cache with the upstream nodes;
  *  2. the warm trial: the default template's params as a trial (evaluation on val), features from the cache;
- *  3. the sweep: runSweep, random strategy, --trials trials over train.learningRate (log 1e-4..3e-2),
+ *  3. the sweep: runSweep, --strategy (default halving: most configurations train a few epochs, the best of each
+ *     rung eta× as many, up to the template's own), --trials trials over train.learningRate (log 1e-4..3e-2),
  *     train.batchSize {32, 64, 128}, train.optimizer {adam, sgd}, head.dropout (0..0.5), head.filters {64, 128, 256},
  *     ranked by validation macro F1; total wall time from runSweep's start to its end.
  * The sample set (1,800 images, 200 px) is generated once under --datasets if missing (not timed).
@@ -32,6 +33,7 @@ import { arg, loadNow, machineHeader, median } from './lib/machine.ts';
 
 const TRIALS = Number(arg('trials', '30'));
 const SEED = Number(arg('seed', '1'));
+const STRATEGY = arg('strategy', 'halving');
 const DATASETS = path.resolve(arg('datasets', '/tmp/df-bench/datasets'));
 
 if (!existsSync(path.join(DATASETS, 'sample-steel'))) await generateSampleDataset(path.join(DATASETS, 'sample-steel'), { kind: 'steel' });
@@ -71,7 +73,7 @@ const warm = await trial({});
 console.error(`warm-up ${(warmup.ms / 1000).toFixed(1)} s; warm default trial ${(warm.ms / 1000).toFixed(1)} s, val macro F1 ${warm.macroF1}, reused ${warm.reused}`);
 
 const spec = sweepSpecSchema.parse({
-  strategy: 'random',
+  strategy: STRATEGY,
   metric: 'macroF1',
   seed: SEED,
   parallel: 1,
@@ -84,14 +86,14 @@ const spec = sweepSpecSchema.parse({
     { nodeId: 'head', param: 'filters', kind: 'list', values: [64, 128, 256] },
   ],
 });
-const rows: { index: number; params: TrialParams; ms: number; macroF1: number | null; reused: boolean; epochs?: number }[] = [];
+const rows: { index: number; rung: number; params: TrialParams; ms: number; macroF1: number | null; reused: boolean; epochs?: number }[] = [];
 const t0 = performance.now();
 const result = await runSweep({
   graph,
   spec,
   runTrial: async (plan) => {
     const r = await trial(plan.params);
-    rows.push({ index: plan.index, params: plan.params, ms: r.ms, macroF1: r.macroF1, reused: r.reused, epochs: r.epochs });
+    rows.push({ index: plan.index, rung: plan.rung, params: plan.params, ms: r.ms, macroF1: r.macroF1, reused: r.reused, epochs: r.epochs });
     // As it goes, so a run stopped early still says what it measured.
     console.error(`trial ${plan.index + 1}: ${JSON.stringify(plan.params)} ${(r.ms / 1000).toFixed(1)} s, F1 ${r.macroF1}, reused ${r.reused}, ${r.epochs} epochs, load ${loadNow()}`);
     return { status: r.status, score: r.macroF1, reusedFeatures: r.reused, durationMs: Math.round(r.ms), ...(r.error ? { error: r.error } : {}) };
@@ -104,7 +106,7 @@ const f1 = (v: number | null | undefined) => (typeof v === 'number' ? v.toFixed(
 const best = result.best;
 const times = rows.map((r) => r.ms);
 console.log(header);
-console.log(`\`npx tsx bench/sweep.ts --trials ${TRIALS} --seed ${SEED}\` (load at end: ${loadNow()}), backend ${info.name} (${info.device})\n`);
+console.log(`\`npx tsx bench/sweep.ts --trials ${TRIALS} --seed ${SEED} --strategy ${STRATEGY}\` (load at end: ${loadNow()}), backend ${info.name} (${info.device})\n`);
 console.log('| measure | value |');
 console.log('|---|---|');
 console.log(`| warm-up trial (cold caches, 1 epoch) | ${s(warmup.ms)} |`);
@@ -115,9 +117,9 @@ console.log(`| trials on cached features | ${rows.filter((r) => r.reused).length
 console.log(`| trials succeeded | ${result.trials.filter((t) => t.outcome?.status === 'succeeded').length} of ${result.trials.length} (${result.stoppedBy}) |`);
 console.log(`| best trial | ${best ? `#${best.index + 1}: val macro F1 **${f1(best.outcome?.score)}** vs default ${f1(warm.macroF1)}` : 'none'} |`);
 if (best) console.log(`| best params | ${Object.entries(best.params).map(([k, v]) => `${k}=${typeof v === 'number' ? Number(v.toPrecision(4)) : v}`).join(', ')} |`);
-console.log('\n| trial | params | val macro F1 | epochs | time |');
-console.log('|---|---|---|---|---|');
+console.log('\n| trial | rung | params | val macro F1 | epochs | time |');
+console.log('|---|---|---|---|---|---|');
 for (const r of rows.sort((a, b) => a.index - b.index)) {
   const p = Object.entries(r.params).map(([k, v]) => `${k.split('.')[1]}=${typeof v === 'number' ? Number(v.toPrecision(3)) : v}`).join(' ');
-  console.log(`| ${r.index + 1} | ${p} | ${f1(r.macroF1)} | ${r.epochs ?? ''} | ${s(r.ms)} |`);
+  console.log(`| ${r.index + 1} | ${r.rung} | ${p} | ${f1(r.macroF1)} | ${r.epochs ?? ''} | ${s(r.ms)} |`);
 }

@@ -19,9 +19,12 @@ const reportName = (workspace) => `${workspace.replace(/[@/]/g, '_').replace(/^_
 // The failed tests by name, so a CI log that keeps only its tail still says what broke.
 const failures = [];
 
+// Terminal colour codes (ESC [ … m) out of vitest's messages.
+const COLOURS = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+
 function firstLines(text, n) {
   return String(text ?? '')
-    .replace(/\u001b\[[0-9;]*m/g, '')
+    .replace(COLOURS, '')
     .split('\n')
     .filter((line) => line.trim())
     .slice(0, n)
