@@ -8,7 +8,8 @@ export type { TemplateWithLatest, SaveTemplateInput } from './repo/templates.ts'
 export type { SavePipelineInput } from './repo/pipelines.ts';
 export type { CreateRunInput, ListRunsOptions, ListUnfinishedOptions, RunPatch } from './repo/runs.ts';
 export type { AppendOptions, AppendResult } from './repo/runEvents.ts';
-export type { CreateModelInput } from './repo/models.ts';
+export type { CreateModelInput, StageChange } from './repo/models.ts';
+export type { CreatePredictionInput, KeptImage, ListPredictionsOptions, PredictionCursor } from './repo/predictions.ts';
 export type { UpsertDatasetInput } from './repo/datasets.ts';
 export type { CreateUserInput, UserPatch } from './repo/users.ts';
 export type { CreateSessionInput } from './repo/sessions.ts';
@@ -19,7 +20,11 @@ export {
   datasets,
   datasetVersions,
   FINISHED_RUN_STATUSES,
+  MODEL_STAGES,
   models,
+  PREDICTION_IMAGE_REASONS,
+  PREDICTION_SOURCES,
+  predictions,
   pipelines,
   productLines,
   RUN_STATUSES,
@@ -36,7 +41,12 @@ export type {
   Dataset,
   DatasetVersion,
   Model,
+  ModelStage,
   NewModel,
+  NewPrediction,
+  PredictionImageReason,
+  PredictionRow,
+  PredictionSource,
   Pipeline,
   ProductLine,
   Run,

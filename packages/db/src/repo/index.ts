@@ -3,6 +3,7 @@ import { apiTokensRepo } from './apiTokens.ts';
 import { datasetsRepo } from './datasets.ts';
 import { modelsRepo } from './models.ts';
 import { pipelinesRepo } from './pipelines.ts';
+import { predictionsRepo } from './predictions.ts';
 import { productLinesRepo } from './productLines.ts';
 import { runEventsRepo } from './runEvents.ts';
 import { runsRepo } from './runs.ts';
@@ -15,6 +16,7 @@ export {
   datasetsRepo,
   modelsRepo,
   pipelinesRepo,
+  predictionsRepo,
   productLinesRepo,
   runEventsRepo,
   runsRepo,
@@ -32,6 +34,7 @@ export function createRepositories(db: Db) {
     runs: runsRepo(db),
     runEvents: runEventsRepo(db),
     models: modelsRepo(db),
+    predictions: predictionsRepo(db),
     datasets: datasetsRepo(db),
     users: usersRepo(db),
     sessions: sessionsRepo(db),
