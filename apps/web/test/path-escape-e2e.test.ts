@@ -16,7 +16,7 @@ import { silentLogger } from '../server/log.ts';
 import { type AppRouter, appRouter } from '../server/router.ts';
 import { RunnerBridge } from '../server/runner-bridge.ts';
 import type { WebContext } from '../server/trpc.ts';
-import { authOff, FakeLink, FakeRunnerControl, memoryDb, tempDir } from './helpers.ts';
+import { authOff, FakeLink, FakeRunnerControl, memoryDb, tempDir, testPredictionLog } from './helpers.ts';
 
 let db: DbHandle;
 let server: Server;
@@ -43,6 +43,7 @@ beforeAll(async () => {
     runner,
     paths: { dataDir, datasetsRoot: join(dataDir, 'datasets'), modelsDir },
     predict: async () => [],
+    predictionLog: testPredictionLog(db),
     ...authOff(db),
   };
   const trpc = createHTTPHandler({ router: appRouter, basePath: '/api/trpc/', createContext: () => ctx });
