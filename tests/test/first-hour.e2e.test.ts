@@ -3,7 +3,7 @@
  * the editor's canvas stays readable (zoom, minimap, run drawer refit, one-line toolbar), the small
  * papercuts (model names and archive name, prediction cards, cancelled badge, paste position, field
  * errors, "saved" on a new pipeline, datasets.versions NOT_FOUND), and the missing pieces (run names and
- * notes, pipeline/template column and filter, links from a run, run and model deletion, active model,
+ * notes, pipeline/template column and filter, links from a run, run and model deletion, production model,
  * product lines in the navigation, confusion matrices side by side, an enlarged thumbnail).
  *
  * FIRST_HOUR_SHOTS=<dir> also saves a screenshot of each screen there.
@@ -359,14 +359,14 @@ describe('the first hour of a new user (issue 20)', () => {
     await page.keyboard.press('Escape');
   });
 
-  it('renames a model, marks it active for its product line and deletes another with a confirmation', async () => {
+  it('renames a model, promotes it to production for its product line and deletes another with a confirmation', async () => {
     await page.goto(`${app.url}/models/${encodeURIComponent(modelId)}`);
     await page.getByTestId('model-rename').click();
     await page.getByTestId('model-name-input').fill('Steel strip v1');
     await page.getByTestId('model-name-save').click();
     await expect.poll(() => page.getByTestId('model-name').textContent()).toBe('Steel strip v1');
-    await page.getByTestId('model-toggle-active').click();
-    await page.getByTestId('model-actions').getByTestId('model-active').waitFor();
+    await page.getByTestId('model-promote').click();
+    await page.getByTestId('model-actions').locator('[data-testid="model-stage"][data-stage="production"]').waitFor();
     await shot(page, 'model-actions');
     await page.goto(`${app.url}/product-lines/${lineId}`);
     await expect.poll(() => page.getByTestId('product-line-active-model').textContent()).toContain('Steel strip v1');
@@ -385,7 +385,7 @@ describe('the first hour of a new user (issue 20)', () => {
     await page.getByTestId('run-delete').click();
     const list = page.getByTestId('run-delete-list');
     await expect.poll(() => list.textContent()).toMatch(/its \d+ logged events/);
-    expect(await list.textContent()).toContain('the model Steel strip v1 it deployed — the active model of its product line');
+    expect(await list.textContent()).toContain('the model Steel strip v1 it deployed — the production model of its product line');
     await shot(page, 'run-delete');
     await page.getByTestId('run-delete-confirm').click();
     await page.waitForURL(/\/runs$/);

@@ -17,6 +17,8 @@ import { createDatasetUploadRoutes } from './datasets/upload.ts';
 import { createFileRoutes } from './http-files.ts';
 import { consoleLogger, errorMessage, type Logger } from './log.ts';
 import { createPredictor } from './predict.ts';
+import { createPredictionApiRoutes } from './predictions/api-routes.ts';
+import { PredictionLog } from './predictions/log.ts';
 import { appRouter } from './router.ts';
 import { resolveRunnerId } from '@defectflow/runner/runner-id';
 import { RunnerBridge } from './runner-bridge.ts';
@@ -142,6 +144,9 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
         if (error.code === 'INTERNAL_SERVER_ERROR') log.error(`tRPC ${path ?? '?'}: ${error.message}`);
       },
     });
+    const predictionLog = new PredictionLog({ repo: db.repo, dir: join(env.dataDir, 'predictions'), ...env.predictionLog, log });
+    await predictionLog.start(); // prunes past PREDICTION_RETENTION_DAYS now and hourly
+    cleanups.push(() => predictionLog.close());
     const imageRoutes = createFileRoutes({
       repo: db.repo,
       datasetsRoot: env.datasetsRoot,
@@ -149,13 +154,24 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
       log,
       thumbs: new ThumbCache({ dir: join(env.dataDir, 'cache', 'thumbs'), maxBytes: env.thumbCacheMaxBytes }),
       maxPixels: env.imageMaxPixels,
+      predictionLog,
     });
     const uploadRoutes = createDatasetUploadRoutes({ repo: db.repo, datasetsRoot: env.datasetsRoot, log, limits: env.uploads });
     cleanups.push(() => uploadRoutes.close()); // the idle-upload sweep timer
     const predictor = createPredictor({ ...env.predict, maxPixels: env.imageMaxPixels });
     cleanups.push(() => predictor.close());
+    const predictionApi = createPredictionApiRoutes({
+      repo: db.repo,
+      predict: predictor.predict,
+      predictionLog,
+      modelsDir: env.modelsDir,
+      limits: env.predict,
+      ratePerMin: env.predictRatePerMin,
+      principal: (req) => guard.principal(req),
+      log,
+    });
     const fileRoutes = async (req: IncomingMessage, res: ServerResponse, url: URL) =>
-      (await uploadRoutes(req, res, url)) || imageRoutes(req, res, url);
+      (await uploadRoutes(req, res, url)) || (await predictionApi(req, res, url)) || imageRoutes(req, res, url);
 
     const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
       const url = new URL(req.url ?? '/', 'http://localhost');
@@ -201,6 +217,7 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
       sweeps,
       paths: { dataDir: env.dataDir, datasetsRoot: env.datasetsRoot, modelsDir: env.modelsDir },
       predict: predictor.predict,
+      predictionLog,
       auth,
     };
     bridge.start();

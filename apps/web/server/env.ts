@@ -66,6 +66,17 @@ const EnvSchema = z
     PREDICT_MAX_MODELS: count.max(100).default(3),
     /** Hyperparameter sweeps this web server drives at once (server/sweeps/); another start is refused, naming it. */
     SWEEP_MAX_RUNNING: count.max(1_000).default(4),
+    /** Prediction API (/api/v1/…/predict) requests per API token (or user) per minute. */
+    PREDICT_RATE_PER_MIN: count.max(1_000_000).default(600),
+    // The prediction log (server/predictions/log.ts).
+    /** Share of predictions whose image is kept (0..1), besides every low-confidence one. */
+    PREDICTION_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(0.05),
+    /** A prediction whose confidence is below this is low-confidence: flagged, and its image kept. */
+    PREDICTION_LOW_CONFIDENCE: z.coerce.number().min(0).max(1).default(0.6),
+    /** Disk bytes of kept prediction images (DATA_DIR/predictions); the oldest images go first, their rows stay. */
+    PREDICTION_IMAGES_MAX_BYTES: count.default(GiB),
+    /** Prediction log rows (and their images) older than this are deleted, at start and hourly. */
+    PREDICTION_RETENTION_DAYS: z.coerce.number().positive().max(36_500).default(90),
     // Access control (server/auth/).
     /** Accounts: `on` | `off`. Default off when HOST is a loopback address (zero-config), on otherwise. */
     AUTH: z.enum(['on', 'off']).optional(),
@@ -172,6 +183,10 @@ export interface WebEnv {
   predict: { maxQueue: number; maxImages: number; maxImageBytes: number; maxModels: number };
   /** SWEEP_MAX_RUNNING: sweeps driven at once. */
   sweepMaxRunning: number;
+  /** Prediction API requests per token (or user) per minute (PREDICT_RATE_PER_MIN). */
+  predictRatePerMin: number;
+  /** The prediction log (predictions/log.ts). */
+  predictionLog: { sampleRate: number; lowConfidence: number; imagesMaxBytes: number; retentionDays: number };
 }
 
 /** 127.0.0.0/8, ::1 and localhost: reachable from this machine only. */
@@ -265,6 +280,13 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
       maxModels: e.PREDICT_MAX_MODELS,
     },
     sweepMaxRunning: e.SWEEP_MAX_RUNNING,
+    predictRatePerMin: e.PREDICT_RATE_PER_MIN,
+    predictionLog: {
+      sampleRate: e.PREDICTION_SAMPLE_RATE,
+      lowConfidence: e.PREDICTION_LOW_CONFIDENCE,
+      imagesMaxBytes: e.PREDICTION_IMAGES_MAX_BYTES,
+      retentionDays: e.PREDICTION_RETENTION_DAYS,
+    },
   };
 }
 

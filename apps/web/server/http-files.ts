@@ -5,6 +5,7 @@
  *                                                           the run's dataset folder, as in the report)
  *   GET /api/models/<id>/archive                            the exported model folder as .tar.gz
  *   GET /api/models/<id>/model.onnx                         the folder's ONNX export (uint8 NHWC in, probabilities out)
+ *   GET /api/predictions/<id>/image[?thumb=<px>]            a prediction's kept image (DATA_DIR/predictions)
  * Every file path is resolved inside DATASETS_ROOT (images) or must be a registered model's folder inside
  * DATA_DIR/models (archives).
  * Thumbnails (and images converted for the browser) are rendered once and kept in a ThumbCache; every response
@@ -21,6 +22,7 @@ import { isImageFile } from './datasets-fs.ts';
 import { errorMessage, type Logger } from './log.ts';
 import { archiveBaseName } from './model-names.ts';
 import { modelDirInside, PathOutsideRootError, resolveInsideRoot } from './paths.ts';
+import type { PredictionLog } from './predictions/log.ts';
 import { tarGzDirectory } from './tar.ts';
 import { type ThumbCache, thumbKey } from './thumb-cache.ts';
 
@@ -47,6 +49,8 @@ export interface FileRoutesOptions {
   thumbs?: ThumbCache;
   /** Images of more pixels are not decoded (IMAGE_MAX_PIXELS). */
   maxPixels?: number;
+  /** Serves /api/predictions/<id>/image (kept images of the prediction log). */
+  predictionLog?: PredictionLog;
 }
 
 class HttpError extends Error {
@@ -147,6 +151,24 @@ async function resolveImage(url: URL, opts: FileRoutesOptions): Promise<{ file: 
 
 async function serveImage(req: IncomingMessage, res: ServerResponse, url: URL, opts: FileRoutesOptions): Promise<void> {
   const { file, shown } = await resolveImage(url, opts);
+  await sendImageFile(req, res, url, file, shown, opts);
+}
+
+/** A kept image of the prediction log (confined to DATA_DIR/predictions by the log's imageFile). */
+async function servePredictionImage(req: IncomingMessage, res: ServerResponse, url: URL, id: string, opts: FileRoutesOptions): Promise<void> {
+  const log = opts.predictionLog;
+  if (!log) throw new HttpError(404, 'the prediction log is not available');
+  const row = await opts.repo.predictions.get(id);
+  if (!row) throw new HttpError(404, `prediction ${id} does not exist`);
+  const file = log.imageFile(row);
+  const info = file ? await lstat(file).catch(() => null) : null;
+  // lstat: a kept image that became a symlink is not followed.
+  if (!file || !info?.isFile()) throw new HttpError(404, `prediction ${id}: its image was not kept (or was dropped by the image budget)`);
+  await sendImageFile(req, res, url, file, row.imageName, opts);
+}
+
+/** The image file, or its thumbnail (`?thumb=px`), with an ETag; formats browsers cannot draw are sent as PNG. */
+async function sendImageFile(req: IncomingMessage, res: ServerResponse, url: URL, file: string, shown: string, opts: FileRoutesOptions): Promise<void> {
   const ext = extname(file).toLowerCase();
   const thumbParam = url.searchParams.get('thumb');
   const thumb = thumbParam ? Number.parseInt(thumbParam, 10) : 0;
@@ -242,7 +264,8 @@ export function createFileRoutes(opts: FileRoutesOptions) {
   return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
     const archive = /^\/api\/models\/([^/]+)\/archive\/?$/.exec(url.pathname);
     const onnx = /^\/api\/models\/([^/]+)\/model\.onnx$/.exec(url.pathname);
-    if (url.pathname !== '/api/images' && !archive && !onnx) return false;
+    const predictionImage = /^\/api\/predictions\/([^/]+)\/image$/.exec(url.pathname);
+    if (url.pathname !== '/api/images' && !archive && !onnx && !predictionImage) return false;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       sendError(res, 405, 'only GET');
       return true;
@@ -250,6 +273,7 @@ export function createFileRoutes(opts: FileRoutesOptions) {
     try {
       if (archive) await serveModelArchive(res, decodeURIComponent(archive[1]!), opts);
       else if (onnx) await serveModelOnnx(req, res, decodeURIComponent(onnx[1]!), opts);
+      else if (predictionImage) await servePredictionImage(req, res, url, decodeURIComponent(predictionImage[1]!), opts);
       else await serveImage(req, res, url, opts);
     } catch (err) {
       if (err instanceof HttpError) sendError(res, err.status, err.message);

@@ -82,11 +82,18 @@ async function predict(req: PredictRequest): Promise<Prediction[]> {
         results[k] = { name: image.name, error: userFacing(err, file, image.name) };
       }
     }
+    const rule = model.meta.decision ?? null;
     const store = (k: number, p: Awaited<ReturnType<EngineApi['predictImages']>>[number] | undefined) => {
       const name = req.images[k]?.name as string;
-      results[k] = p
-        ? { name, label: p.label, confidence: p.confidence, scores: p.probabilities }
-        : { name, error: 'the model returned no prediction' };
+      if (!p) {
+        results[k] = { name, error: 'the model returned no prediction' };
+        return;
+      }
+      // The call predictImages made (decideClass): defect score = 1 − p(good) against the operating point.
+      const decision = rule
+        ? { defect: p.label !== rule.goodClass, defectScore: 1 - (p.probabilities[rule.goodClass] ?? 0), threshold: rule.threshold, goodClass: rule.goodClass }
+        : undefined;
+      results[k] = { name, label: p.label, confidence: p.confidence, scores: p.probabilities, ...(decision ? { decision } : {}) };
     };
     try {
       // All readable files in one call (batched by the engine) ...

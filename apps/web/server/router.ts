@@ -4,6 +4,7 @@ import { datasetsRouter } from './routers/datasets.ts';
 import { modelsRouter } from './routers/models.ts';
 import { nodesRouter } from './routers/nodes.ts';
 import { pipelinesRouter } from './routers/pipelines.ts';
+import { predictionsRouter } from './routers/predictions.ts';
 import { productLinesRouter } from './routers/productLines.ts';
 import { runnerRouter } from './routers/runner.ts';
 import { runsRouter } from './routers/runs.ts';
@@ -23,6 +24,7 @@ export const appRouter = createTRPCRouter({
   sweeps: sweepsRouter,
   datasets: datasetsRouter,
   models: modelsRouter,
+  predictions: predictionsRouter,
   auth: authRouter,
   users: usersRouter,
   tokens: tokensRouter,

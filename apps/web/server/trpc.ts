@@ -4,6 +4,7 @@ import type { PipelineGraph } from '@defectflow/nodes';
 import { initTRPC, TRPCError } from '@trpc/server';
 import { accessDenied, type Principal, type Role } from './auth/principal.ts';
 import type { AuthService, ClientMeta } from './auth/service.ts';
+import type { PredictionLog } from './predictions/log.ts';
 import type { RunnerStartResult, RunnerStatus } from './runner-link.ts';
 import type { SweepController } from './sweeps/controller.ts';
 
@@ -29,9 +30,28 @@ export type HeatMap =
   | { label: string; confidence: number; width: number; height: number; values: number[]; fit: 'stretch' | 'letterbox' }
   | { unavailable: string };
 
+/**
+ * The model's defect-vs-good rule applied to one image (engine decision.ts): defect score = 1 − p(goodClass);
+ * `defect` when it is at least `threshold`. Absent when the model has no operating point (plain argmax).
+ */
+export interface DecisionCall {
+  defect: boolean;
+  defectScore: number;
+  threshold: number;
+  goodClass: string;
+}
+
 /** One image's answer: its class, or why this file could not be predicted (named by the user's file name). */
 export type Prediction =
-  | { name: string; label: string; confidence: number; scores: Record<string, number>; heatmap?: HeatMap; error?: undefined }
+  | {
+      name: string;
+      label: string;
+      confidence: number;
+      scores: Record<string, number>;
+      decision?: DecisionCall;
+      heatmap?: HeatMap;
+      error?: undefined;
+    }
   | { name: string; error: string };
 
 /**
@@ -47,6 +67,8 @@ export interface WebContext {
   sweeps: SweepController;
   paths: { dataDir: string; datasetsRoot: string; modelsDir: string };
   predict: PredictFn;
+  /** Where models.predict (the model page's drop-an-image) records its predictions. */
+  predictionLog: PredictionLog;
   /** Who is asking: a signed-in user, the implicit local admin (AUTH off), or anonymous. */
   principal: Principal;
   auth: AuthService;

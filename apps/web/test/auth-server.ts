@@ -15,10 +15,12 @@ import { type AuthConfig, AuthService } from '../server/auth/service.ts';
 import { createDatasetUploadRoutes } from '../server/datasets/upload.ts';
 import { createFileRoutes } from '../server/http-files.ts';
 import type { Logger } from '../server/log.ts';
+import { createPredictionApiRoutes } from '../server/predictions/api-routes.ts';
+import { PredictionLog, type PredictionLogOptions } from '../server/predictions/log.ts';
 import { appRouter } from '../server/router.ts';
 import { attachBrowserSockets, type BrowserSockets } from '../server/sockets.ts';
 import { SweepController } from '../server/sweeps/controller.ts';
-import type { RunnerControl, WebContext } from '../server/trpc.ts';
+import type { PredictFn, RunnerControl, WebContext } from '../server/trpc.ts';
 import { FakeRunnerControl, tempDir } from './helpers.ts';
 
 export interface TestServerOptions {
@@ -29,6 +31,11 @@ export interface TestServerOptions {
   datasetsRoot?: string;
   joinLimit?: number;
   trustProxy?: boolean;
+  /** The prediction worker (default: answers nothing) and the prediction API's and log's settings. */
+  predict?: PredictFn;
+  predictionLog?: Partial<Omit<PredictionLogOptions, 'repo' | 'dir' | 'log'>>;
+  predictLimits?: { maxImages: number; maxImageBytes: number };
+  predictRatePerMin?: number;
 }
 
 export interface TestServer {
@@ -39,6 +46,8 @@ export interface TestServer {
   runner: RunnerControl;
   sweeps: SweepController;
   sockets: BrowserSockets;
+  predictionLog: PredictionLog;
+  paths: WebContext['paths'];
   /** Every line the server logged. */
   logs: string[];
   close(): Promise<void>;
@@ -69,7 +78,18 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     datasetsRoot: options.datasetsRoot ?? join(dir, 'data', 'datasets'),
     modelsDir: join(dir, 'data', 'models'),
   };
-  const deps: Omit<WebContext, 'principal' | 'http' | 'runner' | 'sweeps'> = { repo: db.repo, paths, predict: async () => [], auth };
+  const predict: PredictFn = options.predict ?? (async () => []);
+  const predictionLog = new PredictionLog({
+    repo: db.repo,
+    dir: join(paths.dataDir, 'predictions'),
+    sampleRate: 0.05,
+    lowConfidence: 0.6,
+    imagesMaxBytes: 1024 ** 3,
+    retentionDays: 90,
+    log,
+    ...options.predictionLog,
+  });
+  const deps: Omit<WebContext, 'principal' | 'http' | 'runner' | 'sweeps'> = { repo: db.repo, paths, predict, predictionLog, auth };
   let sweeps = new SweepController({ repo: db.repo, runner, maxRunning: 4, log });
   const trpc = createHTTPHandler({
     router: appRouter,
@@ -82,12 +102,23 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       http: { client: guard.clientMeta(req), setCookie: (c) => appendSetCookie(res, c) },
     }),
   });
-  const files = createFileRoutes({ repo: db.repo, datasetsRoot: paths.datasetsRoot, modelsDir: paths.modelsDir, log });
+  const files = createFileRoutes({ repo: db.repo, datasetsRoot: paths.datasetsRoot, modelsDir: paths.modelsDir, log, predictionLog });
   const uploads = createDatasetUploadRoutes({ repo: db.repo, datasetsRoot: paths.datasetsRoot, log });
+  const predictionApi = createPredictionApiRoutes({
+    repo: db.repo,
+    predict,
+    predictionLog,
+    modelsDir: paths.modelsDir,
+    limits: options.predictLimits ?? { maxImages: 32, maxImageBytes: 20 * 1024 ** 2 },
+    ratePerMin: options.predictRatePerMin ?? 600,
+    principal: (req) => guard.principal(req),
+    log,
+  });
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname.startsWith('/api/trpc/')) return trpc(req, res);
-    void (async () => (await uploads(req, res, url)) || (await files(req, res, url)) || res.writeHead(404).end('page'))();
+    void (async () =>
+      (await uploads(req, res, url)) || (await predictionApi(req, res, url)) || (await files(req, res, url)) || res.writeHead(404).end('page'))();
   });
   const sockets = attachBrowserSockets(server, {
     listEvents: (runId, since) => db.repo.runEvents.list(runId, since),
@@ -112,9 +143,12 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     runner,
     sweeps,
     sockets,
+    predictionLog,
+    paths,
     logs,
     async close() {
       await sweeps.close();
+      predictionLog.close();
       await sockets.close();
       uploads.close();
       auth.close();

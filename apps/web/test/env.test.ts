@@ -49,4 +49,22 @@ describe('loadEnv', () => {
     expect(set).toMatchObject({ imageMaxPixels: 4_000_000, predict: { maxQueue: 2 } });
     expect(() => loadEnv({ UPLOAD_MAX_OPEN: '0', THUMB_CACHE_MAX_BYTES: 'lots' })).toThrow(/UPLOAD_MAX_OPEN[\s\S]*THUMB_CACHE_MAX_BYTES/);
   });
+
+  it('prediction API and log: defaults, values from the environment, bad values named', () => {
+    const env = loadEnv({});
+    expect(env.predictRatePerMin).toBe(600);
+    expect(env.predictionLog).toEqual({ sampleRate: 0.05, lowConfidence: 0.6, imagesMaxBytes: 1024 ** 3, retentionDays: 90 });
+    const set = loadEnv({
+      PREDICT_RATE_PER_MIN: '30',
+      PREDICTION_SAMPLE_RATE: '1',
+      PREDICTION_LOW_CONFIDENCE: '0.75',
+      PREDICTION_IMAGES_MAX_BYTES: '1000000',
+      PREDICTION_RETENTION_DAYS: '7',
+    });
+    expect(set.predictRatePerMin).toBe(30);
+    expect(set.predictionLog).toEqual({ sampleRate: 1, lowConfidence: 0.75, imagesMaxBytes: 1_000_000, retentionDays: 7 });
+    expect(() => loadEnv({ PREDICTION_SAMPLE_RATE: '5', PREDICTION_RETENTION_DAYS: '0', PREDICT_RATE_PER_MIN: 'fast' })).toThrow(
+      /PREDICT_RATE_PER_MIN[\s\S]*PREDICTION_SAMPLE_RATE[\s\S]*PREDICTION_RETENTION_DAYS/,
+    );
+  });
 });

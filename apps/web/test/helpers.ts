@@ -7,6 +7,7 @@ import type { PipelineGraph, RunEvent, RunEventBody } from '@defectflow/nodes';
 import { LOCAL_PRINCIPAL } from '../server/auth/principal.ts';
 import { AuthService } from '../server/auth/service.ts';
 import { silentLogger } from '../server/log.ts';
+import { PredictionLog, type PredictionLogOptions } from '../server/predictions/log.ts';
 import { appRouter } from '../server/router.ts';
 import type { RunRelay } from '../server/runner-bridge.ts';
 import type { RunnerCapabilities, RunnerLink, RunnerStartResult, RunnerStatus } from '../server/runner-link.ts';
@@ -52,6 +53,20 @@ export function authOff(db: DbHandle): Pick<WebContext, 'auth' | 'principal'> {
   return { auth, principal: LOCAL_PRINCIPAL };
 }
 
+/** A prediction log in a temp dir that keeps no images unless asked (sample rate 0, nothing low-confidence). */
+export function testPredictionLog(db: DbHandle, options: Partial<PredictionLogOptions> = {}): PredictionLog {
+  return new PredictionLog({
+    repo: db.repo,
+    dir: join(tempDir('df-predictions-'), 'predictions'),
+    sampleRate: 0,
+    lowConfidence: 0,
+    imagesMaxBytes: 1024 ** 3,
+    retentionDays: 90,
+    log: silentLogger,
+    ...options,
+  });
+}
+
 export function makeCaller(db: DbHandle, runner: RunnerControl, overrides: Partial<WebContext> = {}) {
   const predict: PredictFn = async (_dir, images) =>
     images.map((i) => ({ name: i.name, label: 'ok', confidence: 1, scores: { ok: 1 } }));
@@ -61,6 +76,7 @@ export function makeCaller(db: DbHandle, runner: RunnerControl, overrides: Parti
     sweeps: new SweepController({ repo: db.repo, runner, maxRunning: 4 }),
     paths: { dataDir: tempDir(), datasetsRoot: tempDir(), modelsDir: tempDir() },
     predict,
+    predictionLog: testPredictionLog(db),
     ...authOff(db),
     ...overrides,
   };

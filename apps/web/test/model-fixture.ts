@@ -7,7 +7,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 
-export async function writeTinyModel(dir: string, opts: { inputSize?: number; filters?: number } = {}): Promise<string> {
+/** `uniform`: a head of zeros, so every image gets p = 0.5 for both labels (a known, low confidence). */
+export async function writeTinyModel(dir: string, opts: { inputSize?: number; filters?: number; uniform?: boolean } = {}): Promise<string> {
   const size = opts.inputSize ?? 64;
   const filters = opts.filters ?? 16;
   await tf.setBackend('cpu');
@@ -16,7 +17,7 @@ export async function writeTinyModel(dir: string, opts: { inputSize?: number; fi
       tf.layers.conv2d({ inputShape: [size, size, 3], filters, kernelSize: 3, activation: 'relu', name: 'conv_a', kernelInitializer: 'glorotUniform' }),
       tf.layers.conv2d({ filters: filters * 2, kernelSize: 3, activation: 'relu', name: 'conv_b' }),
       tf.layers.globalAveragePooling2d({ name: 'pool' }),
-      tf.layers.dense({ units: 2, activation: 'softmax', name: 'head' }),
+      tf.layers.dense({ units: 2, activation: 'softmax', name: 'head', ...(opts.uniform ? { kernelInitializer: 'zeros' } : {}) }),
     ],
   });
   mkdirSync(dir, { recursive: true });

@@ -17,7 +17,7 @@ import { type AppRouter, appRouter } from '../server/router.ts';
 import { RunnerBridge } from '../server/runner-bridge.ts';
 import { SweepController } from '../server/sweeps/controller.ts';
 import type { WebContext } from '../server/trpc.ts';
-import { authOff, FakeLink, FakeRunnerControl, memoryDb, tempDir } from './helpers.ts';
+import { authOff, FakeLink, FakeRunnerControl, memoryDb, tempDir, testPredictionLog } from './helpers.ts';
 
 let db: DbHandle;
 let server: Server;
@@ -45,6 +45,7 @@ beforeAll(async () => {
     sweeps: new SweepController({ repo: db.repo, runner, maxRunning: 4 }),
     paths: { dataDir, datasetsRoot: join(dataDir, 'datasets'), modelsDir },
     predict: async () => [],
+    predictionLog: testPredictionLog(db),
     ...authOff(db),
   };
   const trpc = createHTTPHandler({ router: appRouter, basePath: '/api/trpc/', createContext: () => ctx });

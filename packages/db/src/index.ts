@@ -9,7 +9,8 @@ export type { SavePipelineInput } from './repo/pipelines.ts';
 export type { CreateRunInput, ListRunsOptions, ListUnfinishedOptions, RunPatch, SweepRun } from './repo/runs.ts';
 export type { AppendOptions, AppendResult } from './repo/runEvents.ts';
 export type { CreateSweepInput, ListSweepsOptions, SweepPatch } from './repo/sweeps.ts';
-export type { CreateModelInput } from './repo/models.ts';
+export type { CreateModelInput, StageChange } from './repo/models.ts';
+export type { CreatePredictionInput, KeptImage, ListPredictionsOptions, PredictionCursor } from './repo/predictions.ts';
 export type { UpsertDatasetInput } from './repo/datasets.ts';
 export type { CreateUserInput, UserPatch } from './repo/users.ts';
 export type { CreateSessionInput } from './repo/sessions.ts';
@@ -20,7 +21,11 @@ export {
   datasets,
   datasetVersions,
   FINISHED_RUN_STATUSES,
+  MODEL_STAGES,
   models,
+  PREDICTION_IMAGE_REASONS,
+  PREDICTION_SOURCES,
+  predictions,
   pipelines,
   productLines,
   RUN_STATUSES,
@@ -39,7 +44,12 @@ export type {
   Dataset,
   DatasetVersion,
   Model,
+  ModelStage,
   NewModel,
+  NewPrediction,
+  PredictionImageReason,
+  PredictionRow,
+  PredictionSource,
   Pipeline,
   ProductLine,
   Run,

@@ -8,6 +8,7 @@ import {
   type AnyPgColumn,
   boolean,
   check,
+  doublePrecision,
   index,
   integer,
   jsonb,
@@ -202,6 +203,14 @@ export const runEvents = pgTable(
   (t) => [primaryKey({ name: 'run_events_pk', columns: [t.runId, t.seq] })],
 );
 
+/**
+ * Stages of a deployed model within its product line: new models start in `staging`; at most one per line is in
+ * `production` (what the prediction API serves by default); a production model replaced by a promotion goes to
+ * `archived` with `retired_at` set, and a rollback restores the most recently retired one.
+ */
+export const MODEL_STAGES = ['staging', 'production', 'archived'] as const;
+export type ModelStage = (typeof MODEL_STAGES)[number];
+
 export const models = pgTable(
   'models',
   {
@@ -214,13 +223,66 @@ export const models = pgTable(
     labels: jsonb('labels').$type<string[]>().notNull(),
     inputSize: integer('input_size').notNull(),
     metrics: jsonb('metrics').$type<Record<string, unknown>>(),
-    /** The model its product line uses now; at most one per product line (partial unique index). */
-    active: boolean('active').notNull().default(false),
+    /** 1, 2, … per product line in registration order (models without a line count among themselves). */
+    version: integer('version').notNull(),
+    stage: text('stage', { enum: MODEL_STAGES }).notNull().default('staging'),
+    stageChangedAt: timestamp('stage_changed_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    /** When a promotion replaced it as production; rollback restores the archived model retired last. */
+    retiredAt: timestamp('retired_at', { withTimezone: true, mode: 'date' }),
     createdAt: createdAt(),
   },
   (t) => [
+    check('models_stage_check', sql`${t.stage} in ('staging', 'production', 'archived')`),
     index('models_product_line_idx').on(t.productLineId),
-    uniqueIndex('models_one_active_per_line').on(t.productLineId).where(sql`${t.active}`),
+    uniqueIndex('models_line_version_unique').on(t.productLineId, t.version),
+    uniqueIndex('models_one_production_per_line').on(t.productLineId).where(sql`${t.stage} = 'production'`),
+  ],
+);
+
+export const PREDICTION_SOURCES = ['api', 'ui'] as const;
+export type PredictionSource = (typeof PREDICTION_SOURCES)[number];
+/** Why a prediction's image was kept on disk: the random sample, or a confidence under the threshold. */
+export const PREDICTION_IMAGE_REASONS = ['sample', 'low_confidence'] as const;
+export type PredictionImageReason = (typeof PREDICTION_IMAGE_REASONS)[number];
+
+/**
+ * The prediction log: one row per image a deployed model classified (prediction API and the model page). The
+ * image itself is kept for a sample and for low-confidence answers under DATA_DIR/predictions; when the image
+ * budget drops it, `image_path` becomes null and the row keeps the hash.
+ */
+export const predictions = pgTable(
+  'predictions',
+  {
+    id: id(),
+    createdAt: createdAt(),
+    modelId: text('model_id')
+      .notNull()
+      .references(() => models.id, { onDelete: 'cascade' }),
+    /** The model's version when it answered (a model keeps its version; stored so the log reads alone). */
+    modelVersion: integer('model_version').notNull(),
+    label: text('label').notNull(),
+    /** Probability of `label` (the decided class). */
+    confidence: doublePrecision('confidence').notNull(),
+    probabilities: jsonb('probabilities').$type<Record<string, number>>().notNull(),
+    /** Below PREDICTION_LOW_CONFIDENCE when it was made. */
+    lowConfidence: boolean('low_confidence').notNull(),
+    latencyMs: integer('latency_ms').notNull(),
+    /** SHA-256 (hex) of the image bytes as sent. */
+    imageSha256: text('image_sha256').notNull(),
+    /** The file name the client gave (multipart) or a generated one (raw body). */
+    imageName: text('image_name').notNull(),
+    imageBytes: integer('image_bytes').notNull(),
+    source: text('source', { enum: PREDICTION_SOURCES }).notNull(),
+    tokenId: text('token_id').references(() => apiTokens.id, { onDelete: 'set null' }),
+    /** Kept image, relative to DATA_DIR/predictions; null when not kept or dropped by the budget or retention. */
+    imagePath: text('image_path'),
+    imageReason: text('image_reason', { enum: PREDICTION_IMAGE_REASONS }),
+  },
+  (t) => [
+    check('predictions_source_check', sql`${t.source} in ('api', 'ui')`),
+    index('predictions_model_created_idx').on(t.modelId, t.createdAt),
+    index('predictions_created_idx').on(t.createdAt),
+    index('predictions_kept_images_idx').on(t.createdAt).where(sql`${t.imagePath} is not null`),
   ],
 );
 
@@ -314,5 +376,7 @@ export type Sweep = typeof sweeps.$inferSelect;
 export type RunEventRow = typeof runEvents.$inferSelect;
 export type Model = typeof models.$inferSelect;
 export type NewModel = typeof models.$inferInsert;
+export type PredictionRow = typeof predictions.$inferSelect;
+export type NewPrediction = typeof predictions.$inferInsert;
 export type Dataset = typeof datasets.$inferSelect;
 export type DatasetVersion = typeof datasetVersions.$inferSelect;

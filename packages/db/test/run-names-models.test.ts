@@ -1,4 +1,4 @@
-/** Run names/notes and template links; model rename, active-per-line and removal (migration 0002). */
+/** Run names/notes and template links; model rename, production-per-line (formerly `active`) and removal (migration 0002). */
 import type { PipelineGraph } from '@defectflow/nodes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, type DbHandle } from '../src/index.ts';
@@ -35,11 +35,13 @@ function suite(backend: Backend) {
     const base = { productLineId: line.id, dir: '/m', labels: ['a'], inputSize: 64 };
     const a = await h.repo.models.create({ ...base, id: 'model-a', name: 'a', runId: run.id });
     const b = await h.repo.models.create({ ...base, id: 'model-b', name: 'b' });
-    expect(a.active).toBe(false);
+    expect(a.stage).toBe('staging');
+    // setActive is the former `active` flag: true promotes (the replaced production model is archived).
     await h.repo.models.setActive(a.id, true);
     await h.repo.models.setActive(b.id, true);
-    expect((await h.repo.models.get(a.id))?.active).toBe(false);
-    expect((await h.repo.models.get(b.id))?.active).toBe(true);
+    expect((await h.repo.models.get(a.id))?.stage).toBe('archived');
+    expect((await h.repo.models.get(b.id))?.stage).toBe('production');
+    expect((await h.repo.models.setActive(b.id, false)).stage).toBe('staging');
     expect((await h.repo.models.rename(a.id, 'steel v2')).name).toBe('steel v2');
     await expect(h.repo.models.rename('nope', 'x')).rejects.toThrow(/model nope does not exist/);
     expect((await h.repo.models.listByRun(run.id)).map((m) => m.id)).toEqual([a.id]);

@@ -6,7 +6,8 @@
  *      allowed origin (Origin, or Referer when Origin is absent), unless they carry `Authorization: Bearer`
  *      (a browser cannot add that header cross-origin without a CORS preflight, which this server never grants).
  *      With AUTH off a request with neither header is let through: browsers always send Origin on such requests,
- *      so it is a script on this machine, not a forged request.
+ *      so it is a script on this machine, not a forged request. A prediction API call (/api/v1/…/predict) without
+ *      a session cookie skips this check too (it carries no ambient credential) and gets 401 without a token.
  *   3. /api/* outside tRPC and /socket.io need a principal with the route's role (401 / 403); tRPC procedures
  *      check their own role (trpc.ts). The principal is resolved once per request and kept for the tRPC context.
  */
@@ -14,6 +15,8 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../log.ts';
+import { readCookie, SESSION_COOKIE } from './cookies.ts';
+import { OPENAPI_PATH, PREDICT_PATH } from '../predictions/paths.ts';
 import { accessDenied, type Principal, type Role } from './principal.ts';
 import type { AuthService, ClientMeta } from './service.ts';
 
@@ -57,6 +60,8 @@ export function machineAddresses(): string[] {
 export function routeRole(pathname: string): Role | null {
   if (pathname === '/api/trpc' || pathname.startsWith('/api/trpc/')) return null;
   if (pathname.startsWith('/api/datasets/uploads')) return 'engineer';
+  if (pathname === OPENAPI_PATH) return null; // the prediction API's description holds no data
+  if (PREDICT_PATH.test(pathname)) return 'engineer'; // predictions, like models.predict
   if (pathname.startsWith('/api/') || pathname.startsWith('/socket.io/')) return 'viewer';
   return null;
 }
@@ -152,13 +157,20 @@ export class RequestGuard {
     }
     const pathname = new URL(req.url ?? '/', 'http://x').pathname;
     const isSocket = pathname.startsWith('/socket.io/');
-    if (isSocket || !SAFE_METHODS.has(req.method ?? 'GET')) {
+    const isPredictApi = PREDICT_PATH.test(pathname);
+    // A prediction API call without a session cookie carries nothing a forged request could use: it gets the
+    // role check's 401 (no token) instead of the Origin refusal. With a cookie it is a browser's: Origin applies.
+    const originChecked = isSocket || (!SAFE_METHODS.has(req.method ?? 'GET') && !(isPredictApi && !readCookie(req.headers.cookie, SESSION_COOKIE)));
+    if (originChecked) {
       const problem = this.originProblem(req);
       if (problem) return { ok: false, status: 403, message: problem };
     }
     const needed = routeRole(pathname);
     if (needed) {
       const denied = accessDenied(await this.principal(req), needed);
+      if (denied?.status === 401 && isPredictApi) {
+        return { ok: false, status: 401, message: 'The prediction API needs an API token: Authorization: Bearer dft_… (create one under Settings → API tokens)' };
+      }
       if (denied) return { ok: false, ...denied };
     }
     return { ok: true };

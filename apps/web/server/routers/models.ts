@@ -1,5 +1,6 @@
 import { readFile, rm } from 'node:fs/promises';
 import { basename } from 'node:path';
+import type { Model } from '@defectflow/db';
 import type { TRPCRouterRecord } from '@trpc/server';
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
@@ -7,6 +8,7 @@ import { runImageFile } from '../http-files.ts';
 import { errorMessage } from '../log.ts';
 import { modelDirInside } from '../paths.ts';
 import { PredictBusyError, PredictInputError } from '../predict.ts';
+import { predictAndLog } from '../predictions/service.ts';
 import { adminProcedure, engineerProcedure, found, viewerProcedure } from '../trpc.ts';
 
 const ModelName = z
@@ -15,24 +17,55 @@ const ModelName = z
   .min(1, 'a model name must not be empty')
   .max(120, 'a model name is at most 120 characters');
 
+/** A model row as clients get it; `active` (= in production) is the former flag, kept for API clients. */
+function modelView(m: Model) {
+  return { ...m, active: m.stage === 'production' };
+}
+
 export const modelsRouter = {
   list: viewerProcedure
     .input(z.object({ productLineId: z.string().optional() }).optional())
-    .query(({ ctx, input }) => ctx.repo.models.list(input?.productLineId)),
+    .query(async ({ ctx, input }) => (await ctx.repo.models.list(input?.productLineId)).map(modelView)),
 
   get: viewerProcedure
     .input(z.object({ id: z.string().min(1) }))
-    .query(async ({ ctx, input }) => found(await ctx.repo.models.get(input.id), 'model', input.id)),
+    .query(async ({ ctx, input }) => modelView(found(await ctx.repo.models.get(input.id), 'model', input.id))),
+
+  /** A product line's production model and what a rollback would restore (null when nothing). */
+  line: viewerProcedure.input(z.object({ productLineId: z.string().min(1).nullable() })).query(async ({ ctx, input }) => {
+    const [production, rollbackTo] = await Promise.all([
+      ctx.repo.models.getProduction(input.productLineId),
+      ctx.repo.models.rollbackTarget(input.productLineId),
+    ]);
+    return { production: production ? modelView(production) : null, rollbackTo: rollbackTo ? modelView(rollbackTo) : null };
+  }),
+
+  /** Puts a model in production for its product line; the production model it replaces is archived (rollback restores it). */
+  promote: engineerProcedure.input(z.object({ id: z.string().min(1) })).mutation(async ({ ctx, input }) => {
+    const { model, replaced } = await ctx.repo.models.promote(input.id); // NotFoundError → NOT_FOUND
+    return { model: modelView(model), replaced: replaced ? modelView(replaced) : null };
+  }),
+
+  /** Restores the line's previous production model; the current one goes back to staging. CONFLICT when there is none. */
+  rollback: engineerProcedure.input(z.object({ productLineId: z.string().min(1).nullable() })).mutation(async ({ ctx, input }) => {
+    const { model, replaced } = await ctx.repo.models.rollback(input.productLineId); // ConflictError → CONFLICT
+    return { model: modelView(model), replaced: replaced ? modelView(replaced) : null };
+  }),
+
+  /** Moves a model to staging or archived by hand (production: promote). */
+  setStage: engineerProcedure
+    .input(z.object({ id: z.string().min(1), stage: z.enum(['staging', 'archived']) }))
+    .mutation(async ({ ctx, input }) => modelView(await ctx.repo.models.setStage(input.id, input.stage))),
 
   /** Renaming is for admins, like deleting (the roles' rule for models and datasets). */
   rename: adminProcedure
     .input(z.object({ id: z.string().min(1), name: ModelName }))
     .mutation(({ ctx, input }) => ctx.repo.models.rename(input.id, input.name)), // NotFoundError → NOT_FOUND
 
-  /** Marks the model its product line uses now (the previous one stops being active); `active: false` clears it. */
+  /** The former "active model" switch: `true` promotes, `false` takes a production model back to staging. */
   setActive: engineerProcedure
     .input(z.object({ id: z.string().min(1), active: z.boolean().default(true) }))
-    .mutation(({ ctx, input }) => ctx.repo.models.setActive(input.id, input.active)),
+    .mutation(async ({ ctx, input }) => modelView(await ctx.repo.models.setActive(input.id, input.active))),
 
   /** Deletes the model's row and its exported folder; the run that made it stays. */
   delete: adminProcedure.input(z.object({ id: z.string().min(1) })).mutation(async ({ ctx, input }) => {
@@ -43,14 +76,16 @@ export const modelsRouter = {
     } catch {
       dir = null; // a row pointing outside the models dir: drop the row, touch no files
     }
-    await ctx.repo.models.remove(model.id);
+    await ctx.repo.models.remove(model.id); // its prediction log rows go with it (cascade)
     if (dir) await rm(dir, { recursive: true, force: true });
+    await ctx.predictionLog.forgetModel(model.id);
     return { deleted: true, id: model.id };
   }),
 
   /**
    * Classifies uploaded images with a deployed model (the exported folder, loaded by the engine in the prediction
    * worker). Each image gets its prediction or its own error; limits (count, bytes, queue) are in predict.ts.
+   * Answered images go to the prediction log (source 'ui').
    */
   predict: engineerProcedure
     .input(
@@ -64,11 +99,18 @@ export const modelsRouter = {
     .mutation(async ({ ctx, input }) => {
       const model = found(await ctx.repo.models.get(input.modelId), 'model', input.modelId);
       // Outside the models dir: PathOutsideRootError, a BAD_REQUEST naming the model (mapErrors).
-      const dir = modelDirInside(ctx.paths.modelsDir, model);
+      modelDirInside(ctx.paths.modelsDir, model);
       // Empty or non-base64 data decodes to nothing: that file's own error, not the request's.
       const images = input.images.map((img) => ({ name: img.name, data: Buffer.from(img.dataBase64.replace(/^data:[^,]*,/, ''), 'base64') }));
+      const tokenId = ctx.principal.kind === 'user' ? (ctx.principal.tokenId ?? null) : null;
       try {
-        return { modelId: model.id, labels: model.labels, predictions: await ctx.predict(dir, images) };
+        const { predictions } = await predictAndLog(
+          { predict: ctx.predict, predictionLog: ctx.predictionLog, modelsDir: ctx.paths.modelsDir },
+          model,
+          images,
+          { source: 'ui', tokenId },
+        );
+        return { modelId: model.id, labels: model.labels, predictions };
       } catch (err) {
         throw predictError(model.id, err);
       }

@@ -86,7 +86,7 @@ export const runsRouter = {
         : null,
       productLine: productLine ? { id: productLine.id, name: productLine.name } : null,
       datasets,
-      models: models.map((m) => ({ id: m.id, name: m.name, active: m.active })),
+      models: models.map((m) => ({ id: m.id, name: m.name, version: m.version, stage: m.stage, active: m.stage === 'production' })),
     };
   }),
 
@@ -98,7 +98,7 @@ export const runsRouter = {
       runId: run.id,
       finished: run.status !== 'queued' && run.status !== 'running',
       events: run.lastSeq,
-      models: models.map((m) => ({ id: m.id, name: m.name, active: m.active })),
+      models: models.map((m) => ({ id: m.id, name: m.name, version: m.version, stage: m.stage, active: m.stage === 'production' })),
     };
   }),
 
@@ -113,8 +113,9 @@ export const runsRouter = {
     }
     const models = await ctx.repo.models.listByRun(run.id);
     for (const model of models) {
-      await ctx.repo.models.remove(model.id);
+      await ctx.repo.models.remove(model.id); // its prediction log rows go with it (cascade)
       await removeFolder(() => modelDirInside(ctx.paths.modelsDir, model));
+      await ctx.predictionLog.forgetModel(model.id);
     }
     await ctx.repo.runs.remove(run.id);
     await removeFolder(() => resolveInsideRoot(ctx.paths.dataDir, `runs/${run.id}`));

@@ -119,7 +119,7 @@ export function RunHeader({ run }: { run: RunRow }) {
             <Link data-testid="run-model-link" href={`/models/${encodeURIComponent(m.id)}`}>
               {m.name}
             </Link>
-            {m.active ? ' (active)' : ''}
+            {` v${m.version}${m.stage === 'production' ? ' (production)' : ''}`}
           </span>
         ))}
         <Link href="/runs">all runs</Link>
@@ -263,7 +263,7 @@ function DeleteRunDialog({ runId, label, onClose }: { runId: string; label: stri
             <li>the run, its report and its {w.events} logged {w.events === 1 ? 'event' : 'events'} (log, curves)</li>
             {w.models.map((m) => (
               <li key={m.id}>
-                the model <strong>{m.name}</strong> it deployed{m.active ? ' — the active model of its product line' : ''}, with its files
+                the model <strong>{m.name}</strong> it deployed{m.stage === 'production' ? ' — the production model of its product line' : ''}, with its files and prediction log
               </li>
             ))}
           </ul>

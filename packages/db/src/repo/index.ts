@@ -3,6 +3,7 @@ import { apiTokensRepo } from './apiTokens.ts';
 import { datasetsRepo } from './datasets.ts';
 import { modelsRepo } from './models.ts';
 import { pipelinesRepo } from './pipelines.ts';
+import { predictionsRepo } from './predictions.ts';
 import { productLinesRepo } from './productLines.ts';
 import { runEventsRepo } from './runEvents.ts';
 import { runsRepo } from './runs.ts';
@@ -16,6 +17,7 @@ export {
   datasetsRepo,
   modelsRepo,
   pipelinesRepo,
+  predictionsRepo,
   productLinesRepo,
   runEventsRepo,
   runsRepo,
@@ -35,6 +37,7 @@ export function createRepositories(db: Db) {
     runEvents: runEventsRepo(db),
     sweeps: sweepsRepo(db),
     models: modelsRepo(db),
+    predictions: predictionsRepo(db),
     datasets: datasetsRepo(db),
     users: usersRepo(db),
     sessions: sessionsRepo(db),

@@ -8,6 +8,8 @@ import { NEEDS_ENGINEER, useMe } from '../../../src/client/auth.ts';
 import { useTRPC } from '../../../src/client/trpc.ts';
 import { InstantiateDialog } from '../../../src/editor/productLines/InstantiateDialog.tsx';
 import { RenameProductLine } from '../../../src/editor/productLines/RenameProductLine.tsx';
+import { StageBadge } from '../../../src/runs/models/StageBadge.tsx';
+import { RollbackButton } from '../../../src/runs/models/StageControls.tsx';
 
 function when(value: string | Date | null | undefined): string {
   if (!value) return '';
@@ -23,7 +25,7 @@ export default function ProductLinePage() {
   const templates = useQuery(trpc.templates.list.queryOptions({ productLineId: id }));
   const pipelines = useQuery(trpc.pipelines.list.queryOptions({ productLineId: id }));
   const models = useQuery(trpc.models.list.queryOptions({ productLineId: id }));
-  const activeModel = models.data?.find((m) => m.active);
+  const production = models.data?.find((m) => m.stage === 'production');
   const [instantiating, setInstantiating] = useState(false);
   const { canEdit } = useMe();
 
@@ -66,13 +68,17 @@ export default function ProductLinePage() {
           New pipeline from template…
         </button>
       </div>
-      <p className="df-small" data-testid="product-line-active-model" style={{ margin: '0 0 12px' }}>
-        Active model:{' '}
-        {activeModel ? (
-          <Link href={`/models/${encodeURIComponent(activeModel.id)}`}>{activeModel.name}</Link>
+      <p className="df-small df-row" data-testid="product-line-active-model" style={{ margin: '0 0 12px' }}>
+        Production model:{' '}
+        {production ? (
+          <>
+            <Link href={`/models/${encodeURIComponent(production.id)}`}>{production.name}</Link>
+            <StageBadge stage={production.stage} version={production.version} testId="product-line-production-stage" />
+          </>
         ) : (
-          <span className="df-muted">none yet (mark one on its model page)</span>
+          <span className="df-muted">none yet (promote one on its model page)</span>
         )}
+        <RollbackButton productLineId={id} />
       </p>
       {line.data.description ? <p className="df-muted">{line.data.description}</p> : null}
 

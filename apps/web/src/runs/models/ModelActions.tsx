@@ -1,18 +1,15 @@
 'use client';
-/** Managing one deployed model: rename (admin), make it its product line's active model (engineer), delete (admin, confirmed). */
+/** Managing one deployed model: rename (admin), its stage in its product line (engineer: StageControls), delete (admin, confirmed). */
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useRouter } from 'next/navigation';
 import { type ComponentProps, useState } from 'react';
-import { NEEDS_ADMIN, NEEDS_ENGINEER, useMe } from '../../client/auth.ts';
+import { NEEDS_ADMIN, useMe } from '../../client/auth.ts';
 import { useTRPC } from '../../client/trpc.ts';
 import { Modal } from '../../editor/Modal.tsx';
+import { type StagedModel, StageControls } from './StageControls.tsx';
 
-interface ModelRow {
-  id: string;
-  name: string;
-  active: boolean;
+interface ModelRow extends StagedModel {
   runId: string | null;
-  productLineId: string | null;
 }
 
 /** A small button only an admin may press: for anyone else it is disabled and its tooltip says who may. */
@@ -32,7 +29,7 @@ export function ModelActions({ model, lineName }: { model: ModelRow; lineName?: 
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const router = useRouter();
-  const { canEdit, isAdmin } = useMe();
+  const { isAdmin } = useMe();
   const [renaming, setRenaming] = useState(false);
   const [name, setName] = useState(model.name);
   const [confirmDelete, setConfirmDelete] = useState(false);
@@ -48,7 +45,6 @@ export function ModelActions({ model, lineName }: { model: ModelRow; lineName?: 
       },
     }),
   );
-  const setActive = useMutation(trpc.models.setActive.mutationOptions({ onSuccess: refresh }));
   const remove = useMutation(
     trpc.models.delete.mutationOptions({
       onSuccess: () => {
@@ -57,7 +53,7 @@ export function ModelActions({ model, lineName }: { model: ModelRow; lineName?: 
       },
     }),
   );
-  const error = rename.error ?? setActive.error ?? remove.error;
+  const error = rename.error ?? remove.error;
 
   return (
     <div style={{ display: 'flex', gap: 8, alignItems: 'center', flexWrap: 'wrap' }} data-testid="model-actions">
@@ -96,21 +92,7 @@ export function ModelActions({ model, lineName }: { model: ModelRow; lineName?: 
           Rename
         </AdminButton>
       )}
-      {model.active ? (
-        <span className="df-badge" data-testid="model-active" style={{ background: '#dcfce7', color: '#15803d' }} title="The model this product line uses now">
-          active model{lineName ? ` of ${lineName}` : ''}
-        </span>
-      ) : null}
-      <button
-        type="button"
-        className="df-btn df-btn-sm"
-        data-testid="model-toggle-active"
-        disabled={!canEdit || setActive.isPending}
-        title={canEdit ? (model.active ? 'Stop using it as the active model' : 'Use this model for its product line (the current one stops)') : NEEDS_ENGINEER}
-        onClick={() => setActive.mutate({ id: model.id, active: !model.active })}
-      >
-        {model.active ? 'Unmark active' : 'Mark active'}
-      </button>
+      <StageControls model={model} lineName={lineName} />
       <AdminButton isAdmin={isAdmin} danger data-testid="model-delete" title="Delete this model and its files" onClick={() => setConfirmDelete(true)}>
         Delete…
       </AdminButton>
@@ -123,8 +105,8 @@ export function ModelActions({ model, lineName }: { model: ModelRow; lineName?: 
         <Modal title={`Delete model “${model.name}”?`} onClose={() => setConfirmDelete(false)} testId="model-delete-dialog">
           <p style={{ marginTop: 0 }}>
             This deletes the model and its exported files (the download stops working).
-            {model.active ? ' It is the active model of its product line: the line will have none.' : ''} The run that made it, and
-            its report, stay.
+            {model.stage === 'production' ? ' It is the production model of its product line: the line will have none.' : ''} Its
+            prediction log goes with it. The run that made it, and its report, stay.
           </p>
           <div className="dfe-modal-actions">
             <button type="button" className="dfe-btn" onClick={() => setConfirmDelete(false)}>

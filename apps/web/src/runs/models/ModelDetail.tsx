@@ -1,5 +1,5 @@
 'use client';
-/** /models/<id>: one deployed model — metrics, where it came from, download, and try-it predictions. */
+/** /models/<id>: one deployed model — metrics, where it came from, its stage, download, try-it predictions, its prediction log. */
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useTRPC } from '../../client/trpc.ts';
@@ -8,6 +8,7 @@ import { parseMetrics } from '../metrics.ts';
 import { pct } from '../report/EvaluationReport.tsx';
 import { ModelActions } from './ModelActions.tsx';
 import { PredictDrop } from './PredictDrop.tsx';
+import { RecentPredictions } from './RecentPredictions.tsx';
 
 export function ModelDetail({ modelId }: { modelId: string }) {
   const trpc = useTRPC();
@@ -56,7 +57,7 @@ export function ModelDetail({ modelId }: { modelId: string }) {
           Download ONNX (.onnx)
         </a>
       </div>
-      <ModelActions key={`${m.name}:${m.active}`} model={m} lineName={lines.data?.find((l) => l.id === m.productLineId)?.name} />
+      <ModelActions key={`${m.name}:${m.stage}`} model={m} lineName={lines.data?.find((l) => l.id === m.productLineId)?.name} />
       {metrics?.verdict?.warning ? (
         <div role="alert" data-testid="model-baseline-warning" style={{ color: '#92400e', background: '#fffbeb', border: '1px solid #f59e0b', borderRadius: 6, padding: '6px 10px', fontSize: 13 }}>
           ⚠ {metrics.verdict.warning}
@@ -74,6 +75,20 @@ export function ModelDetail({ modelId }: { modelId: string }) {
       <section>
         <h2 style={{ fontSize: 16 }}>Try it</h2>
         <PredictDrop modelId={m.id} />
+      </section>
+      <section>
+        <h2 style={{ fontSize: 16 }}>Recent predictions</h2>
+        <p className="df-small df-muted" data-testid="model-api-hint" style={{ marginTop: 0 }}>
+          Prediction API (API token of an engineer, see the README): <code>POST /api/v1/models/{m.id}/predict</code>
+          {m.productLineId ? (
+            <>
+              {' '}
+              or, for the production model of its line, <code>POST /api/v1/product-lines/{m.productLineId}/predict</code> (this one:{' '}
+              <code>?version={m.version}</code>)
+            </>
+          ) : null}
+        </p>
+        <RecentPredictions modelId={m.id} />
       </section>
     </div>
   );

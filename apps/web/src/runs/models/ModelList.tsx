@@ -1,5 +1,5 @@
 'use client';
-/** /models: deployed models grouped by product line (or one line: ?productLine=), with metrics, source run and which is active. */
+/** /models: deployed models grouped by product line (or one line: ?productLine=), with version, stage, metrics and source run. */
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useSearchParams } from 'next/navigation';
@@ -7,6 +7,7 @@ import { useTRPC } from '../../client/trpc.ts';
 import { formatDateTime, shortId } from '../format.ts';
 import { parseMetrics } from '../metrics.ts';
 import { pct } from '../report/EvaluationReport.tsx';
+import { StageBadge } from './StageBadge.tsx';
 
 export function ModelList() {
   const trpc = useTRPC();
@@ -34,7 +35,7 @@ export function ModelList() {
           <table style={{ borderCollapse: 'collapse', fontSize: 13, width: '100%' }}>
             <thead>
               <tr style={{ borderBottom: '2px solid #d0d4da', textAlign: 'left' }}>
-                {['model', 'classes', 'input', 'accuracy', 'macro F1', 'created', 'run', ''].map((h) => (
+                {['model', 'stage', 'classes', 'input', 'accuracy', 'macro F1', 'created', 'run', ''].map((h) => (
                   <th key={h} style={{ padding: '4px 8px' }}>
                     {h}
                   </th>
@@ -48,11 +49,9 @@ export function ModelList() {
                   <tr key={m.id} data-testid="model-row" data-model-id={m.id} style={{ borderBottom: '1px solid #eef0f3' }}>
                     <td style={{ padding: '4px 8px' }}>
                       <Link href={`/models/${m.id}`}>{m.name}</Link>
-                      {m.active ? (
-                        <span className="df-badge" data-testid="model-active" title="The model this product line uses now" style={{ marginLeft: 6, background: '#dcfce7', color: '#15803d' }}>
-                          active
-                        </span>
-                      ) : null}
+                    </td>
+                    <td style={{ padding: '4px 8px' }}>
+                      <StageBadge stage={m.stage} version={m.version} />
                     </td>
                     <td style={{ padding: '4px 8px' }}>{m.labels.join(', ')}</td>
                     <td style={{ padding: '4px 8px' }}>

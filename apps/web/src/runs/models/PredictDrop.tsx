@@ -4,7 +4,7 @@
  * that one file could not be predicted (the others still are).
  */
 import { hasImageExtension } from '@defectflow/engine/constants';
-import { useMutation } from '@tanstack/react-query';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { type DragEvent, useState } from 'react';
 import { NEEDS_ENGINEER, useMe } from '../../client/auth.ts';
 import { useTRPC } from '../../client/trpc.ts';
@@ -26,7 +26,13 @@ function readAsDataUrl(file: File): Promise<string> {
 
 export function PredictDrop({ modelId }: { modelId: string }) {
   const trpc = useTRPC();
-  const predict = useMutation(trpc.models.predict.mutationOptions());
+  const queryClient = useQueryClient();
+  // Each answered image is a row of the model's prediction log: show it there at once.
+  const predict = useMutation(
+    trpc.models.predict.mutationOptions({
+      onSettled: () => void queryClient.invalidateQueries({ queryKey: trpc.predictions.list.queryKey() }),
+    }),
+  );
   const [previews, setPreviews] = useState<Record<string, string>>({});
   const [over, setOver] = useState(false);
   const [localError, setLocalError] = useState<string | null>(null);

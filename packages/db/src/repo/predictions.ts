@@ -1,0 +1,99 @@
+import { and, asc, desc, eq, inArray, isNotNull, lt, or, sql } from 'drizzle-orm';
+import type { Db } from '../client.ts';
+import { type NewPrediction, type PredictionRow, predictions } from '../schema.ts';
+
+export type CreatePredictionInput = Omit<NewPrediction, 'createdAt'> & { createdAt?: Date };
+
+/** Where a page of the log continues: the last row seen (newest first, ties by id). */
+export interface PredictionCursor {
+  createdAt: Date;
+  id: string;
+}
+
+export interface ListPredictionsOptions {
+  modelId: string;
+  limit: number;
+  after?: PredictionCursor;
+}
+
+/** A kept image: enough to delete its file and account for its bytes. */
+export interface KeptImage {
+  id: string;
+  imagePath: string;
+  imageBytes: number;
+}
+
+export function predictionsRepo(db: Db) {
+  return {
+    async insert(rows: CreatePredictionInput[]): Promise<PredictionRow[]> {
+      if (rows.length === 0) return [];
+      return db.insert(predictions).values(rows).returning();
+    },
+
+    async get(id: string): Promise<PredictionRow | null> {
+      const [row] = await db.select().from(predictions).where(eq(predictions.id, id));
+      return row ?? null;
+    },
+
+    /** A model's predictions, newest first, `limit` at a time from `after`. */
+    async list({ modelId, limit, after }: ListPredictionsOptions): Promise<PredictionRow[]> {
+      const page = after
+        ? or(lt(predictions.createdAt, after.createdAt), and(eq(predictions.createdAt, after.createdAt), lt(predictions.id, after.id)))
+        : undefined;
+      return db
+        .select()
+        .from(predictions)
+        .where(and(eq(predictions.modelId, modelId), page))
+        .orderBy(desc(predictions.createdAt), desc(predictions.id))
+        .limit(limit);
+    },
+
+    async count(modelId?: string): Promise<number> {
+      const [row] = await db
+        .select({ n: sql<number>`count(*)::int` })
+        .from(predictions)
+        .where(modelId ? eq(predictions.modelId, modelId) : undefined);
+      return row?.n ?? 0;
+    },
+
+    /** Bytes of every image still kept on disk. */
+    async keptImageBytes(): Promise<number> {
+      const [row] = await db
+        .select({ bytes: sql<string>`coalesce(sum(${predictions.imageBytes}), 0)` })
+        .from(predictions)
+        .where(isNotNull(predictions.imagePath));
+      return Number(row?.bytes ?? 0);
+    },
+
+    /** The oldest kept images first (the image budget drops these). */
+    async oldestKeptImages(limit: number): Promise<KeptImage[]> {
+      const rows = await db
+        .select({ id: predictions.id, imagePath: predictions.imagePath, imageBytes: predictions.imageBytes })
+        .from(predictions)
+        .where(isNotNull(predictions.imagePath))
+        .orderBy(asc(predictions.createdAt), asc(predictions.id))
+        .limit(limit);
+      return rows as KeptImage[];
+    },
+
+    /** Forgets the rows' image files (the rows, with their hashes, stay). */
+    async clearImages(ids: string[]): Promise<void> {
+      if (ids.length === 0) return;
+      await db.update(predictions).set({ imagePath: null }).where(inArray(predictions.id, ids));
+    },
+
+    /** Deletes up to `limit` rows made before `cutoff`, oldest first; returns them (their kept files are the caller's). */
+    async removeOlderThan(cutoff: Date, limit: number): Promise<Array<{ id: string; imagePath: string | null; imageBytes: number }>> {
+      const doomed = db
+        .select({ id: predictions.id })
+        .from(predictions)
+        .where(lt(predictions.createdAt, cutoff))
+        .orderBy(asc(predictions.createdAt))
+        .limit(limit);
+      return db
+        .delete(predictions)
+        .where(inArray(predictions.id, doomed))
+        .returning({ id: predictions.id, imagePath: predictions.imagePath, imageBytes: predictions.imageBytes });
+    },
+  };
+}
