@@ -2,7 +2,8 @@
  * A hyperparameter sweep end to end: real web server + runner + headless Chromium, real training on a tiny
  * generated dataset. From the editor on the sample template: the sweep dialog refuses an invalid dimension next to
  * its row, then starts a small random sweep of the learning rate (log scale) and the head's dropout; the sweep page
- * shows trials arriving, later trials reusing the cached features, the best row marked and both charts drawn;
+ * shows trials arriving (the first one the template's current settings, badged), later trials reusing the cached
+ * features, the best row marked and both charts drawn;
  * "Use these parameters" saves a template version and the editor opens it with the best learning rate.
  */
 import path from 'node:path';
@@ -17,7 +18,7 @@ interface SweepView {
   id: string;
   status: string;
   bestTrialIndex: number | null;
-  trials: { index: number; status: string; score: number | null; params: Record<string, unknown>; reusedFeatures: boolean | null }[];
+  trials: { index: number; status: string; score: number | null; params: Record<string, unknown>; reusedFeatures: boolean | null; baseline: boolean }[];
 }
 
 /** The sample template shrunk so a trial takes seconds: 64 px input, an early cut, no augmentation, 3 epochs. */
@@ -39,6 +40,7 @@ describe('hyperparameter sweep from the editor', () => {
   let page: Page;
   let templateId = '';
   let sweepId = '';
+  let templateGraph: PipelineGraph;
 
   beforeAll(async () => {
     app = await startApp();
@@ -50,9 +52,10 @@ describe('hyperparameter sweep from the editor', () => {
     if (!template) throw new Error(`no seeded template "${SAMPLE_TEMPLATE}"`);
     templateId = template.id;
     const { latest } = await app.trpc<{ latest: { graph: PipelineGraph } }>('templates.get', { id: templateId });
+    templateGraph = smallTemplate(latest.graph, dataset);
     const saved = await app.trpc<{ versionId: string }>(
       'templates.save',
-      { templateId, productLineId: template.productLineId, name: template.name, graph: smallTemplate(latest.graph, dataset), message: 'tiny' },
+      { templateId, productLineId: template.productLineId, name: template.name, graph: templateGraph, message: 'tiny' },
       'mutation',
     );
     browser = await launchBrowser();
@@ -91,6 +94,8 @@ describe('hyperparameter sweep from the editor', () => {
     // One trial at a time: each trial's run is queued when the one before ends, so rows arrive one by one.
     await dialog.getByTestId('sweep-parallel').fill('1');
     expect(await dialog.getByTestId('sweep-metric').inputValue()).toBe('macroF1');
+    // Trial 1 runs the template as it is, unless unticked.
+    expect(await dialog.getByTestId('sweep-baseline').isChecked()).toBe(true);
     await dialog.getByTestId('sweep-start').waitFor({ state: 'visible' });
     expect(await dialog.getByTestId('sweep-start').isEnabled()).toBe(true);
     await dialog.getByTestId('sweep-trials').press('Enter');
@@ -123,6 +128,16 @@ describe('hyperparameter sweep from the editor', () => {
     const rows = page.getByTestId('sweep-trial');
     expect(await rows.count()).toBe(4);
     expect(await page.locator('[data-testid="sweep-trial"][data-status="succeeded"]').count()).toBe(4);
+    // Trial 1 is the template's current settings, badged in the table; the sweep's view holds its own values.
+    const baselineRows = page.locator('[data-testid="sweep-trial"][data-baseline="true"]');
+    expect(await baselineRows.count()).toBe(1);
+    expect(await baselineRows.getAttribute('data-index')).toBe('0');
+    expect(await baselineRows.getByTestId('sweep-baseline-mark').textContent()).toBe('current settings');
+    const trial0 = (await app.trpc<SweepView>('sweeps.get', { sweepId })).trials[0];
+    const own = (id: string, param: string) => templateGraph.nodes.find((n) => n.id === id)?.params[param];
+    expect(trial0).toMatchObject({ baseline: true, params: { 'train.learningRate': own('train', 'learningRate'), 'head.dropout': own('head', 'dropout') } });
+    expect(await page.getByTestId('sweep-vs-baseline').textContent()).toMatch(/current settings \(trial 1\)/);
+
     // Only the learning rate and dropout change: a later trial read every feature from the cache.
     const cached = await page.locator('[data-testid="sweep-trial"]:has([data-testid="sweep-cached"])').evaluateAll((els) =>
       els.map((e) => Number(e.getAttribute('data-index'))),

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { generateSampleDataset } from '@defectflow/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { trialLine } from '../src/commands/sweep.ts';
 
 const run = promisify(execFile);
 const BIN = fileURLToPath(new URL('../bin/defectflow.js', import.meta.url));
@@ -54,7 +55,7 @@ afterAll(async () => {
 });
 
 describe('defectflow sweep', () => {
-  it('runs a random sweep: one line per trial, later trials on cached features, the best params written to --out', async () => {
+  it('runs a random sweep: the current settings first, one line per trial, later trials on cached features, the best params written to --out', async () => {
     const sweepFile = await writeJson('sweep.json', {
       strategy: 'random',
       budget: { trials: 3 },
@@ -70,7 +71,10 @@ describe('defectflow sweep', () => {
 
     const lines = result.stderr.split('\n').filter((l) => /^trial \d+/.test(l));
     expect(lines).toHaveLength(3);
-    for (const line of lines) expect(line).toMatch(/^trial \d: train\.learningRate=[\d.e-]+ head\.dropout=[\d.]+: validation macro F1 [\d.]+ %.*, [\d.]+ s$/);
+    for (const line of lines) expect(line).toMatch(/^trial \d( \(current settings\))?: train\.learningRate=[\d.e-]+ head\.dropout=[\d.]+: validation macro F1 [\d.]+ %.*, [\d.]+ s$/);
+    // Trial 1 is the pipeline as the file has it (learning rate 0.001, dropout 0.2), marked; the others are draws.
+    expect(lines[0]).toMatch(/^trial 1 \(current settings\): train\.learningRate=0\.001 head\.dropout=0\.2: /);
+    expect(lines.slice(1).some((l) => l.includes('current settings'))).toBe(false);
     // Trials only change head and training params: the first extracts the features, the others read them.
     expect(lines[0]).not.toContain('cached features');
     expect(lines[1]).toContain('cached features');
@@ -81,6 +85,8 @@ describe('defectflow sweep', () => {
     const report = JSON.parse(result.stdout);
     expect(report.trials).toHaveLength(3);
     expect(report.trials.map((t: { reusedFeatures: boolean }) => t.reusedFeatures)).toEqual([false, true, true]);
+    expect(report.trials.map((t: { baseline: boolean }) => t.baseline)).toEqual([true, false, false]);
+    expect(report.trials.every((t: { epochs: number }) => t.epochs >= 1 && t.epochs <= 4)).toBe(true);
     const scores = report.trials.map((t: { score: number }) => t.score);
     expect(report.best.score).toBe(Math.max(...scores));
     expect(report.final.status).toBe('succeeded');
@@ -125,5 +131,17 @@ describe('defectflow sweep', () => {
     const broken = await cli(['sweep', pipelineFile, notJson]);
     expect(broken.code).toBe(2);
     expect(broken.stderr).toContain('not-json.json: not valid JSON');
+  });
+});
+
+describe('trialLine', () => {
+  it('names the rung and the current settings of a promoted baseline trial, and a failure', () => {
+    const params = { 'train.learningRate': 0.001, 'head.dropout': 0.2, 'train.epochs': 9 };
+    const promoted = { index: 19, rung: 2, params, upstreamKey: '', baseline: true, outcome: { status: 'succeeded' as const, score: 0.9851, reusedFeatures: true, epochs: 9, durationMs: 6200 } };
+    expect(trialLine(promoted, 'macroF1')).toBe(
+      'trial 20 (rung 2, current settings): train.learningRate=0.001 head.dropout=0.2 train.epochs=9: validation macro F1 98.5 %, cached features, 6.2 s',
+    );
+    const failed = { ...promoted, index: 3, rung: 0, baseline: undefined, outcome: { status: 'failed' as const, score: null, reusedFeatures: false, durationMs: 1500, error: 'out of memory' } };
+    expect(trialLine(failed, 'macroF1')).toBe('trial 4: train.learningRate=0.001 head.dropout=0.2 train.epochs=9: FAILED (out of memory), 1.5 s');
   });
 });

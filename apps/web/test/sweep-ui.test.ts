@@ -5,7 +5,7 @@
 import { checkSweep, createDefaultPipeline, paramKey, type PipelineGraph, type SweepSpec, serializeRegistry, sweepSpecSchema } from '@defectflow/nodes';
 import { describe, expect, it } from 'vitest';
 import { paramFields } from '../src/editor/schema-form.ts';
-import { parallelOption, scatterOption } from '../src/sweeps/charts.ts';
+import { parallelOption, scatterOption, trialTooltip } from '../src/sweeps/charts.ts';
 import {
   checkDrafts,
   DEFAULT_SETTINGS,
@@ -16,7 +16,7 @@ import {
   sweepableNodes,
   withMode,
 } from '../src/sweeps/dimensions.ts';
-import { bestTrialOf, formatScore, paramColumns, plannedTrials, type TrialView, whatWentWrong } from '../src/sweeps/view.ts';
+import { baselineTrialOf, bestTrialOf, formatScore, paramColumns, plannedTrials, type TrialView, whatWentWrong } from '../src/sweeps/view.ts';
 
 const registry = serializeRegistry();
 const byType = new Map(registry.map((d) => [d.type, d]));
@@ -67,8 +67,10 @@ describe('sweep dialog: the spec and its problems', () => {
       `${nodeOf('train').id}.learningRate:log`,
       `${nodeOf('train').id}.optimizer:list`,
     ]);
-    expect(parsed).toMatchObject({ strategy: 'random', metric: 'macroF1', budget: { trials: 4 }, parallel: 2 });
+    expect(parsed).toMatchObject({ strategy: 'random', metric: 'macroF1', budget: { trials: 4 }, parallel: 2, baseline: true });
     expect(checkSweep(graph, spec).ok).toBe(true);
+    // "Include the current settings as trial 1" unticked: the spec says so.
+    expect(sweepSpecSchema.parse(checkDrafts(graph, drafts, { ...DEFAULT_SETTINGS, baseline: false }).spec).baseline).toBe(false);
   });
 
   it('names the row of an invalid dimension: min not below max, text that is not a number, nothing picked', () => {
@@ -116,6 +118,19 @@ const trial = (index: number, score: number | null, status: TrialView['status'] 
   error,
 });
 
+describe('sweep page: the current settings', () => {
+  const columns = paramColumns(spec);
+  it('names the baseline trial in the charts\' tooltip and picks its longest-trained scored run to compare with', () => {
+    const baseline = { ...trial(0, 0.9), baseline: true };
+    expect(trialTooltip(baseline, columns, 'macroF1', 1)).toMatch(/^Trial 1 · current settings<br\/>/);
+    expect(trialTooltip(trial(1, 0.8), columns, 'macroF1', 1)).toMatch(/^Trial 2 ★ best<br\/>/);
+    const promoted = { ...trial(5, 0.95), rung: 1, baseline: true };
+    const failedPromotion = { ...trial(7, null, 'failed'), rung: 2, baseline: true };
+    expect(baselineTrialOf([baseline, trial(1, 0.8), promoted, failedPromotion])?.index).toBe(5);
+    expect(baselineTrialOf([trial(1, 0.8)])).toBeNull();
+  });
+});
+
 describe('sweep page: charts and table helpers', () => {
   const columns = paramColumns(spec);
   const trials = [trial(0, 0.615), trial(1, 0.8025), trial(2, null, 'failed', 'out of memory'), trial(3, null, 'running')];
@@ -156,6 +171,9 @@ describe('sweep page: charts and table helpers', () => {
     expect(bestTrialOf({ bestTrialIndex: null, trials, metric: 'macroF1' })?.index).toBe(1);
     expect(bestTrialOf({ bestTrialIndex: null, trials, metric: 'valLoss' })?.index).toBe(0);
     expect(bestTrialOf({ bestTrialIndex: 0, trials, metric: 'macroF1' })?.index).toBe(0);
+    // Before the server has picked: the driver's rule, ties to the trial that trained more epochs.
+    const tied = [{ ...trial(0, 0.8), epochs: 3 }, { ...trial(1, 0.8), epochs: 9 }, { ...trial(2, 0.7), epochs: 30 }];
+    expect(bestTrialOf({ bestTrialIndex: null, trials: tied, metric: 'macroF1' })?.index).toBe(1);
     // Evaluate summaries hold fractions; the page shows percent.
     expect(formatScore('macroF1', 0.8025)).toBe('80.3%');
     expect(formatScore('valLoss', 0.123456)).toBe('0.1235');

@@ -124,8 +124,14 @@ describe('a random sweep of learning rate and head dropout', () => {
     }
     // Only the head and training params change: the first trial extracts the features, every later one reads them.
     expect(view.trials.map((t) => t.reusedFeatures)).toEqual([false, true, true, true]);
-    const scores = view.trials.map((t) => t.score as number);
-    expect(view.bestTrialIndex).toBe(scores.indexOf(Math.max(...scores)));
+    // Trial 0 is the pipeline as it is (its own learning rate and dropout), marked; the other three are random draws.
+    const own = (id: string, param: string) => graph.nodes.find((n) => n.id === id)?.params[param];
+    expect(view.trials.map((t) => t.baseline)).toEqual([true, false, false, false]);
+    expect(view.trials[0]?.params).toEqual({ 'train.learningRate': own('train', 'learningRate'), 'head.dropout': own('head', 'dropout') });
+    for (const t of view.trials) expect(t.epochs).toBeGreaterThanOrEqual(1);
+    // The best: the highest score; ties to more epochs trained, then the earlier trial.
+    const ranked = [...view.trials].sort((a, b) => b.score! - a.score! || b.epochs! - a.epochs! || a.index - b.index);
+    expect(view.bestTrialIndex).toBe(ranked[0]!.index);
     // The best params once more on the pipeline's own split (test), which no trial scored.
     expect(view.final).toMatchObject({ status: 'succeeded', metrics: { split: 'test' } });
     expect(typeof view.final?.metrics?.accuracy).toBe('number');

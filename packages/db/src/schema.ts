@@ -50,6 +50,10 @@ export interface SweepTrialInfo {
   score?: number | null;
   /** The train node read every feature view from the cache, written when the trial ended. */
   reusedFeatures?: boolean | null;
+  /** The pipeline's current settings (the sweep's baseline trial, and its halving promotions). */
+  baseline?: boolean;
+  /** Epochs the train node trained, written when the trial ended (breaks ties for the best trial). */
+  epochs?: number | null;
 }
 
 export const productLines = pgTable('product_lines', {

@@ -16,6 +16,7 @@ import {
   type TrialOutcome,
   type TrialParams,
   type TrialRecord,
+  trialEpochs,
   trialReusedFeatures,
   trialScore,
 } from '@defectflow/nodes';
@@ -116,6 +117,7 @@ export async function sweepCommand(opts: SweepCommandOptions): Promise<number> {
             status: run.status,
             score: run.status === 'succeeded' ? trialScore(trial, run.summaries, spec.metric) : null,
             reusedFeatures: trialReusedFeatures(trial, run.summaries, run.cached),
+            epochs: trialEpochs(trial, run.summaries),
             durationMs: Math.round(performance.now() - started),
             runId,
             ...(run.error ? { error: run.error } : {}),
@@ -139,7 +141,8 @@ export async function sweepCommand(opts: SweepCommandOptions): Promise<number> {
     if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return result.stoppedBy === 'cancelled' ? 130 : 1;
   }
-  process.stderr.write(`best: trial ${best.index + 1}, ${paramsText(best.params)}, ${scoreText(best.outcome?.score ?? null, spec.metric)}\n`);
+  const current = best.baseline ? ' (the current settings: no trial beat them)' : '';
+  process.stderr.write(`best: trial ${best.index + 1}${current}, ${paramsText(best.params)}, ${scoreText(best.outcome?.score ?? null, spec.metric)}\n`);
 
   // The best params once more with evaluation as the pipeline has it (the test split by default): the one test score.
   process.stderr.write('final run of the best parameters:\n');
@@ -196,11 +199,11 @@ function scoreText(score: number | null, metric: SweepMetric): string {
   return higherIsBetter(metric) ? `${label} ${(score * 100).toFixed(1)} %` : `${label} ${score.toFixed(4)}`;
 }
 
-/** One finished trial: index, params, score, whether it reused cached features, seconds. */
+/** One finished trial: index (rung, current settings), params, score, whether it reused cached features, seconds. */
 export function trialLine(record: TrialRecord, metric: SweepMetric): string {
   const o = record.outcome;
-  const rung = record.rung > 0 ? ` (rung ${record.rung})` : '';
-  const head = `trial ${record.index + 1}${rung}: ${paramsText(record.params)}`;
+  const notes = [record.rung > 0 ? `rung ${record.rung}` : '', record.baseline ? 'current settings' : ''].filter(Boolean);
+  const head = `trial ${record.index + 1}${notes.length > 0 ? ` (${notes.join(', ')})` : ''}: ${paramsText(record.params)}`;
   if (!o) return `${head}: not run`;
   const seconds = `${(o.durationMs / 1000).toFixed(1)} s`;
   if (o.status !== 'succeeded') return `${head}: ${o.status.toUpperCase()}${o.error ? ` (${o.error})` : ''}, ${seconds}`;
@@ -212,10 +215,12 @@ function trialJson(record: TrialRecord) {
   return {
     index: record.index,
     rung: record.rung,
+    baseline: record.baseline === true,
     params: record.params,
     status: o?.status ?? null,
     score: o?.score ?? null,
     reusedFeatures: o?.reusedFeatures ?? false,
+    epochs: o?.epochs ?? null,
     durationMs: o?.durationMs ?? null,
     ...(o?.error ? { error: o.error } : {}),
   };

@@ -21,6 +21,7 @@ import {
   type TrialOutcome,
   type TrialPlan,
   type TrialRecord,
+  trialEpochs,
   trialReusedFeatures,
   trialScore,
 } from '@defectflow/nodes';
@@ -221,18 +222,20 @@ export class SweepController {
     graph: PipelineGraph,
     cancel: AbortSignal,
   ): Promise<TrialOutcome> {
-    const info: SweepTrialInfo = { index: plan.index, rung: plan.rung, role: 'trial', params: plan.params };
+    const info: SweepTrialInfo = { index: plan.index, rung: plan.rung, role: 'trial', params: plan.params, ...(plan.baseline ? { baseline: true } : {}) };
     const end = await this.runToEnd(sweep, source, graph, info, cancel);
     if (!end.run) return { status: end.status, score: null, reusedFeatures: false, durationMs: 0, error: end.error };
     const { run } = end;
     const { summaries, cachedNodeIds } = await this.nodeSummaries(run.id);
     const score = run.status === 'succeeded' ? trialScore(graph, summaries, spec.metric) : null;
     const reusedFeatures = run.status === 'succeeded' ? trialReusedFeatures(graph, summaries, cachedNodeIds) : false;
-    if (!this.closing.signal.aborted) await this.repo.runs.update(run.id, { sweepTrial: { ...info, score, reusedFeatures } });
+    const epochs = trialEpochs(graph, summaries);
+    if (!this.closing.signal.aborted) await this.repo.runs.update(run.id, { sweepTrial: { ...info, score, reusedFeatures, epochs } });
     return {
       status: run.status as RunStatus,
       score,
       reusedFeatures,
+      epochs,
       durationMs: runDurationMs(run) ?? 0,
       runId: run.id,
       ...(run.error ? { error: run.error } : {}),
@@ -242,7 +245,7 @@ export class SweepController {
   /** The best params once more with the pipeline's own evaluate split (test by default): the sweep's final metrics. */
   private async runFinal(sweep: Sweep, source: RunSource, best: TrialRecord, cancel: AbortSignal): Promise<void> {
     const graph = finalGraph(sweep.graph, best.params);
-    const info: SweepTrialInfo = { index: best.index, rung: best.rung, role: 'final', params: best.params };
+    const info: SweepTrialInfo = { index: best.index, rung: best.rung, role: 'final', params: best.params, ...(best.baseline ? { baseline: true } : {}) };
     const end = await this.runToEnd(sweep, source, graph, info, cancel, (runId) =>
       this.repo.sweeps.update(sweep.id, { finalRunId: runId }).then(() => undefined),
     );

@@ -6,11 +6,15 @@ export interface SweepTrialView {
   index: number;
   rung: number;
   params: TrialParams;
+  /** The pipeline's current settings (trial 1, and its halving promotions): the page's "current settings" badge. */
+  baseline: boolean;
   runId: string | null;
   status: RunRowStatus;
   /** The sweep metric on the validation split, as the node summaries give it (fractions 0..1; valLoss raw). */
   score: number | null;
   reusedFeatures: boolean | null;
+  /** Epochs the train node trained (null: not reported, or not ended). */
+  epochs: number | null;
   durationMs: number | null;
   error: string | null;
 }
@@ -74,10 +78,12 @@ function trialViews(runs: readonly SweepRun[], now: number): SweepTrialView[] {
         index: t.index,
         rung: t.rung,
         params: t.params,
+        baseline: t.baseline === true,
         runId: r.id,
         status: r.status,
         score: t.score ?? null,
         reusedFeatures: t.reusedFeatures ?? null,
+        epochs: t.epochs ?? null,
         durationMs: runDurationMs(r, now),
         error: r.error,
       };
@@ -85,7 +91,7 @@ function trialViews(runs: readonly SweepRun[], now: number): SweepTrialView[] {
     .sort((a, b) => a.index - b.index);
 }
 
-/** The sweep's best trial; while it runs (none recorded yet), the best so far by the driver's own rule. */
+/** The sweep's best trial; while it runs (none recorded yet), the best so far by the driver's own rule (bestTrial). */
 function bestIndex(sweep: Sweep, spec: SweepSpec, trials: readonly SweepTrialView[]): number | null {
   if (sweep.bestTrialIndex !== null) return sweep.bestTrialIndex;
   const records: TrialRecord[] = trials
@@ -95,9 +101,9 @@ function bestIndex(sweep: Sweep, spec: SweepSpec, trials: readonly SweepTrialVie
       rung: t.rung,
       params: t.params,
       upstreamKey: '',
-      outcome: { status: t.status as 'succeeded', score: t.score, reusedFeatures: Boolean(t.reusedFeatures), durationMs: t.durationMs ?? 0 },
+      outcome: { status: t.status as 'succeeded', score: t.score, reusedFeatures: Boolean(t.reusedFeatures), epochs: t.epochs, durationMs: t.durationMs ?? 0 },
     }));
-  return bestTrial(records, spec.metric, spec.strategy === 'halving')?.index ?? null;
+  return bestTrial(records, spec.metric)?.index ?? null;
 }
 
 export function sweepView(sweep: Sweep, runs: readonly SweepRun[], now = Date.now()): SweepView {

@@ -16,6 +16,7 @@ import { parallelOption, scatterOption, scoredTrials } from './charts.ts';
 import { EChart } from './EChart.tsx';
 import { SweepTrialsTable } from './SweepTrialsTable.tsx';
 import {
+  baselineTrialOf,
   bestTrialOf,
   describeParams,
   formatFraction,
@@ -206,9 +207,26 @@ function BestSection({ view, best, columns }: { view: SweepView; best: TrialView
       <code data-testid="sweep-best-params" style={{ overflowWrap: 'anywhere' }}>
         {describeParams(best.params, columns)}
       </code>
+      <VersusBaseline view={view} best={best} />
       <ApplyBest view={view} best={best} />
       <FinalMetrics view={view} />
     </section>
+  );
+}
+
+/** Did the sweep beat the pipeline's current settings? Said in words beside the best (nothing when there was no baseline). */
+function VersusBaseline({ view, best }: { view: SweepView; best: TrialView }) {
+  const longest = baselineTrialOf(view.trials);
+  if (!longest) return null;
+  const baseline = best.baseline ? best : longest;
+  const where = `trial ${baseline.index + 1}${view.spec.strategy === 'halving' ? `, rung ${baseline.rung}` : ''}`;
+  const text = best.baseline
+    ? `No trial beat the current settings (${where}) on validation: they are the best${view.status === 'running' ? ' so far' : ''}.`
+    : `The current settings (${where}) scored ${formatScore(view.metric, baseline.score)} ${METRIC_SHORT[view.metric]}.`;
+  return (
+    <p className="df-muted" data-testid="sweep-vs-baseline" style={{ margin: 0 }}>
+      {text}
+    </p>
   );
 }
 

@@ -240,6 +240,7 @@ export function SweepDialog({ onClose }: { onClose: () => void }) {
             <p className="dfe-help" data-testid="sweep-grid-size">
               {grid} {grid === 1 ? 'combination' : 'combinations'}
               {Number.isFinite(trials) && trials < grid ? `; the budget of ${trials} trials runs ${trials} of them` : ''}.
+              {settings.baseline ? ' The current settings run first (one more trial when they are not a grid point).' : ''}
             </p>
           ) : null}
           {settings.minutes.trim() !== '' ? (
@@ -270,6 +271,15 @@ export function SweepDialog({ onClose }: { onClose: () => void }) {
               </Setting>
             </div>
           ) : null}
+          <label className="dfs-check" title="Trial 1 runs the pipeline as it is, so the sweep shows whether it beat the current settings">
+            <input
+              type="checkbox"
+              data-testid="sweep-baseline"
+              checked={settings.baseline}
+              onChange={(e) => setSetting('baseline', e.target.checked)}
+            />
+            Include the current settings as trial 1
+          </label>
           <Setting label="Optimise" problems={settingProblems('metric')}>
             <select
               className="dfe-input"

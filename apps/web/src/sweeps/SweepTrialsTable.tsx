@@ -1,5 +1,9 @@
 'use client';
-/** The sweep's trials as they arrive: one column per varied param, the metric, time, status, cached features, run. */
+/**
+ * The sweep's trials as they arrive: one column per varied param, the metric, time, status, cached features, run.
+ * The baseline (the pipeline's current settings) carries a "current settings" badge, so a glance says whether the
+ * sweep beat it.
+ */
 import Link from 'next/link';
 import { shortId } from '../runs/format.ts';
 import { StatusBadge } from '../runs/panel/StatusBadge.tsx';
@@ -52,10 +56,16 @@ export function SweepTrialsTable({ view, columns, bestIndex }: { view: SweepView
                 data-index={t.index}
                 data-status={t.status}
                 data-best={isBest ? 'true' : undefined}
+                data-baseline={t.baseline ? 'true' : undefined}
                 data-reused={t.reusedFeatures ? 'true' : undefined}
               >
                 <td>
                   {t.index + 1}
+                  {t.baseline ? (
+                    <span className="dfs-baseline-mark" data-testid="sweep-baseline-mark" title="The pipeline as it is: the varied parameters at their current values">
+                      current settings
+                    </span>
+                  ) : null}
                   {isBest ? (
                     <span className="dfs-best-mark" data-testid="sweep-best-mark" title={`The best ${METRIC_SHORT[view.metric]} so far`}>
                       ★ best

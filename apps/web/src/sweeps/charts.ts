@@ -49,11 +49,12 @@ function scoreExtent(trials: TrialView[]): [number, number] {
   return [lo, hi];
 }
 
-/** Tooltip text for one trial: number, every varied value, the score. */
+/** Tooltip text for one trial: number (best, current settings), every varied value, the score. */
 export function trialTooltip(trial: TrialView, columns: ParamColumn[], metric: SweepMetric, bestIndex: number | null): string {
   const rows = columns.map((c) => `${escapeHtml(c.param)}: <b>${escapeHtml(formatParam(trial.params[c.key]))}</b>`);
   const best = trial.index === bestIndex ? ' ★ best' : '';
-  return [`Trial ${trial.index + 1}${best}`, ...rows, `${METRIC_SHORT[metric]}: <b>${formatScore(metric, trial.score)}</b>`].join('<br/>');
+  const current = trial.baseline ? ' · current settings' : '';
+  return [`Trial ${trial.index + 1}${best}${current}`, ...rows, `${METRIC_SHORT[metric]}: <b>${formatScore(metric, trial.score)}</b>`].join('<br/>');
 }
 
 function escapeHtml(text: string): string {

@@ -178,6 +178,8 @@ export interface SettingsDraft {
   parallel: string;
   eta: string;
   minEpochs: string;
+  /** Trial 1 runs the pipeline's current settings (spec.baseline). */
+  baseline: boolean;
 }
 
 export const DEFAULT_SETTINGS: SettingsDraft = {
@@ -188,6 +190,7 @@ export const DEFAULT_SETTINGS: SettingsDraft = {
   parallel: '2',
   eta: '3',
   minEpochs: '3',
+  baseline: true,
 };
 
 /** How many combinations a grid over these rows has (before integer rounding merges any). */
@@ -236,6 +239,7 @@ export function buildSpec(drafts: DimensionDraft[], settings: SettingsDraft): Bu
     metric: settings.metric,
     budget: { trials: Number(settings.trials), ...(minutes === undefined ? {} : { minutes }) },
     parallel: Number(settings.parallel),
+    baseline: settings.baseline,
     ...(settings.strategy === 'halving' ? { halving: { eta: Number(settings.eta), minEpochs: Number(settings.minEpochs) } } : {}),
   };
   return { spec, problems };

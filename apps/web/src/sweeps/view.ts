@@ -3,7 +3,7 @@
  * pure helpers they share: columns, score formatting, the best trial, what went wrong.
  */
 import {
-  higherIsBetter,
+  bestTrial,
   paramKey,
   SWEEP_METRIC_LABELS,
   type SweepDimension,
@@ -20,10 +20,14 @@ export interface TrialView {
   index: number;
   rung: number;
   params: TrialParams;
+  /** The pipeline's current settings (trial 1, and its halving promotions). */
+  baseline?: boolean;
   runId: string | null;
   status: TrialStatus;
   score: number | null;
   reusedFeatures: boolean | null;
+  /** Epochs the train node trained. */
+  epochs?: number | null;
   durationMs: number | null;
   error: string | null;
 }
@@ -103,18 +107,31 @@ export function isTrialFinished(status: TrialStatus): boolean {
 }
 
 /**
- * The best trial: the server's pick when it made one, else the best succeeded score so far (ties: the earlier
- * trial, as the driver decides).
+ * The best trial: the server's pick when it made one, else the best succeeded score so far by the driver's rule
+ * (bestTrial: any rung; ties to more epochs trained, then the earlier trial).
  */
 export function bestTrialOf(view: Pick<SweepView, 'bestTrialIndex' | 'trials' | 'metric'>): TrialView | null {
   if (view.bestTrialIndex !== null) return view.trials.find((t) => t.index === view.bestTrialIndex) ?? null;
-  const higher = higherIsBetter(view.metric);
-  let best: TrialView | null = null;
-  for (const t of view.trials) {
-    if (t.status !== 'succeeded' || t.score === null) continue;
-    if (!best || (higher ? t.score > (best.score as number) : t.score < (best.score as number))) best = t;
-  }
-  return best;
+  const records = view.trials
+    .filter((t) => isTrialFinished(t.status))
+    .map((t) => ({
+      index: t.index,
+      rung: t.rung,
+      params: t.params,
+      upstreamKey: '',
+      outcome: { status: t.status as 'succeeded', score: t.score, reusedFeatures: Boolean(t.reusedFeatures), epochs: t.epochs, durationMs: t.durationMs ?? 0 },
+    }));
+  const best = bestTrial(records, view.metric);
+  return best ? (view.trials.find((t) => t.index === best.index) ?? null) : null;
+}
+
+/**
+ * The baseline trial to compare the best with: the scored one that trained longest (halving promotes it with more
+ * epochs), null when the sweep has none scored.
+ */
+export function baselineTrialOf(trials: TrialView[]): TrialView | null {
+  const scored = trials.filter((t) => t.baseline && t.status === 'succeeded' && t.score !== null);
+  return scored.reduce<TrialView | null>((a, t) => (!a || t.rung > a.rung ? t : a), null);
 }
 
 /**

@@ -7,9 +7,11 @@ import { trialReusedFeatures } from './trial-graph.ts';
 import type { RunSweepOptions, TrialOutcome, TrialPlan } from './types.ts';
 
 const graph = createDefaultPipeline();
+/** A grid of 6 learning rates; without the baseline unless a test asks (it adds a 7th: 1e-3 is not a grid point). */
 const spec = (input: Partial<SweepSpecInput> = {}) =>
   sweepSpecSchema.parse({
     strategy: 'grid',
+    baseline: false,
     dimensions: [{ nodeId: 'train', param: 'learningRate', kind: 'log', min: 1e-4, max: 1e-1, steps: 6 }],
     ...input,
   });
@@ -149,29 +151,55 @@ describe('runSweep', () => {
     expect(throwing.best).toBeNull();
   });
 
-  it('halving waits for each rung before promoting, and the best comes from the highest rung', async () => {
+  it('halving waits for each rung before promoting; the best is over every rung, ties to more epochs trained', async () => {
     const g = structuredClone(graph);
     const train = g.nodes.find((n) => n.id === 'train');
     if (train) train.params = { ...train.params, epochs: 9 };
     const inFlight: TrialPlan[] = [];
     const overlaps: string[] = [];
-    const result = await runSweep({
-      graph: g,
-      spec: spec({ strategy: 'halving', budget: { trials: 10 }, parallel: 3, halving: { eta: 3, minEpochs: 3 } }),
-      runTrial: async (plan) => {
-        if (inFlight.some((p) => p.rung !== plan.rung)) overlaps.push(`${plan.index}`);
-        inFlight.push(plan);
-        await new Promise((r) => setTimeout(r, 1));
-        inFlight.splice(inFlight.indexOf(plan), 1);
-        // Rung 0 (3 epochs) scores 0.9 for trial 0, which must still lose to any rung-1 trial.
-        return ok(plan.rung === 0 ? (plan.index === 0 ? 0.9 : 0.1 * plan.index) : 0.5);
-      },
-    });
+    const halving = (scoreOf: (plan: TrialPlan) => number) =>
+      runSweep({
+        graph: g,
+        spec: spec({ strategy: 'halving', budget: { trials: 10 }, parallel: 3, halving: { eta: 3, minEpochs: 3 } }),
+        runTrial: async (plan) => {
+          if (inFlight.some((p) => p.rung !== plan.rung)) overlaps.push(`${plan.index}`);
+          inFlight.push(plan);
+          await new Promise((r) => setTimeout(r, 1));
+          inFlight.splice(inFlight.indexOf(plan), 1);
+          return ok(scoreOf(plan), { epochs: plan.params['train.epochs'] as number });
+        },
+      });
+    // Rung 0 (3 epochs) scores 0.9 for trial 0: above every rung-1 trial (0.5), so it is the best, short or not.
+    const result = await halving((plan) => (plan.rung === 0 ? (plan.index === 0 ? 0.9 : 0.05 * plan.index) : 0.5));
     expect(overlaps).toEqual([]);
     expect(result.trials.map((t) => t.rung)).toEqual([0, 0, 0, 0, 0, 0, 0, 1, 1, 1]);
     expect(result.trials.slice(7).every((t) => t.params['train.epochs'] === 9)).toBe(true);
-    expect(result.best?.rung).toBe(1);
+    expect(result.best?.index).toBe(0);
     expect(result.stoppedBy).toBe('done');
+    // The same score at 3 and at 9 epochs: the trial that trained longer (rung 1, the earliest of them) wins the tie.
+    const tied = await halving(() => 0.7);
+    expect(tied.best).toMatchObject({ index: 7, rung: 1 });
+  });
+
+  it('best: ties go to the trial that trained more epochs, then to the lower index', async () => {
+    const outcomes: TrialOutcome[] = [ok(0.8, { epochs: 5 }), ok(0.8, { epochs: 12 }), ok(0.8, { epochs: 12 }), ok(0.7, { epochs: 30 }), ok(0.8), ok(0.6)];
+    const result = await runSweep({ graph, spec: spec(), runTrial: async (plan) => outcomes[plan.index] as TrialOutcome });
+    expect(result.best?.index).toBe(1);
+  });
+
+  it('runs the baseline first (the pipeline\'s own values); a sweep that finds nothing better reports it as the best', async () => {
+    const plans: TrialPlan[] = [];
+    const result = await runSweep({
+      graph,
+      spec: spec({ baseline: true, parallel: 1 }),
+      runTrial: async (plan) => {
+        plans.push(plan);
+        return ok(plan.baseline ? 0.9 : 0.5);
+      },
+    });
+    expect(plans).toHaveLength(7);
+    expect(plans[0]).toMatchObject({ index: 0, baseline: true, params: { 'train.learningRate': graph.nodes.find((n) => n.id === 'train')?.params.learningRate } });
+    expect(result.best).toMatchObject({ index: 0, baseline: true });
   });
 });
 

@@ -49,7 +49,7 @@ export async function runSweep(options: RunSweepOptions): Promise<SweepResult> {
   records.sort((a, b) => a.index - b.index);
   return {
     trials: records,
-    best: bestTrial(records, spec.metric, spec.strategy === 'halving'),
+    best: bestTrial(records, spec.metric),
     stoppedBy: stop ?? (planner.truncated ? 'trials' : 'done'),
   };
 }
@@ -71,21 +71,23 @@ async function runGuarded(options: RunSweepOptions, plan: TrialPlan): Promise<Tr
 }
 
 /**
- * The best succeeded trial with a score: highest (lowest for valLoss), ties to the lower index. `byRung`
- * (halving): only trials of the highest rung any succeeded trial reached, whose scores came from the most epochs.
+ * The best succeeded trial with a score, over every trial of every rung: highest (lowest for valLoss); ties to the
+ * trial that trained more epochs, then to the lower index. Every trial is scored on the same validation split, so
+ * scores of different halving rungs compare: a configuration's longer rerun may score below its shorter run, and
+ * then the shorter one is the best (and its params, epochs included, are what "use these parameters" writes).
  */
-export function bestTrial(records: readonly TrialRecord[], metric: SweepMetric, byRung = false): TrialRecord | null {
-  let scored = records.filter((r) => r.outcome?.status === 'succeeded' && typeof r.outcome.score === 'number');
-  if (byRung && scored.length > 0) {
-    const top = Math.max(...scored.map((r) => r.rung));
-    scored = scored.filter((r) => r.rung === top);
-  }
+export function bestTrial(records: readonly TrialRecord[], metric: SweepMetric): TrialRecord | null {
   const sign = higherIsBetter(metric) ? 1 : -1;
+  const epochs = (r: TrialRecord) => r.outcome?.epochs ?? 0;
   let best: TrialRecord | null = null;
-  for (const r of scored) {
-    const score = r.outcome?.score as number;
-    const bestScore = best?.outcome?.score as number;
-    if (!best || sign * (score - bestScore) > 0 || (score === bestScore && r.index < best.index)) best = r;
+  for (const r of records) {
+    if (r.outcome?.status !== 'succeeded' || typeof r.outcome.score !== 'number') continue;
+    if (!best) {
+      best = r;
+      continue;
+    }
+    const diff = sign * (r.outcome.score - (best.outcome?.score as number));
+    if (diff > 0 || (diff === 0 && (epochs(r) > epochs(best) || (epochs(r) === epochs(best) && r.index < best.index)))) best = r;
   }
   return best;
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createDefaultPipeline } from '../default-pipeline.ts';
 import type { PipelineGraph } from '../graph.ts';
-import { createHalvingPlanner, createPlanner, gridValues, halvingSchedule, planTrials } from './planner.ts';
+import { resolveParams } from '../registry.ts';
+import { createHalvingPlanner, createPlanner, currentParams, gridValues, halvingSchedule, planTrials } from './planner.ts';
 import { type SweepSpecInput, sweepSpecSchema } from './spec.ts';
 import { checkSweep } from './trial-graph.ts';
 import type { TrialPlan, TrialRecord } from './types.ts';
@@ -41,14 +42,14 @@ describe('grid', () => {
   it('rounds integer params and drops the duplicates rounding makes', () => {
     const axis = { dim: { nodeId: 'head', param: 'filters', kind: 'range' as const, min: 4, max: 8, steps: 10 }, integer: true };
     expect(gridValues(axis)).toEqual([4, 5, 6, 7, 8]);
-    const plans = planTrials(graph, spec({ strategy: 'grid', dimensions: [{ ...axis.dim }] }));
+    const plans = planTrials(graph, spec({ strategy: 'grid', baseline: false, dimensions: [{ ...axis.dim }] }));
     expect(values(plans, 'head.filters')).toEqual([4, 5, 6, 7, 8]);
   });
 
   it('spaces a log dimension evenly in the exponent', () => {
     const plans = planTrials(
       graph,
-      spec({ strategy: 'grid', dimensions: [{ nodeId: 'train', param: 'learningRate', kind: 'log', min: 1e-4, max: 1e-2, steps: 5 }] }),
+      spec({ strategy: 'grid', baseline: false, dimensions: [{ nodeId: 'train', param: 'learningRate', kind: 'log', min: 1e-4, max: 1e-2, steps: 5 }] }),
     );
     expect(values(plans, 'train.learningRate')).toEqual([1e-4, 0.000316227766017, 1e-3, 0.00316227766017, 1e-2]);
   });
@@ -111,6 +112,7 @@ describe('random', () => {
       graph,
       spec({
         budget: { trials: 20 },
+        baseline: false,
         dimensions: [
           { nodeId: 'train', param: 'optimizer', kind: 'list', values: ['adam', 'sgd'] },
           { nodeId: 'train', param: 'batchSize', kind: 'range', min: 15.6, max: 18.2 },
@@ -120,6 +122,85 @@ describe('random', () => {
     expect(plans).toHaveLength(6); // 2 optimizers × batch sizes 16, 17, 18
     expect(distinct(plans)).toBe(6);
     expect(createPlanner(graph, spec({ budget: { trials: 20 }, dimensions: [{ nodeId: 'train', param: 'optimizer', kind: 'list', values: ['adam', 'sgd'] }] })).truncated).toBe(false);
+  });
+});
+
+describe('the baseline: trial 1 is the pipeline as it is', () => {
+  const dims: SweepSpecInput['dimensions'] = [
+    { nodeId: 'train', param: 'learningRate', kind: 'log', min: 1e-4, max: 1e-1 },
+    { nodeId: 'head', param: 'dropout', kind: 'range', min: 0, max: 0.5 },
+    { nodeId: 'train', param: 'optimizer', kind: 'list', values: ['sgd', 'adam'] },
+  ];
+  const current = (g: PipelineGraph, nodeId: string, param: string) => {
+    const node = g.nodes.find((n) => n.id === nodeId);
+    return resolveParams(node?.type ?? '', node?.params)?.[param];
+  };
+
+  it('random: trial 0 holds the current values of the varied params and takes one of the budget\'s trials', () => {
+    const plans = planTrials(graph, spec({ budget: { trials: 8 }, dimensions: dims }));
+    expect(plans).toHaveLength(8);
+    expect(plans[0]).toMatchObject({
+      index: 0,
+      baseline: true,
+      params: {
+        'train.learningRate': current(graph, 'train', 'learningRate'),
+        'head.dropout': current(graph, 'head', 'dropout'),
+        'train.optimizer': current(graph, 'train', 'optimizer'),
+      },
+    });
+    expect(plans.slice(1).every((p) => p.baseline === undefined)).toBe(true);
+    // The random draws differ from the baseline, and are the same draws as without it (minus the last).
+    expect(distinct(plans)).toBe(8);
+    expect(plans.slice(1).map((p) => p.params)).toEqual(planTrials(graph, spec({ budget: { trials: 7 }, dimensions: dims, baseline: false })).map((p) => p.params));
+  });
+
+  it('uses the node type\'s default for a param the node leaves unset, and the node\'s own value otherwise', () => {
+    const g = structuredClone(graph);
+    const head = g.nodes.find((n) => n.id === 'head');
+    const train = g.nodes.find((n) => n.id === 'train');
+    if (!head || !train) throw new Error('default pipeline without head or train');
+    delete head.params.dropout;
+    train.params = { ...train.params, learningRate: 0.0042 };
+    const params = currentParams(g, { dimensions: sweepSpecSchema.parse({ dimensions: dims }).dimensions });
+    expect(params).toEqual({ 'train.learningRate': 0.0042, 'head.dropout': current(graph, 'head', 'dropout'), 'train.optimizer': 'adam' });
+    expect(typeof params['head.dropout']).toBe('number');
+    expect(planTrials(g, spec({ budget: { trials: 3 }, dimensions: dims }))[0]?.params).toEqual(params);
+  });
+
+  it('grid: the current values\' grid point runs first (no extra trial); off the grid, the baseline is one more trial', () => {
+    const onGrid = planTrials(
+      graph,
+      spec({ strategy: 'grid', dimensions: [{ nodeId: 'head', param: 'dropout', kind: 'list', values: [0.1, current(graph, 'head', 'dropout') as number, 0.3] }] }),
+    );
+    expect(values(onGrid, 'head.dropout')).toEqual([current(graph, 'head', 'dropout'), 0.1, 0.3]);
+    expect(onGrid.map((p) => p.baseline === true)).toEqual([true, false, false]);
+    const offGrid = planTrials(graph, spec({ strategy: 'grid', dimensions: [{ nodeId: 'head', param: 'dropout', kind: 'list', values: [0.35, 0.45] }] }));
+    expect(values(offGrid, 'head.dropout')).toEqual([current(graph, 'head', 'dropout'), 0.35, 0.45]);
+    expect(offGrid[0]?.baseline).toBe(true);
+    // A grid larger than the budget: the baseline's point is one of the budget's seeded picks.
+    const subset = planTrials(
+      graph,
+      spec({ strategy: 'grid', budget: { trials: 4 }, dimensions: [{ nodeId: 'head', param: 'dropout', kind: 'range', min: 0, max: 0.5, steps: 11 }] }),
+    );
+    expect(subset).toHaveLength(4);
+    expect(subset[0]).toMatchObject({ baseline: true, params: { 'head.dropout': current(graph, 'head', 'dropout') } });
+    expect(distinct(subset)).toBe(4);
+  });
+
+  it('random over a small finite space: the baseline first, every other point once', () => {
+    const plans = planTrials(
+      graph,
+      spec({ budget: { trials: 20 }, dimensions: [{ nodeId: 'train', param: 'optimizer', kind: 'list', values: ['adam', 'sgd'] }, { nodeId: 'train', param: 'batchSize', kind: 'list', values: [16, 32] }] }),
+    );
+    expect(plans).toHaveLength(4);
+    expect(plans[0]).toMatchObject({ baseline: true, params: { 'train.optimizer': 'adam', 'train.batchSize': 32 } });
+    expect(distinct(plans)).toBe(4);
+  });
+
+  it('is left out with baseline: false', () => {
+    const plans = planTrials(graph, spec({ budget: { trials: 5 }, dimensions: dims, baseline: false }));
+    expect(plans.some((p) => p.baseline)).toBe(false);
+    expect(plans.some((p) => JSON.stringify(p.params) === JSON.stringify(currentParams(graph, { dimensions: sweepSpecSchema.parse({ dimensions: dims }).dimensions })))).toBe(false);
   });
 });
 
@@ -206,6 +287,18 @@ describe('successive halving', () => {
     );
     expect(new Set(values(rungs[1] as TrialPlan[], 'train.learningRate'))).toEqual(new Set(values(byCloseness.slice(0, 3), 'train.learningRate')));
     expect(rungs[1]?.map((p) => p.index)).toEqual([7, 8, 9]);
+  });
+
+  it('enters the baseline in rung 0 with the first rung\'s epochs; it is promoted on merit, still marked', () => {
+    const lr = (p: TrialPlan) => p.params['train.learningRate'] as number;
+    // Scores favour learning rates near the pipeline's own (1e-3): the baseline is promoted through every rung.
+    const near = play(withTrainEpochs(9), halving, (p) => -Math.abs(Math.log10(lr(p)) + 3));
+    expect(near.rungs[0]?.[0]).toMatchObject({ index: 0, rung: 0, baseline: true, params: { 'train.learningRate': 0.001, 'train.epochs': 3 } });
+    expect(near.rungs[0]?.filter((p) => p.baseline)).toHaveLength(1);
+    expect(near.rungs[1]?.find((p) => p.baseline)).toMatchObject({ rung: 1, params: { 'train.learningRate': 0.001, 'train.epochs': 9 } });
+    // Scores favour the largest learning rates: the baseline is not among the promoted.
+    const far = play(withTrainEpochs(9), halving, (p) => lr(p));
+    expect(far.rungs[1]?.some((p) => p.baseline)).toBe(false);
   });
 
   it('promotes the lowest validation loss when minimising, and never a failed trial', () => {

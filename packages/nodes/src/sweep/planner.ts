@@ -1,7 +1,8 @@
 /**
  * Which trials a sweep runs (browser-safe). Grid and random propose the whole list up front; successive halving
  * proposes one rung at a time, each from the scores of the last. Every proposal is seeded by spec.seed, so the
- * same spec on the same pipeline gives the same trials wherever it is planned.
+ * same spec on the same pipeline gives the same trials wherever it is planned. With spec.baseline, trial 1 is the
+ * pipeline's current settings (currentParams), marked `baseline`.
  */
 import { canonicalJson } from '../canonical-json.ts';
 import type { PipelineGraph } from '../graph.ts';
@@ -118,9 +119,31 @@ export function upstreamKeyOf(axes: readonly { key: string; upstream: boolean }[
   return canonicalJson(Object.fromEntries(upstream.map((a) => [a.key, params[a.key]])));
 }
 
+/**
+ * The varied params at their current values in the pipeline (the node's own, else its type's default): the baseline
+ * trial's params. A param with neither (an optional one left unset) is left out: that trial keeps the node as it is.
+ */
+export function currentParams(graph: PipelineGraph, spec: Pick<SweepSpec, 'dimensions'>): TrialParams {
+  const params: TrialParams = {};
+  for (const dim of spec.dimensions) {
+    const node = graph.nodes.find((n) => n.id === dim.nodeId);
+    if (!node) continue;
+    const value = (resolveParams(node.type, node.params) ?? node.params)[dim.param];
+    if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') params[paramKey(dim.nodeId, dim.param)] = value;
+  }
+  return params;
+}
+
+/** A proposed trial before it gets its index and upstream key. */
+interface Candidate {
+  params: TrialParams;
+  rung: number;
+  baseline?: boolean;
+}
+
 /** Stable grouping by upstream key (groups in order of first appearance), then indices from `first`. */
-function grouped(axes: Axis[], list: { params: TrialParams; rung: number }[], first = 0): TrialPlan[] {
-  const groups = new Map<string, { params: TrialParams; rung: number }[]>();
+function grouped(axes: Axis[], list: Candidate[], first = 0): TrialPlan[] {
+  const groups = new Map<string, Candidate[]>();
   for (const item of list) {
     const key = upstreamKeyOf(axes, item.params);
     const group = groups.get(key) ?? [];
@@ -129,7 +152,9 @@ function grouped(axes: Axis[], list: { params: TrialParams; rung: number }[], fi
   }
   let index = first;
   const out: TrialPlan[] = [];
-  for (const [upstreamKey, group] of groups) for (const item of group) out.push({ index: index++, params: item.params, rung: item.rung, upstreamKey });
+  for (const [upstreamKey, group] of groups) {
+    for (const item of group) out.push({ index: index++, params: item.params, rung: item.rung, upstreamKey, ...(item.baseline ? { baseline: true } : {}) });
+  }
   return out;
 }
 
@@ -153,43 +178,77 @@ function sampleIndices(random: Random, size: number, count: number): number[] {
 }
 
 interface Proposal {
-  tuples: SweepValue[][];
+  /** In run order; the baseline, when there is one, first. */
+  candidates: Candidate[];
   /** Fewer trials than the search space holds (the trial budget cut it). */
   truncated: boolean;
 }
 
-function gridProposal(axes: Axis[], budget: number, random: Random): Proposal {
+const sameParams = (a: TrialParams, b: TrialParams) => canonicalJson(a) === canonicalJson(b);
+
+/** Where the baseline sits in the grid (mixed-radix index, last axis fastest), -1 when a value is not a grid point. */
+function gridIndexOf(axes: Axis[], lists: SweepValue[][], params: TrialParams): number {
+  let index = 0;
+  for (const [i, axis] of axes.entries()) {
+    const list = lists[i] as SweepValue[];
+    const value = params[axis.key];
+    const at = value === undefined ? -1 : list.findIndex((v) => canonicalJson(v) === canonicalJson(value));
+    if (at < 0) return -1;
+    index = index * list.length + at;
+  }
+  return index;
+}
+
+/**
+ * The whole grid when it fits the budget, else a seeded subset of `budget` points. The baseline goes first: as its
+ * grid point when the current values are one (in a subset, one of the budget's points), else as an extra trial.
+ */
+function gridProposal(axes: Axis[], budget: number, random: Random, baseline: TrialParams | null): Proposal {
   const lists = axes.map(gridValues);
   const size = lists.reduce((n, l) => n * l.length, 1);
-  if (size <= budget) return { tuples: Array.from({ length: size }, (_, i) => productAt(lists, i)), truncated: false };
-  return { tuples: sampleIndices(random, size, budget).map((i) => productAt(lists, i)), truncated: true };
+  const onGrid = baseline ? gridIndexOf(axes, lists, baseline) : -1;
+  const truncated = size > budget;
+  let indices: number[];
+  if (!truncated) indices = Array.from({ length: size }, (_, i) => i);
+  else if (onGrid < 0) indices = sampleIndices(random, size, budget);
+  // The other budget - 1 points from the grid without the baseline's.
+  else indices = sampleIndices(random, size - 1, budget - 1).map((i) => (i >= onGrid ? i + 1 : i));
+  const points = indices.filter((i) => i !== onGrid).map((i) => ({ params: paramsOf(axes, productAt(lists, i)), rung: 0 }));
+  return { candidates: baseline ? [{ params: baseline, rung: 0, baseline: true }, ...points] : points, truncated };
 }
 
 /** How many redraws a random trial gets to differ from every earlier one before a duplicate is accepted. */
 const DUPLICATE_REDRAWS = 100;
 
-function randomProposal(axes: Axis[], count: number, random: Random): Proposal {
-  // A space of at most `count` distinct points (lists, small integer ranges) is run whole, in a seeded order.
+/** `count` random configurations; the baseline, when given, is the first of them and the others differ from it. */
+function randomProposal(axes: Axis[], count: number, random: Random, baseline: TrialParams | null): Proposal {
+  const first: Candidate[] = baseline ? [{ params: baseline, rung: 0, baseline: true }] : [];
+  const draws = count - first.length;
+  // A space of at most `draws` other points (lists, small integer ranges) is run whole, in a seeded order.
   const finite = axes.map((a) => finiteValues(a, count));
   if (finite.every((v) => v !== null)) {
     const lists = finite as SweepValue[][];
     const size = lists.reduce((n, l) => n * l.length, 1);
-    if (size <= count) return { tuples: shuffle(random, Array.from({ length: size }, (_, i) => productAt(lists, i))), truncated: false };
+    if (size <= count + 1) {
+      const others = Array.from({ length: size }, (_, i) => paramsOf(axes, productAt(lists, i))).filter((p) => !baseline || !sameParams(p, baseline));
+      if (others.length <= draws) return { candidates: [...first, ...shuffle(random, others).map((params) => ({ params, rung: 0 }))], truncated: false };
+    }
   }
-  const seen = new Set<string>();
-  const tuples: SweepValue[][] = [];
-  while (tuples.length < count) {
-    let tuple = axes.map((a) => drawValue(a, random));
-    for (let tries = 0; seen.has(canonicalJson(tuple)) && tries < DUPLICATE_REDRAWS; tries++) tuple = axes.map((a) => drawValue(a, random));
-    seen.add(canonicalJson(tuple));
-    tuples.push(tuple);
+  const seen = new Set<string>(baseline ? [canonicalJson(baseline)] : []);
+  const out = [...first];
+  while (out.length < count) {
+    let params = paramsOf(axes, axes.map((a) => drawValue(a, random)));
+    for (let tries = 0; seen.has(canonicalJson(params)) && tries < DUPLICATE_REDRAWS; tries++) params = paramsOf(axes, axes.map((a) => drawValue(a, random)));
+    seen.add(canonicalJson(params));
+    out.push({ params, rung: 0 });
   }
-  return { tuples, truncated: true };
+  return { candidates: out, truncated: true };
 }
 
 /**
- * The trials of a grid or random sweep, at most spec.budget.trials, grouped so trials sharing an upstream (the same
- * features at the freeze boundary) are adjacent, indexed 0..n-1 in that order. Halving proposes rung by rung:
+ * The trials of a grid or random sweep, at most spec.budget.trials (plus the baseline when it is off a grid), grouped
+ * so trials sharing an upstream (the same features at the freeze boundary) are adjacent, indexed 0..n-1 in that order
+ * (the baseline's group first, so it is trial 0). Halving proposes rung by rung:
  * use createPlanner or createHalvingPlanner.
  */
 export function planTrials(graph: PipelineGraph, spec: SweepSpec): TrialPlan[] {
@@ -200,8 +259,10 @@ function planWhole(graph: PipelineGraph, spec: SweepSpec): { trials: TrialPlan[]
   if (spec.strategy === 'halving') throw new Error('planTrials plans grid and random sweeps; halving proposes rung by rung (createHalvingPlanner)');
   const axes = axesOf(graph, spec);
   const random = seededRandom(spec.seed);
-  const proposal = spec.strategy === 'grid' ? gridProposal(axes, spec.budget.trials, random) : randomProposal(axes, spec.budget.trials, random);
-  return { trials: grouped(axes, proposal.tuples.map((t) => ({ params: paramsOf(axes, t), rung: 0 }))), truncated: proposal.truncated };
+  const baseline = spec.baseline ? currentParams(graph, spec) : null;
+  const proposal =
+    spec.strategy === 'grid' ? gridProposal(axes, spec.budget.trials, random, baseline) : randomProposal(axes, spec.budget.trials, random, baseline);
+  return { trials: grouped(axes, proposal.candidates), truncated: proposal.truncated };
 }
 
 /** Proposes trials as the sweep goes; the driver asks again once every proposed trial has finished. */
@@ -254,7 +315,7 @@ export function halvingSchedule(opts: { minEpochs: number; maxEpochs: number; et
 }
 
 /**
- * Successive halving on the pipeline's first train node: rung 0 trains n0 random configurations for
+ * Successive halving on the pipeline's first train node: rung 0 trains n0 configurations (the baseline and random ones) for
  * halving.minEpochs epochs (written into each trial's params as the train node's `epochs`); each later rung
  * retrains the best ceil(n/eta) succeeded trials of the one before with eta× the epochs, until the train node's own
  * epochs. Trials of a rung wait for the whole rung before the next is proposed.
@@ -269,7 +330,7 @@ export function createHalvingPlanner(graph: PipelineGraph, spec: SweepSpec): Tri
   const sign = higherIsBetter(spec.metric) ? -1 : 1;
   let rung = -1;
   let nextIndex = 0;
-  const propose = (list: { params: TrialParams; rung: number }[]) => {
+  const propose = (list: Candidate[]) => {
     const plans = grouped(axes, list, nextIndex);
     nextIndex += plans.length;
     return plans;
@@ -281,8 +342,9 @@ export function createHalvingPlanner(graph: PipelineGraph, spec: SweepSpec): Tri
       if (rung === -1) {
         rung = 0;
         const first = rungs[0] as HalvingRung;
-        const { tuples } = randomProposal(axes, first.trials, seededRandom(spec.seed));
-        return propose(tuples.map((t) => ({ params: { ...paramsOf(axes, t), [epochsKey]: first.epochs }, rung: 0 })));
+        const baseline = spec.baseline ? currentParams(graph, spec) : null;
+        const { candidates } = randomProposal(axes, first.trials, seededRandom(spec.seed), baseline);
+        return propose(candidates.map((c) => ({ ...c, params: { ...c.params, [epochsKey]: first.epochs } })));
       }
       const last = finished.filter((r) => r.rung === rung);
       const keep = Math.ceil(last.length / spec.halving.eta);
@@ -296,7 +358,7 @@ export function createHalvingPlanner(graph: PipelineGraph, spec: SweepSpec): Tri
         return [];
       }
       const epochs = (rungs[rung] as HalvingRung).epochs;
-      return propose(ranked.map((r) => ({ params: { ...r.params, [epochsKey]: epochs }, rung })));
+      return propose(ranked.map((r) => ({ params: { ...r.params, [epochsKey]: epochs }, rung, baseline: r.baseline })));
     },
   };
 }

@@ -90,6 +90,12 @@ export const sweepSpecSchema = z.strictObject({
     .default({ eta: 3, minEpochs: 3 }),
   /** Trials queued at once (the runner works through them in order; several runners take several). */
   parallel: z.int().min(1).max(SWEEP_LIMITS.parallel).default(2),
+  /**
+   * Trial 1 is the pipeline as it is (the varied params at their current values), so the sweep shows whether it beat
+   * the current settings on validation. Random: one of the budget's trials; grid: an extra trial when the current
+   * values are not a grid point; halving: a rung-0 configuration like the others, promoted on merit.
+   */
+  baseline: z.boolean().default(true),
 });
 export type SweepSpec = z.output<typeof sweepSpecSchema>;
 export type SweepSpecInput = z.input<typeof sweepSpecSchema>;

@@ -80,6 +80,13 @@ export function trialScore(
   return typeof value === 'number' && Number.isFinite(value) ? value : null;
 }
 
+/** Epochs the trial's first train node trained (its summary's `epochs`: early stopping may end before its param); null = not reported. */
+export function trialEpochs(graph: PipelineGraph, summaries: Record<string, Record<string, unknown> | undefined>): number | null {
+  const node = graph.nodes.find((n) => n.type === 'train' && summaries[n.id]);
+  const value = node ? summaries[node.id]?.epochs : undefined;
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
 function schemaOf(type: string): z.ZodObject | undefined {
   const def = getNodeDefinition(type);
   return def?.params as unknown as z.ZodObject | undefined;

@@ -15,6 +15,11 @@ export interface TrialPlan {
    * key share cached features, and are queued next to each other so each distinct upstream is computed once.
    */
   upstreamKey: string;
+  /**
+   * The pipeline's current settings (spec.baseline): the varied params at their current values. Trial 1, and its
+   * promotions in successive halving (there with the rung's epochs).
+   */
+  baseline?: boolean;
 }
 
 /** What a finished trial reports back. */
@@ -24,6 +29,8 @@ export interface TrialOutcome {
   score: number | null;
   /** The train node read every feature view from the cache (nothing was extracted for this trial). */
   reusedFeatures: boolean;
+  /** Epochs the train node trained (trialEpochs; early stopping may end it before its epochs param): breaks ties for best. */
+  epochs?: number | null;
   durationMs: number;
   runId?: string;
   error?: string;
@@ -42,7 +49,7 @@ export type SweepStop = 'done' | 'trials' | 'minutes' | 'cancelled';
 
 export interface SweepResult {
   trials: TrialRecord[];
-  /** The best succeeded trial by the spec's metric (ties: the earlier one), null when none succeeded. */
+  /** bestTrial: the best succeeded, scored trial of any rung, null when none succeeded. */
   best: TrialRecord | null;
   stoppedBy: SweepStop;
 }
