@@ -11,6 +11,7 @@ import type { PipelineGraph } from '@defectflow/nodes';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AppHandle, createTinyDataset, launchBrowser, REPO_ROOT, startApp } from '../src/harness.ts';
+import { endlessGraph, startRun, waitForRunEnd } from '../src/reliability.ts';
 
 const SAMPLE_TEMPLATE = 'Default transfer (MobileNetV2)';
 
@@ -41,11 +42,12 @@ describe('hyperparameter sweep from the editor', () => {
   let templateId = '';
   let sweepId = '';
   let templateGraph: PipelineGraph;
+  let dataset = '';
 
   beforeAll(async () => {
     app = await startApp();
     await app.waitForRunner();
-    const dataset = await createTinyDataset(app, 'sweep-tiny', 12);
+    dataset = await createTinyDataset(app, 'sweep-tiny', 12);
     const template = (await app.trpc<{ id: string; name: string; productLineId: string }[]>('templates.list')).find(
       (t) => t.name === SAMPLE_TEMPLATE,
     );
@@ -98,6 +100,9 @@ describe('hyperparameter sweep from the editor', () => {
     expect(await dialog.getByTestId('sweep-baseline').isChecked()).toBe(true);
     await dialog.getByTestId('sweep-start').waitFor({ state: 'visible' });
     expect(await dialog.getByTestId('sweep-start').isEnabled()).toBe(true);
+    // The runner is busy with another run when the sweep starts: its trials wait in the queue, so the page is
+    // certainly watching before the first one ends (tiny trials take well under a second).
+    const blocker = await startRun(app, endlessGraph(dataset));
     await dialog.getByTestId('sweep-trials').press('Enter');
     await page.waitForURL(/\/sweeps\/[^/]+$/, { timeout: 30_000 });
     sweepId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop() ?? '');
@@ -117,6 +122,9 @@ describe('hyperparameter sweep from the editor', () => {
       new MutationObserver(sample).observe(document.body, { subtree: true, childList: true, attributes: true });
       sample();
     });
+    await page.locator('[data-testid="sweep-trial"][data-status="queued"]').first().waitFor({ timeout: 30_000 });
+    await app.trpc('runs.cancel', { runId: blocker }, 'mutation');
+    expect((await waitForRunEnd(app, blocker)).status).toBe('cancelled');
     await page.locator('[data-testid="sweep-page"][data-status="succeeded"]').waitFor({ timeout: 280_000 });
     const seen = await page.evaluate(() => (window as unknown as { __seen: { status: string; rows: number; succeeded: number }[] }).__seen);
     // The page followed the sweep by itself: it showed it running with fewer trials done, then more, never fewer.
