@@ -6,11 +6,10 @@
  * features, the best row marked and both charts drawn;
  * "Use these parameters" saves a template version and the editor opens it with the best learning rate.
  */
-import path from 'node:path';
 import type { PipelineGraph } from '@defectflow/nodes';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AppHandle, createTinyDataset, launchBrowser, REPO_ROOT, startApp } from '../src/harness.ts';
+import { type AppHandle, createTinyDataset, launchBrowser, startApp } from '../src/harness.ts';
 import { endlessGraph, startRun, waitForRunEnd } from '../src/reliability.ts';
 
 const SAMPLE_TEMPLATE = 'Default transfer (MobileNetV2)';
@@ -168,8 +167,6 @@ describe('hyperparameter sweep from the editor', () => {
     // The best parameters were scored once on the test split.
     await page.getByTestId('sweep-final').waitFor({ timeout: 30_000 });
     expect(await page.getByTestId('sweep-final').textContent()).toMatch(/test split/);
-    await page.evaluate(() => window.scrollTo(0, 0));
-    await page.screenshot({ path: path.join(REPO_ROOT, 'docs', 'screenshots', 'sweep.png'), fullPage: true });
   });
 
   it('a trial run names its sweep on its own page', async () => {
