@@ -5,7 +5,7 @@ import { type FrozenBackbone, freezeBackbone, loadBackbone } from '../../src/mod
 import { OnnxFinetuneStepper } from '../../src/model/finetune-stepper.ts';
 import { buildHead } from '../../src/model/head.ts';
 import { AutodiffStepper, headForward } from '../../src/model/stepper.ts';
-import { seededRandom } from '../../src/model/train.ts';
+import { seededRandom, trainClassifier } from '../../src/model/train.ts';
 
 const K = 3;
 const ROWS = 6;
@@ -155,6 +155,24 @@ describe('ONNX fine-tuning graph', () => {
     for (const t of twins) {
       t.head.dispose();
       t.blocks.dispose();
+    }
+  });
+
+  it('trainClassifier picks the ONNX path for blocks + spatial head, and TF.js autodiff when told to (saying why)', async () => {
+    const backbone = await loadBackbone({ inputSize: 64 });
+    const f = await freezeBackbone(backbone, { mode: 'staged', unfreezeBlocks: 2, headEpochs: 1 });
+    const x = boundaryBatch(f, 12, 4);
+    const train = { x, shape: f.boundaryShape, y: Array.from({ length: 12 }, (_, i) => i % K) };
+    for (const denseEngine of ['auto', 'js'] as const) {
+      const blocks = (await freezeBackbone(backbone, { mode: 'staged', unfreezeBlocks: 2 })).trainable as tf.LayersModel;
+      const head = buildHead({ kind: 'spatial', filters: 4, pooling: 'max', numClasses: K, inputShape: f.outputShape, seed: 1 });
+      const r = await trainClassifier({ head, trainable: blocks, staged: f.staged, train, numClasses: K, epochs: 2, batchSize: 6, denseEngine });
+      expect(r.path).toBe(denseEngine === 'auto' ? 'finetune' : 'autodiff');
+      expect(r.stepEngine).toBe(denseEngine === 'auto' ? 'onnxruntime' : 'tfjs');
+      expect(r.stepFallbackReason).toBe(denseEngine === 'auto' ? null : 'denseEngine: js');
+      expect(r.history.map((h) => h.phase)).toEqual(['head', 'finetune']);
+      head.dispose();
+      blocks.dispose();
     }
   });
 });
