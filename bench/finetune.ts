@@ -46,7 +46,7 @@ if (PARTS.has('epoch')) {
   const frozen = await freezeBackbone(backbone, { mode: 'staged', unfreezeBlocks: 2, headEpochs: 1, fineTuneLrFactor: 0.1 });
   const trainItems = manifest.items.filter((i) => i.split === 'train');
   const policy = normalizeAugmentPolicy({ copies: 1, seed: 42 });
-  let t = performance.now();
+  const t = performance.now();
   const parts = await boundaryFeatureViews(frozen, trainItems, null, [null, { policy, view: 0 }], { datasetSignature: manifest.signature });
   const extractMs = performance.now() - t;
   const n = parts.reduce((a, p) => a + p.n, 0);
