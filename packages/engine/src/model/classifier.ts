@@ -41,7 +41,7 @@ export interface TrainedClassifier {
   bestEpoch: number;
   stoppedEarly: boolean;
   durationMs: number;
-  trainPath: 'dense' | 'spatial' | 'autodiff';
+  trainPath: 'dense' | 'spatial' | 'finetune' | 'autodiff';
   /** What ran the training steps (TrainResult.stepEngine). */
   stepEngine: 'onnxruntime' | 'tfjs';
   /** Training set size including augmented views. */

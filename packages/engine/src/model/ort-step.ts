@@ -14,9 +14,14 @@ export interface StepSessions {
  * serves every head of that shape, in every run, for the life of the process: building them costs
  * more than a short training run's steps.
  */
-const sessionCache = new Map<string, Promise<StepSessions>>();
+const sessionCache = new Map<string, Promise<Record<string, OrtSession> & { ort: OrtModule }>>();
 
 export function stepSessions(key: string, threads: number, graphs: () => { gradients: Uint8Array; forward: Uint8Array }): Promise<StepSessions> {
+  return namedSessions(key, threads, graphs) as Promise<StepSessions>;
+}
+
+/** Sessions for several graphs under one cache key (the fine-tuning stepper has three). */
+export function namedSessions<K extends string>(key: string, threads: number, graphs: () => Record<K, Uint8Array>): Promise<Record<K, OrtSession> & { ort: OrtModule }> {
   let hit = sessionCache.get(key);
   if (!hit) {
     hit = (async () => {
@@ -29,27 +34,25 @@ export function stepSessions(key: string, threads: number, graphs: () => { gradi
         executionProviders: ['cpu'],
         extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
       };
-      const bytes = graphs();
-      const [gradients, forward] = await Promise.all([
-        ort.InferenceSession.create(bytes.gradients, options),
-        ort.InferenceSession.create(bytes.forward, options),
-      ]);
-      return { ort, gradients, forward };
+      const bytes = graphs() as Record<string, Uint8Array>;
+      const names = Object.keys(bytes);
+      const sessions = await Promise.all(names.map((n) => ort.InferenceSession.create(bytes[n] as Uint8Array, options)));
+      return { ort, ...Object.fromEntries(names.map((n, i) => [n, sessions[i] as OrtSession])) } as Record<string, OrtSession> & { ort: OrtModule };
     })();
     hit.catch(() => sessionCache.delete(key));
     sessionCache.set(key, hit);
   }
-  return hit;
+  return hit as Promise<Record<K, OrtSession> & { ort: OrtModule }>;
 }
 
 /**
  * What an ORT stepper needs before its first step — ONNX Runtime, a wasm SIMD arena of arrays of
  * `sizes`, its sessions — or why it cannot run here (its caller then trains on a TF.js path).
  */
-export async function prepareStepRuntime(
+export async function prepareStepRuntime<S = StepSessions>(
   sizes: number[],
-  sessions: () => Promise<StepSessions>,
-): Promise<{ simd: SimdOptimizer; sessions: StepSessions } | { reason: string }> {
+  sessions: () => Promise<S>,
+): Promise<{ simd: SimdOptimizer; sessions: S } | { reason: string }> {
   const availability = await isOnnxRuntimeAvailable();
   if (!availability.ok) return { reason: availability.reason };
   const simd = SimdOptimizer.create(sizes);

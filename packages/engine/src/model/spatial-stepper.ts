@@ -27,7 +27,7 @@ const STAT_MOMENTUM = 0.9;
 const PREDICT_CHUNK = 64;
 
 /** What a spatial head built by buildHead holds, read from its layers. */
-function readSpatialHead(head: tf.LayersModel): { shape: Omit<SpatialHeadShape, 'positions' | 'classes'>; rate: number; values: Record<ParamName, Float32Array>; stats: [Float32Array, Float32Array] } {
+export function readSpatialHead(head: tf.LayersModel): { shape: Omit<SpatialHeadShape, 'positions' | 'classes'>; rate: number; values: Record<ParamName, Float32Array>; stats: [Float32Array, Float32Array] } {
   const layer = (name: string) => {
     const l = head.layers.find((x) => x.name === name);
     if (!l) throw new Error(`spatial head has no layer ${name}`);

@@ -4,6 +4,7 @@ import { AbortError } from './features.ts';
 import type { ChannelProjection } from './channel-projection.ts';
 import { isSpatialHead } from './head.ts';
 import { OnnxDenseStepper } from './onnx-dense-stepper.ts';
+import { OnnxFinetuneStepper } from './finetune-stepper.ts';
 import { scoreBatch } from './ort-step.ts';
 import { OnnxSpatialStepper } from './spatial-stepper.ts';
 import { AutodiffStepper, type LabeledArray, type OptimizerName, type Stepper } from './stepper.ts';
@@ -56,9 +57,9 @@ export interface TrainOptions extends TrainParams {
   batchEventsPerEpoch?: number;
   signal?: AbortSignal;
   /**
-   * Engine of the dense and spatial paths: 'auto' (default) runs forward and gradients in ONNX Runtime
-   * and the optimizer in wasm SIMD where both load, else 'js'; 'js' forces DenseStepper (TF.js
-   * products) or, for a spatial head, TF.js autodiff.
+   * Engine of the dense, spatial and fine-tuning paths: 'auto' (default) runs forward and gradients in
+   * ONNX Runtime and the optimizer in wasm SIMD where both load, else 'js'; 'js' forces DenseStepper
+   * (TF.js products) or, for a spatial head (with or without trainable blocks), TF.js autodiff.
    */
   denseEngine?: 'auto' | 'js';
   /**
@@ -80,35 +81,47 @@ export interface TrainResult {
   classWeights: number[];
   /**
    * 'dense' (hand-written backprop on pooled vectors), 'spatial' (a spatial head on cached feature
-   * maps, gradients as an ONNX graph) or 'autodiff' (TF.js; trainable backbone blocks).
+   * maps, gradients as an ONNX graph), 'finetune' (trainable backbone blocks + spatial head, their
+   * backward pass as an ONNX graph) or 'autodiff' (TF.js; trainable blocks where 'finetune' cannot run).
    */
-  path: 'dense' | 'spatial' | 'autodiff';
+  path: 'dense' | 'spatial' | 'finetune' | 'autodiff';
   /** What ran the steps: 'onnxruntime' (ONNX Runtime + wasm SIMD) or 'tfjs' (TF.js backend + JS). */
   stepEngine: 'onnxruntime' | 'tfjs';
-  /** Why the dense or spatial path did not use ONNX Runtime; null when it did or on the autodiff path. */
+  /** Why the dense, spatial or fine-tuning path did not use ONNX Runtime; null when it did or nothing else was possible. */
   stepFallbackReason: string | null;
 }
 
-async function makeStepper(options: TrainOptions, path: TrainResult['path'], numClasses: number): Promise<{ stepper: Stepper; engine: TrainResult['stepEngine']; reason: string | null }> {
+async function makeStepper(
+  options: TrainOptions,
+  path: TrainResult['path'],
+  numClasses: number,
+): Promise<{ stepper: Stepper; engine: TrainResult['stepEngine']; reason: string | null; path: TrainResult['path'] }> {
   const optimizer = options.optimizer ?? 'adam';
   const autodiff = () => new AutodiffStepper(options.head, options.trainable ?? null, optimizer, options.train.shape, numClasses);
-  if (path === 'autodiff') return { stepper: autodiff(), engine: 'tfjs', reason: null };
+  if (path === 'autodiff') return { stepper: autodiff(), engine: 'tfjs', reason: null, path };
+  if (path === 'finetune') {
+    // Blocks + spatial head in ONNX Runtime; anything it cannot run trains through TF.js autodiff.
+    if ((options.denseEngine ?? 'auto') === 'js') return { stepper: autodiff(), engine: 'tfjs', reason: 'denseEngine: js', path: 'autodiff' };
+    const made = await OnnxFinetuneStepper.create(options.head, options.trainable as tf.LayersModel, optimizer, numClasses, options.train.shape);
+    if ('stepper' in made) return { stepper: made.stepper, engine: 'onnxruntime', reason: null, path };
+    return { stepper: autodiff(), engine: 'tfjs', reason: made.reason, path: 'autodiff' };
+  }
   if (path === 'spatial') {
     // Without ONNX Runtime the same head trains through TF.js autodiff (slower, same model).
     const projection = options.channelProjection ?? null;
-    if ((options.denseEngine ?? 'auto') === 'js' && !projection) return { stepper: autodiff(), engine: 'tfjs', reason: 'denseEngine: js' };
+    if ((options.denseEngine ?? 'auto') === 'js' && !projection) return { stepper: autodiff(), engine: 'tfjs', reason: 'denseEngine: js', path };
     const made = await OnnxSpatialStepper.create(options.head, optimizer, numClasses, options.train.shape, projection);
-    if ('stepper' in made) return { stepper: made.stepper, engine: 'onnxruntime', reason: null };
+    if ('stepper' in made) return { stepper: made.stepper, engine: 'onnxruntime', reason: null, path };
     if (projection) throw new Error(`train: projected feature maps need ONNX Runtime (${made.reason})`);
-    return { stepper: autodiff(), engine: 'tfjs', reason: made.reason };
+    return { stepper: autodiff(), engine: 'tfjs', reason: made.reason, path };
   }
   let reason = 'denseEngine: js';
   if ((options.denseEngine ?? 'auto') === 'auto') {
     const made = await OnnxDenseStepper.create(options.head, optimizer, numClasses);
-    if ('stepper' in made) return { stepper: made.stepper, engine: 'onnxruntime', reason: null };
+    if ('stepper' in made) return { stepper: made.stepper, engine: 'onnxruntime', reason: null, path };
     reason = made.reason;
   }
-  return { stepper: new DenseStepper(options.head, optimizer, numClasses), engine: 'tfjs', reason };
+  return { stepper: new DenseStepper(options.head, optimizer, numClasses), engine: 'tfjs', reason, path };
 }
 
 /** mulberry32: small, fast, seedable. */
@@ -191,8 +204,16 @@ export async function trainClassifier(options: TrainOptions): Promise<TrainResul
   const val = options.val && options.val.y.length > 0 ? options.val : null;
   if (val) validate(val, numClasses, 'val');
   const classWeights = computeClassWeights(train.y, numClasses, options.classWeights ?? 'balanced');
-  const path: TrainResult['path'] = trainable ? 'autodiff' : train.shape.length === 1 ? 'dense' : isSpatialHead(head) ? 'spatial' : 'autodiff';
-  const { stepper, engine: stepEngine, reason: stepFallbackReason } = await makeStepper(options, path, numClasses);
+  const wanted: TrainResult['path'] = trainable
+    ? isSpatialHead(head) && train.shape.length === 3
+      ? 'finetune'
+      : 'autodiff'
+    : train.shape.length === 1
+      ? 'dense'
+      : isSpatialHead(head)
+        ? 'spatial'
+        : 'autodiff';
+  const { stepper, engine: stepEngine, reason: stepFallbackReason, path } = await makeStepper(options, wanted, numClasses);
   const staged = trainable && options.staged ? options.staged : null;
   const headEpochs = staged ? Math.min(Math.max(0, Math.floor(staged.headEpochs)), epochs - 1) : 0;
   const per = train.shape.reduce((a, b) => a * b, 1);

@@ -37,7 +37,7 @@ export const ONNX_OUTPUT = 'output';
 type SymbolicTensor = tf.SymbolicTensor;
 type Layer = tf.layers.Layer;
 
-interface Call {
+export interface Call {
   layer: Layer;
   inputs: SymbolicTensor[];
   outputs: SymbolicTensor[];
@@ -48,7 +48,7 @@ function isModel(layer: Layer): layer is tf.LayersModel {
 }
 
 /** The layer calls `outputs` depend on, inputs first (depth-first post-order). */
-function callsFor(outputs: SymbolicTensor[], stopAt: Set<number>): Call[] {
+export function callsFor(outputs: SymbolicTensor[], stopAt: Set<number>): Call[] {
   const seen = new Set<string>();
   const order: Call[] = [];
   const visit = (t: SymbolicTensor): void => {

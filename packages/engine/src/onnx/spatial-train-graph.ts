@@ -34,21 +34,63 @@ export function spatialPooledSize(s: Pick<SpatialHeadShape, 'filters' | 'pooling
  */
 export function buildSpatialGradients(s: SpatialHeadShape): Uint8Array {
   const g = new GraphBuilder();
-  const d = spatialPooledSize(s);
-  const inputs: OnnxValueInfo[] = [
-    { name: 'x', dims: ['B', s.positions, s.channels] },
-    { name: 'mask', dims: ['B', d] },
+  const inputs: OnnxValueInfo[] = [{ name: 'x', dims: ['B', s.positions, s.channels] }, ...spatialTrainingInputs(s)];
+  for (const i of inputs) g.unique(i.name);
+  const t = addSpatialTraining(g, s, 'x');
+  const graph = g.build('spatial_gradients', inputs, spatialTrainingOutputs(s, t));
+  return encodeOnnxModel({ producerName: 'defectflow', producerVersion: '0.1.0', graph });
+}
+
+/** The training graph's inputs after `x`: dropout mask, targets, row weights, then the head's parameters. */
+export function spatialTrainingInputs(s: SpatialHeadShape): OnnxValueInfo[] {
+  return [
+    { name: 'mask', dims: ['B', spatialPooledSize(s)] },
     { name: 'target', dims: ['B', s.classes] },
     { name: 'rowWeight', dims: ['B', 1] },
     ...parameterInputs(s),
   ];
-  for (const i of inputs) g.unique(i.name);
+}
+
+/** Names of what addSpatialTraining computes. */
+export interface SpatialTraining {
+  probs: string;
+  g_wc: string;
+  g_gamma: string;
+  g_beta: string;
+  g_wd: string;
+  g_bd: string;
+  batch_mean: string;
+  batch_var: string;
+  /** dL/dx [B, P, C]: what backpropagation into layers below the head starts from. */
+  dx: string;
+}
+
+/** probs, the five gradients and the batch statistics as graph outputs (dx is not one). */
+export function spatialTrainingOutputs(s: SpatialHeadShape, t: SpatialTraining): OnnxValueInfo[] {
+  return [
+    { name: t.probs, dims: ['B', s.classes] },
+    { name: t.g_wc, dims: [s.channels, s.filters] },
+    { name: t.g_gamma, dims: [s.filters] },
+    { name: t.g_beta, dims: [s.filters] },
+    { name: t.g_wd, dims: [spatialPooledSize(s), s.classes] },
+    { name: t.g_bd, dims: [s.classes] },
+    { name: t.batch_mean, dims: [s.filters] },
+    { name: t.batch_var, dims: [s.filters] },
+  ];
+}
+
+/**
+ * Forward and backward of one training step of the spatial head on `x` [B, P, C], reading the
+ * inputs named by spatialTrainingInputs. The graph keeps only what its outputs need, so `dx`
+ * costs nothing unless a caller continues backpropagation from it.
+ */
+export function addSpatialTraining(g: GraphBuilder, s: SpatialHeadShape, x: string): SpatialTraining {
   const zero = g.constFloat([0], [1]);
   const axes01 = [{ name: 'axes', ints: [0, 1] }];
   const keep = { name: 'keepdims', i: 1 };
 
   // Forward, keeping what the backward pass needs.
-  const z = g.node('MatMul', ['x', 'wc'], 'z');
+  const z = g.node('MatMul', [x, 'wc'], 'z');
   const mean = g.node('ReduceMean', [z], 'mean', [...axes01, keep]);
   const centred = g.node('Sub', [z, mean], 'centred');
   const variance = g.node('ReduceMean', [g.node('Mul', [centred, centred], 'sq')], 'variance', [...axes01, keep]);
@@ -67,7 +109,7 @@ export function buildSpatialGradients(s: SpatialHeadShape): Uint8Array {
   const dpooled = g.node('Mul', [g.node('Gemm', [dlogits, 'wd', zero], 'dh', [{ name: 'transB', i: 1 }]), 'mask'], 'dpooled');
   const dact = addPoolingGradient(g, s, act, max, dpooled);
   const dbn = g.node('Where', [g.node('Greater', [bn, zero], 'active'), dact, zero], 'dbn');
-  const sum01 = (x: string, name: string) => g.node('ReduceSum', [x, g.constInt64([0, 1])], name, [{ name: 'keepdims', i: 0 }]);
+  const sum01 = (v: string, name: string) => g.node('ReduceSum', [v, g.constInt64([0, 1])], name, [{ name: 'keepdims', i: 0 }]);
   const ggamma = sum01(g.node('Mul', [dbn, xhat], 'dbn_xhat'), 'g_gamma');
   const gbeta = sum01(dbn, 'g_beta');
   // dz = inv·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)), with dx̂ = dbn·γ.
@@ -75,23 +117,14 @@ export function buildSpatialGradients(s: SpatialHeadShape): Uint8Array {
   const m1 = g.node('ReduceMean', [dxhat], 'dxhat_mean', [...axes01, keep]);
   const m2 = g.node('ReduceMean', [g.node('Mul', [dxhat, xhat], 'dxhat_xhat')], 'dxhat_xhat_mean', [...axes01, keep]);
   const dz = g.node('Mul', [g.node('Sub', [g.node('Sub', [dxhat, m1], 'dz_a'), g.node('Mul', [xhat, m2], 'dz_b')], 'dz_c'), inv], 'dz');
-  const flatX = g.node('Reshape', ['x', g.constInt64([-1, s.channels])], 'x_rows');
+  const flatX = g.node('Reshape', [x, g.constInt64([-1, s.channels])], 'x_rows');
   const flatDz = g.node('Reshape', [dz, g.constInt64([-1, s.filters])], 'dz_rows');
   const gwc = g.node('Gemm', [flatX, flatDz], 'g_wc', [{ name: 'transA', i: 1 }]);
+  const dxRows = g.node('Gemm', [flatDz, 'wc', zero], 'dx_rows', [{ name: 'transB', i: 1 }]);
+  const dx = g.node('Reshape', [dxRows, g.constInt64([-1, s.positions, s.channels])], 'dx');
   const batchMean = g.node('Reshape', [mean, g.constInt64([s.filters])], 'batch_mean');
   const batchVar = g.node('Reshape', [variance, g.constInt64([s.filters])], 'batch_var');
-
-  const graph = g.build('spatial_gradients', inputs, [
-    { name: probs, dims: ['B', s.classes] },
-    { name: gwc, dims: [s.channels, s.filters] },
-    { name: ggamma, dims: [s.filters] },
-    { name: gbeta, dims: [s.filters] },
-    { name: gwd, dims: [d, s.classes] },
-    { name: gbd, dims: [s.classes] },
-    { name: batchMean, dims: [s.filters] },
-    { name: batchVar, dims: [s.filters] },
-  ]);
-  return encodeOnnxModel({ producerName: 'defectflow', producerVersion: '0.1.0', graph });
+  return { probs, g_wc: gwc, g_gamma: ggamma, g_beta: gbeta, g_wd: gwd, g_bd: gbd, batch_mean: batchMean, batch_var: batchVar, dx };
 }
 
 /**
@@ -100,21 +133,30 @@ export function buildSpatialGradients(s: SpatialHeadShape): Uint8Array {
  */
 export function buildSpatialForward(s: SpatialHeadShape): Uint8Array {
   const g = new GraphBuilder();
-  const inputs: OnnxValueInfo[] = [
-    { name: 'x', dims: ['B', s.positions, s.channels] },
+  const inputs: OnnxValueInfo[] = [{ name: 'x', dims: ['B', s.positions, s.channels] }, ...spatialForwardInputs(s)];
+  for (const i of inputs) g.unique(i.name);
+  const probs = addSpatialForward(g, s, 'x');
+  const graph = g.build('spatial_forward', inputs, [{ name: probs, dims: ['B', s.classes] }]);
+  return encodeOnnxModel({ producerName: 'defectflow', producerVersion: '0.1.0', graph });
+}
+
+/** The inference graph's parameter inputs: `wc`, folded batch norm `scale`/`shift`, `wd`, `bd`. */
+export function spatialForwardInputs(s: SpatialHeadShape): OnnxValueInfo[] {
+  return [
     { name: 'wc', dims: [s.channels, s.filters] },
     { name: 'scale', dims: [s.filters] },
     { name: 'shift', dims: [s.filters] },
     { name: 'wd', dims: [spatialPooledSize(s), s.classes] },
     { name: 'bd', dims: [s.classes] },
   ];
-  for (const i of inputs) g.unique(i.name);
-  const z = g.node('MatMul', ['x', 'wc'], 'z');
+}
+
+/** The head's inference pass on `x` [B, P, C] → the name of `probs` [B, K]. */
+export function addSpatialForward(g: GraphBuilder, s: SpatialHeadShape, x: string): string {
+  const z = g.node('MatMul', [x, 'wc'], 'z');
   const act = g.node('Relu', [g.node('Add', [g.node('Mul', [z, 'scale'], 'scaled'), 'shift'], 'bn')], 'act');
   const { pooled } = addPooling(g, act, s.pooling);
-  const probs = g.node('Softmax', [g.node('Gemm', [pooled, 'wd', 'bd'], 'logits')], 'probs', [{ name: 'axis', i: 1 }]);
-  const graph = g.build('spatial_forward', inputs, [{ name: probs, dims: ['B', s.classes] }]);
-  return encodeOnnxModel({ producerName: 'defectflow', producerVersion: '0.1.0', graph });
+  return g.node('Softmax', [g.node('Gemm', [pooled, 'wd', 'bd'], 'logits')], 'probs', [{ name: 'axis', i: 1 }]);
 }
 
 function parameterInputs(s: SpatialHeadShape): OnnxValueInfo[] {

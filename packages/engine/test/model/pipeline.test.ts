@@ -12,6 +12,7 @@ import { normalizeAugmentPolicy } from '../../src/data/augment/policy.ts';
 import { evaluateClassifier } from '../../src/model/evaluate.ts';
 import { exportModel, loadExportedModel, predictImages } from '../../src/model/export.ts';
 import { FeatureCache } from '../../src/model/features.ts';
+import { OnnxFinetuneStepper } from '../../src/model/finetune-stepper.ts';
 
 let tmp: string;
 let manifest: DatasetManifest;
@@ -162,6 +163,44 @@ describe('dataset → features → head → evaluate → export → predict', ()
     const predictions = await predictImages(dir, items.map((i) => i.path));
     const inMemory = await predictItems(trained, items, { datasetSignature: manifest.signature });
     expectSameProbabilities(predictions, inMemory);
+    disposeTrained(trained);
+    frozen.trainable?.dispose();
+    backbone.model.dispose();
+  });
+
+  it('fine-tunes blocks + spatial head in ONNX Runtime (staged) and exports a model that predicts what the trained network computes', async () => {
+    const backbone = await loadBackbone({ inputSize: 64 });
+    const frozen = await freezeBackbone(backbone, { mode: 'staged', unfreezeBlocks: 2, headEpochs: 2, fineTuneLrFactor: 0.1 });
+    const phases: string[] = [];
+    const trained = await trainOnDataset({
+      manifest,
+      augmentation: { copies: 1, seed: 3 },
+      backbone: frozen,
+      headSpec: { kind: 'spatial', filters: 16, pooling: 'max' },
+      epochs: 4,
+      batchSize: 8,
+      earlyStopping: false,
+      onEpoch: (e) => phases.push(e.phase),
+    });
+    expect(trained.trainPath).toBe('finetune');
+    expect(trained.stepEngine).toBe('onnxruntime');
+    expect(phases).toEqual(['head', 'head', 'finetune', 'finetune']);
+    // The blocks were trained, in a copy: the Backbone port value keeps its weights.
+    const moved = (trained.trainable as tf.LayersModel).getLayer('block_12_project').getWeights()[0]?.dataSync() as Float32Array;
+    const original = (frozen.trainable as tf.LayersModel).getLayer('block_12_project').getWeights()[0]?.dataSync() as Float32Array;
+    expect(maxAbsDiff(moved, original)).toBeGreaterThan(0);
+    const dir = path.join(tmp, 'models', 'finetuned');
+    await exportModel(trained, dir, { name: 'finetuned' });
+    const items = manifest.items.filter((i) => i.split === 'test');
+    const predictions = await predictImages(dir, items.map((i) => i.path));
+    // The trained network as the ONNX training graphs compute it (blocks + head, inference mode).
+    const made = await OnnxFinetuneStepper.create(trained.head, trained.trainable as tf.LayersModel, 'adam', manifest.classes.length, frozen.boundaryShape);
+    if (!('stepper' in made)) throw new Error(made.reason);
+    const maps = await boundaryFeatures(trained.backbone, items, null, { datasetSignature: manifest.signature });
+    const viaTrainingGraph = await made.stepper.predict(maps.data, maps.n);
+    const exported = Float32Array.from(predictions.flatMap((p) => manifest.classes.map((c) => p.probabilities[c] as number)));
+    expect(maxAbsDiff(exported, viaTrainingGraph)).toBeLessThan(1e-4);
+    expectSameProbabilities(predictions, await predictItems(trained, items, { datasetSignature: manifest.signature }));
     disposeTrained(trained);
     frozen.trainable?.dispose();
     backbone.model.dispose();

@@ -8,7 +8,10 @@ export const freezeParams = z.strictObject({
     .default('all')
     .describe(
       'all: train only the head (fastest, least data). upTo: freeze the backbone up to a named layer. ' +
-        'staged: train the head first, then unfreeze the top blocks at a lower learning rate.',
+        'staged: train the head first, then unfreeze the top blocks at a lower learning rate. With the spatial head ' +
+        'the blocks train in ONNX Runtime: measured ≈ 13 s per fine-tune epoch (≈ 6 s per head-only epoch) for the top 2 ' +
+        'blocks on the 1,800-image steel sample at 160 px on 2 cores, against ≈ 200 s through TF.js autodiff. On the ' +
+        'sample sets it did not clearly beat frozen features (steel 0.974 vs 0.967, small-defect tiles 0.970 vs 0.975).',
     )
     .meta({ title: 'Mode' }),
   upToBlock: z

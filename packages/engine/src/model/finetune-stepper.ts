@@ -1,0 +1,313 @@
+import { createHash } from 'node:crypto';
+import os from 'node:os';
+import * as tf from '@tensorflow/tfjs';
+import { type BlockTrainGraphs, buildBlockTrainGraphs } from '../onnx/block-train-graph.ts';
+import type { OrtModule, OrtSession, OrtTensor } from '../onnx/runtime.ts';
+import { fillMasked } from './dense-stepper.ts';
+import { type ArenaParam, namedSessions, prepareStepRuntime, scoreBatch, updateParams } from './ort-step.ts';
+import type { SimdOptimizer } from './simd-optimizer.ts';
+import { readSpatialHead } from './spatial-stepper.ts';
+import type { OptimizerName, Stepper } from './stepper.ts';
+
+type Sessions = Record<'finetune' | 'head' | 'forward', OrtSession> & { ort: OrtModule };
+
+const HEAD_PARAMS = ['wc', 'gamma', 'beta', 'wd', 'bd'] as const;
+type HeadParam = (typeof HEAD_PARAMS)[number];
+
+/** Moving-average momentum of the head's batch-norm statistics (as OnnxSpatialStepper). */
+const STAT_MOMENTUM = 0.9;
+/** Rows per inference run: maps below the blocks are large per row. */
+const PREDICT_CHUNK = 32;
+
+/**
+ * Staged fine-tuning in ONNX Runtime: the unfrozen backbone blocks and the spatial head on top,
+ * trained on boundary maps (the frozen part's cached output). A 'head' step runs the blocks forward
+ * and the head's backward pass; a 'finetune' step backpropagates through the blocks too (see
+ * onnx/block-train-graph.ts) and updates everything. One session run per step, the optimizer in
+ * the wasm SIMD loop; finish() writes the blocks' weights back into the TF.js model, so export and
+ * deploy carry what was trained.
+ */
+export class OnnxFinetuneStepper implements Stepper {
+  private t = 0;
+  private statSteps = 0;
+  private readonly emaMean: Float32Array;
+  private readonly emaVar: Float32Array;
+  private mask = new Float32Array(0);
+  private target = new Float32Array(0);
+  private rowWeight = new Float32Array(0);
+  /** Per-step feeds that do not change: block-norm statistics. */
+  private readonly constantFeeds: Record<string, OrtTensor>;
+
+  private constructor(
+    private readonly head: tf.LayersModel,
+    private readonly blocks: tf.LayersModel,
+    private readonly sessions: Sessions,
+    private readonly graphs: BlockTrainGraphs,
+    private readonly inputShape: number[],
+    private readonly classes: number,
+    private readonly filters: number,
+    private readonly epsilon: number,
+    private readonly rate: number,
+    private readonly headParams: Record<HeadParam, ArenaParam>,
+    private readonly blockParams: ArenaParam[],
+    private readonly optimizer: OptimizerName,
+    private readonly simd: SimdOptimizer,
+    private readonly initialStats: [Float32Array, Float32Array],
+    constants: Float32Array[],
+  ) {
+    this.emaMean = new Float32Array(filters);
+    this.emaVar = new Float32Array(filters);
+    this.constantFeeds = Object.fromEntries(graphs.constants.map((c, i) => [c.name, this.tensor(constants[i] as Float32Array, c.shape)]));
+  }
+
+  /**
+   * A stepper for `blocks` under the spatial `head` on boundary maps of `inputShape`, or the reason
+   * it cannot run here (ONNX Runtime or wasm SIMD missing, a layer without a backward pass, a dense
+   * head): the caller then trains through TF.js autodiff.
+   */
+  static async create(
+    head: tf.LayersModel,
+    blocks: tf.LayersModel,
+    optimizer: OptimizerName,
+    numClasses: number,
+    inputShape: number[],
+  ): Promise<{ stepper: OnnxFinetuneStepper } | { reason: string }> {
+    if (!head.layers.some((l) => l.name === 'head_conv')) return { reason: 'the ONNX fine-tuning graph trains a spatial head; this head is dense' };
+    const read = readSpatialHead(head);
+    let graphs: BlockTrainGraphs;
+    try {
+      graphs = buildBlockTrainGraphs(blocks, inputShape, { ...read.shape, classes: numClasses });
+    } catch (err) {
+      return { reason: err instanceof Error ? err.message : String(err) };
+    }
+    const oc = graphs.outputShape[2];
+    if (oc !== read.shape.channels) throw new Error(`spatial head expects ${read.shape.channels} channels, the blocks give ${oc}`);
+    const weights = new Map<string, tf.Tensor[]>(blocks.layers.map((l) => [l.name, l.getWeights()]));
+    const data = (t: tf.Tensor | undefined) => Float32Array.from((t?.dataSync() ?? []) as Float32Array);
+    const blockValues = graphs.params.map((p) => data(weights.get(p.layer)?.[p.index]));
+    // Batch-norm statistics, frozen: moving mean and 1/√(σ²+ε) per normalised layer.
+    const constants = graphs.constants.map((c) => {
+      const layer = blocks.getLayer(c.layer);
+      const names = layer.weights.map((w) => (w.originalName.split('/').pop() ?? '').replace(/_\d+$/, ''));
+      const w = weights.get(c.layer) as tf.Tensor[];
+      if (c.kind === 'mean') return data(w[names.indexOf('moving_mean')]);
+      const eps = Number((layer.getConfig() as { epsilon?: number }).epsilon ?? 1e-3);
+      return data(w[names.indexOf('moving_variance')]).map((v) => 1 / Math.sqrt(v + eps));
+    });
+    const sizes = [...HEAD_PARAMS.map((n) => read.values[n].length), ...blockValues.map((v) => v.length)].flatMap((n) => new Array<number>(4).fill(n));
+    // Sessions hold no weights: one set serves every run with this block structure and head shape.
+    const key = `finetune:${createHash('sha1').update(JSON.stringify(blocks.toJSON(null, false))).digest('hex')}:${JSON.stringify([inputShape, read.shape, numClasses])}`;
+    const prepared = await prepareStepRuntime(sizes, () =>
+      namedSessions(key, Math.max(1, os.cpus().length), () => ({ finetune: graphs.finetune.bytes, head: graphs.head.bytes, forward: graphs.forward.bytes })),
+    );
+    if ('reason' in prepared) return prepared;
+    const views = prepared.simd.views;
+    const arena = (i: number, values: Float32Array): ArenaParam => {
+      const [p, m, v, g] = views.slice(4 * i, 4 * i + 4) as [Float32Array, Float32Array, Float32Array, Float32Array];
+      p.set(values);
+      return { p, m, v, g };
+    };
+    const headParams = Object.fromEntries(HEAD_PARAMS.map((n, i) => [n, arena(i, read.values[n])])) as Record<HeadParam, ArenaParam>;
+    const blockParams = blockValues.map((v, i) => arena(HEAD_PARAMS.length + i, v));
+    const stepper = new OnnxFinetuneStepper(
+      head, blocks, prepared.sessions, graphs, inputShape, numClasses, read.shape.filters, read.shape.epsilon, read.rate,
+      headParams, blockParams, optimizer, prepared.simd, read.stats, constants,
+    );
+    return { stepper };
+  }
+
+  private tensor(data: Float32Array, dims: number[]): OrtTensor {
+    return new this.sessions.ort.Tensor('float32', data, dims);
+  }
+
+  private pooledSize(): number {
+    const d = this.headParams.wd.p.length / this.classes;
+    return d;
+  }
+
+  resetOptimizer(): void {
+    this.t = 0;
+    for (const q of [...Object.values(this.headParams), ...this.blockParams]) {
+      q.m.fill(0);
+      q.v.fill(0);
+    }
+  }
+
+  private parameterFeeds(feeds: Record<string, OrtTensor>, inputs: string[]): Record<string, OrtTensor> {
+    const [c, f] = [this.headParams.wc.p.length / this.filters, this.filters];
+    const all: Record<string, () => OrtTensor> = {
+      wc: () => this.tensor(this.headParams.wc.p, [c, f]),
+      gamma: () => this.tensor(this.headParams.gamma.p, [f]),
+      beta: () => this.tensor(this.headParams.beta.p, [f]),
+      wd: () => this.tensor(this.headParams.wd.p, [this.pooledSize(), this.classes]),
+      bd: () => this.tensor(this.headParams.bd.p, [this.classes]),
+    };
+    this.graphs.params.forEach((p, i) => {
+      all[p.name] = () => this.tensor((this.blockParams[i] as ArenaParam).p, p.shape);
+    });
+    for (const name of inputs) {
+      if (feeds[name]) continue;
+      const make = all[name];
+      const constant = this.constantFeeds[name];
+      if (make) feeds[name] = make();
+      else if (constant) feeds[name] = constant;
+      else throw new Error(`fine-tuning stepper: no feed for graph input ${name}`);
+    }
+    return feeds;
+  }
+
+  /**
+   * One step's outputs: probabilities, the head's gradients and batch statistics, and (finetune)
+   * every block gradient. Public for the numerical check against TF.js autodiff.
+   */
+  async gradients(x: Float32Array, y: Int32Array, w: Float32Array, rand: () => number, phase: 'head' | 'finetune'): Promise<Record<string, Float32Array>> {
+    const rows = y.length;
+    const k = this.classes;
+    const d = this.pooledSize();
+    if (this.rowWeight.length < rows) {
+      this.mask = new Float32Array(rows * d);
+      this.target = new Float32Array(rows * k);
+      this.rowWeight = new Float32Array(rows);
+    }
+    const mask = this.mask.subarray(0, rows * d);
+    if (this.rate > 0) fillMasked(null, rows * d, this.rate, rand, null, mask);
+    else mask.fill(1);
+    const target = this.target.subarray(0, rows * k);
+    target.fill(0);
+    for (let i = 0; i < rows; i++) {
+      const wi = (w[i] as number) / rows;
+      this.rowWeight[i] = wi;
+      target[i * k + (y[i] as number)] = wi;
+    }
+    const per = this.inputShape.reduce((a, b) => a * b, 1);
+    const graph = phase === 'head' ? this.graphs.head : this.graphs.finetune;
+    const feeds = this.parameterFeeds(
+      {
+        x: this.tensor(x.subarray(0, rows * per), [rows, ...this.inputShape]),
+        mask: this.tensor(mask, [rows, d]),
+        target: this.tensor(target, [rows, k]),
+        rowWeight: this.tensor(this.rowWeight.subarray(0, rows), [rows, 1]),
+      },
+      graph.inputs,
+    );
+    const out = await (phase === 'head' ? this.sessions.head : this.sessions.finetune).run(feeds);
+    const o = this.graphs.headOutputs;
+    const result: Record<string, Float32Array> = {};
+    for (const name of Object.keys(o) as (keyof typeof o)[]) result[name] = out[o[name]]?.data as Float32Array;
+    if (phase === 'finetune') for (const p of this.graphs.params) result[`${p.layer}:${p.index}`] = out[p.grad]?.data as Float32Array;
+    return result;
+  }
+
+  async step(x: Float32Array, y: Int32Array, w: Float32Array, lr: number, rand: () => number, phase: 'train' | 'head' | 'finetune'): Promise<{ loss: number; hits: number }> {
+    const which = phase === 'head' ? 'head' : 'finetune';
+    const out = await this.gradients(x, y, w, rand, which);
+    this.updateStats(out.batch_mean as Float32Array, out.batch_var as Float32Array);
+    this.t++;
+    const update: ArenaParam[] = [];
+    for (const name of HEAD_PARAMS) {
+      this.headParams[name].g.set(out[`g_${name}`] as Float32Array);
+      update.push(this.headParams[name]);
+    }
+    if (which === 'finetune')
+      this.graphs.params.forEach((p, i) => {
+        const q = this.blockParams[i] as ArenaParam;
+        q.g.set(out[`${p.layer}:${p.index}`] as Float32Array);
+        update.push(q);
+      });
+    updateParams(this.simd, this.optimizer, this.t, lr, update);
+    return scoreBatch(out.probs as Float32Array, y, w, this.classes);
+  }
+
+  private updateStats(mean: Float32Array, variance: Float32Array): void {
+    this.statSteps++;
+    for (let f = 0; f < this.filters; f++) {
+      this.emaMean[f] = STAT_MOMENTUM * (this.emaMean[f] as number) + (1 - STAT_MOMENTUM) * (mean[f] as number);
+      this.emaVar[f] = STAT_MOMENTUM * (this.emaVar[f] as number) + (1 - STAT_MOMENTUM) * (variance[f] as number);
+    }
+  }
+
+  private movingStats(): [Float32Array, Float32Array] {
+    if (this.statSteps === 0) return [Float32Array.from(this.initialStats[0]), Float32Array.from(this.initialStats[1])];
+    const debias = 1 - STAT_MOMENTUM ** this.statSteps;
+    return [this.emaMean.map((v) => v / debias), this.emaVar.map((v) => v / debias)];
+  }
+
+  async predict(x: Float32Array, rows: number): Promise<Float32Array> {
+    const [mean, variance] = this.movingStats();
+    const f = this.filters;
+    const scale = new Float32Array(f);
+    const shift = new Float32Array(f);
+    for (let i = 0; i < f; i++) {
+      scale[i] = (this.headParams.gamma.p[i] as number) / Math.sqrt((variance[i] as number) + this.epsilon);
+      shift[i] = (this.headParams.beta.p[i] as number) - (mean[i] as number) * (scale[i] as number);
+    }
+    const per = this.inputShape.reduce((a, b) => a * b, 1);
+    const k = this.classes;
+    const out = new Float32Array(rows * k);
+    for (let s = 0; s < rows; s += PREDICT_CHUNK) {
+      const e = Math.min(rows, s + PREDICT_CHUNK);
+      const feeds = this.parameterFeeds(
+        { x: this.tensor(x.subarray(s * per, e * per), [e - s, ...this.inputShape]), scale: this.tensor(scale, [f]), shift: this.tensor(shift, [f]) },
+        this.graphs.forward.inputs,
+      );
+      const res = await this.sessions.forward.run(feeds);
+      out.set(res[this.graphs.forward.outputs[0] as string]?.data as Float32Array, s * k);
+    }
+    return out;
+  }
+
+  snapshot(): Float32Array[] {
+    return [
+      ...HEAD_PARAMS.map((n) => Float32Array.from(this.headParams[n].p)),
+      ...this.blockParams.map((q) => Float32Array.from(q.p)),
+      Float32Array.from(this.emaMean),
+      Float32Array.from(this.emaVar),
+      Float32Array.of(this.statSteps),
+    ];
+  }
+
+  restore(snapshot: unknown): void {
+    const s = snapshot as Float32Array[];
+    let i = 0;
+    for (const n of HEAD_PARAMS) this.headParams[n].p.set(s[i++] as Float32Array);
+    for (const q of this.blockParams) q.p.set(s[i++] as Float32Array);
+    this.emaMean.set(s[i++] as Float32Array);
+    this.emaVar.set(s[i++] as Float32Array);
+    this.statSteps = (s[i] as Float32Array)[0] as number;
+  }
+
+  /** Writes the head's weights and statistics, and every trained block tensor, into the TF.js models. */
+  finish(): void {
+    const [mean, variance] = this.movingStats();
+    const f = this.filters;
+    const c = this.headParams.wc.p.length / f;
+    const set = (model: tf.LayersModel, name: string, tensors: tf.Tensor[]) => {
+      model.getLayer(name).setWeights(tensors);
+      tf.dispose(tensors);
+    };
+    // Copies: a tensor may keep the array it was made from, and the arena lives on.
+    const copy = (a: Float32Array) => Float32Array.from(a);
+    set(this.head, 'head_conv', [tf.tensor4d(copy(this.headParams.wc.p), [1, 1, c, f])]);
+    set(this.head, 'head_bn', [tf.tensor1d(copy(this.headParams.gamma.p)), tf.tensor1d(copy(this.headParams.beta.p)), tf.tensor1d(mean), tf.tensor1d(variance)]);
+    set(this.head, 'head_output', [tf.tensor2d(copy(this.headParams.wd.p), [this.pooledSize(), this.classes]), tf.tensor1d(copy(this.headParams.bd.p))]);
+    const byLayer = new Map<string, { index: number; data: Float32Array; shape: number[] }[]>();
+    this.graphs.params.forEach((p, i) => {
+      const list = byLayer.get(p.layer) ?? [];
+      list.push({ index: p.index, data: copy((this.blockParams[i] as ArenaParam).p), shape: p.shape });
+      byLayer.set(p.layer, list);
+    });
+    for (const [name, list] of byLayer) {
+      const layer = this.blocks.getLayer(name);
+      const current = layer.getWeights();
+      const next = current.map((t, i) => {
+        const hit = list.find((x) => x.index === i);
+        return hit ? tf.tensor(hit.data, hit.shape) : t;
+      });
+      layer.setWeights(next);
+      tf.dispose(next.filter((t, i) => t !== current[i]));
+    }
+  }
+
+  /** The sessions are shared (by block structure and head shape) and the wasm memory is garbage-collected. */
+  dispose(): void {}
+}
