@@ -11,9 +11,28 @@ export {
   type Preprocessing,
   type StagedSchedule,
   freezeBackbone,
+  FrozenOnlyError,
   isFrozenBackbone,
   loadBackbone,
+  type TfjsBackbone,
+  type TfjsFrozenBackbone,
 } from './backbone.ts';
+export {
+  checkSidecar,
+  inspectOnnxBackbone,
+  listCutPoints,
+  loadOnnxBackbone,
+  measureOnnxThroughput,
+  normalizationAffine,
+  type OnnxBackboneInfo,
+  type OnnxBackbonePart,
+  type OnnxBackboneSettings,
+  type OnnxCutPoint,
+  type OnnxSidecar,
+  readSidecar,
+  sidecarPath,
+  writeSidecar,
+} from './onnx-backbone.ts';
 export {
   AbortError,
   type CachedFeatures,
