@@ -22,6 +22,7 @@ export {
   inspectOnnxBackbone,
   listCutPoints,
   loadOnnxBackbone,
+  measureOnnxFileThroughput,
   measureOnnxThroughput,
   normalizationAffine,
   type OnnxBackboneInfo,
