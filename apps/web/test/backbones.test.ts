@@ -34,7 +34,7 @@ afterAll(async () => {
   await new Promise((ok) => server.close(ok));
 });
 
-const put = (name: string, body: Uint8Array) => fetch(`${base}?name=${encodeURIComponent(name)}`, { method: 'PUT', body });
+const put = (name: string, body: Uint8Array) => fetch(`${base}?name=${encodeURIComponent(name)}`, { method: 'PUT', body: new Uint8Array(body) });
 
 describe('backbone library', () => {
   it('imports an .onnx file and lists it with cut points, parameters and input size', async () => {

@@ -22,6 +22,10 @@ async function mapped<T>(work: () => Promise<T>): Promise<T> {
 /** The backbone library (server/backbones/): imported ONNX backbones, their cut points and settings. */
 export const backbonesRouter = {
   list: viewerProcedure.query(({ ctx }) => listBackbones(ctx.paths.dataDir)),
+  /** The editor's pick list: cut points of one backbone with their shapes (`layer3 → 1024×14×14`). */
+  cutPoints: viewerProcedure
+    .input(z.object({ name }))
+    .query(({ ctx, input }) => mapped(async () => (await describeBackbone(ctx.paths.dataDir, input.name)).cutPoints)),
   get: viewerProcedure.input(z.object({ name })).query(({ ctx, input }) => mapped(() => describeBackbone(ctx.paths.dataDir, input.name))),
   /** Saves the settings form as the sidecar `<name>.onnx.json` the backbone node reads. */
   saveSettings: engineerProcedure
