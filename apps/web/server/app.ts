@@ -13,6 +13,7 @@ import { appendSetCookie } from './auth/cookies.ts';
 import { installRequestGuard, machineAddresses, RequestGuard } from './auth/request-guard.ts';
 import { AuthService } from './auth/service.ts';
 import { REPO_ROOT, WEB_DIR, type WebEnv } from './env.ts';
+import { createBackboneUploadRoute } from './backbones/upload.ts';
 import { createDatasetUploadRoutes } from './datasets/upload.ts';
 import { createFileRoutes } from './http-files.ts';
 import { consoleLogger, errorMessage, type Logger } from './log.ts';
@@ -158,6 +159,7 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
     });
     const uploadRoutes = createDatasetUploadRoutes({ repo: db.repo, datasetsRoot: env.datasetsRoot, log, limits: env.uploads });
     cleanups.push(() => uploadRoutes.close()); // the idle-upload sweep timer
+    const backboneUpload = createBackboneUploadRoute({ dataDir: env.dataDir, maxBytes: env.backboneUploadMaxBytes, log });
     const predictor = createPredictor({ ...env.predict, maxPixels: env.imageMaxPixels });
     cleanups.push(() => predictor.close());
     const predictionApi = createPredictionApiRoutes({
@@ -171,7 +173,7 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
       log,
     });
     const fileRoutes = async (req: IncomingMessage, res: ServerResponse, url: URL) =>
-      (await uploadRoutes(req, res, url)) || (await predictionApi(req, res, url)) || imageRoutes(req, res, url);
+      (await uploadRoutes(req, res, url)) || (await backboneUpload(req, res, url)) || (await predictionApi(req, res, url)) || imageRoutes(req, res, url);
 
     const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
       const url = new URL(req.url ?? '/', 'http://localhost');

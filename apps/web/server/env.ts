@@ -54,6 +54,8 @@ const EnvSchema = z
     UPLOAD_MAX_ENTRIES: count.default(100_000),
     /** Unpacked / packed size above which an entry (> 1 MiB) or the whole archive is refused as a zip bomb. */
     UPLOAD_MAX_RATIO: z.coerce.number().min(1).default(200),
+    /** One imported backbone (.onnx file) on the /backbones page; ONNX protobuf files stop at 2 GiB anyway. */
+    BACKBONE_UPLOAD_MAX_BYTES: count.default(1 * GiB),
     /** Pixels (width × height) of an image the web server decodes: thumbnails and predictions. */
     IMAGE_MAX_PIXELS: count.default(IMAGE_MAX_PIXELS), // the engine's default, shared with the runner
     /** Disk bytes of cached thumbnails (DATA_DIR/cache/thumbs); the least recently used go first. */
@@ -177,6 +179,8 @@ export interface WebEnv {
     maxFiles: number;
     maxRatio: number;
   };
+  /** BACKBONE_UPLOAD_MAX_BYTES (backbones/upload.ts). */
+  backboneUploadMaxBytes: number;
   imageMaxPixels: number;
   thumbCacheMaxBytes: number;
   /** The prediction worker (predict.ts). */
@@ -271,6 +275,7 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
       maxFiles: e.UPLOAD_MAX_ENTRIES,
       maxRatio: e.UPLOAD_MAX_RATIO,
     },
+    backboneUploadMaxBytes: e.BACKBONE_UPLOAD_MAX_BYTES,
     imageMaxPixels: e.IMAGE_MAX_PIXELS,
     thumbCacheMaxBytes: e.THUMB_CACHE_MAX_BYTES,
     predict: {

@@ -42,7 +42,10 @@ function loadModel(api: EngineApi, dir: string, maxModels: number): Promise<Load
   while (models.size > maxModels) {
     const [oldestDir, oldest] = models.entries().next().value as [string, Promise<LoadedModel>];
     models.delete(oldestDir);
-    void oldest.then((m) => m.model.dispose(), () => {});
+    void oldest.then((m) => {
+      m.model?.dispose();
+      void m.onnx?.session.release();
+    }, () => {});
   }
   return model;
 }

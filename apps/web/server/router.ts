@@ -1,5 +1,6 @@
 /** The web API (see /api/trpc): one router per domain, merged here. Clients import `type AppRouter` only. */
 import { authRouter } from './routers/auth.ts';
+import { backbonesRouter } from './routers/backbones.ts';
 import { datasetsRouter } from './routers/datasets.ts';
 import { modelsRouter } from './routers/models.ts';
 import { nodesRouter } from './routers/nodes.ts';
@@ -23,6 +24,7 @@ export const appRouter = createTRPCRouter({
   runs: runsRouter,
   sweeps: sweepsRouter,
   datasets: datasetsRouter,
+  backbones: backbonesRouter,
   models: modelsRouter,
   predictions: predictionsRouter,
   auth: authRouter,

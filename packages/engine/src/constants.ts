@@ -16,7 +16,22 @@ export const MOBILENET_CUTS = [
 ] as const;
 export type MobilenetCut = (typeof MOBILENET_CUTS)[number];
 
-export const BACKBONE_SOURCES = ['mobilenet_v2', 'custom', 'scratch'] as const;
+export const BACKBONE_SOURCES = ['mobilenet_v2', 'custom', 'scratch', 'onnx'] as const;
+
+/** Tensor layout of an imported ONNX backbone (torchvision/timm: NCHW; tf2onnx exports: often NHWC). */
+export const ONNX_LAYOUTS = ['NCHW', 'NHWC'] as const;
+export type OnnxLayout = (typeof ONNX_LAYOUTS)[number];
+/**
+ * What an imported ONNX backbone expects of its 0..255 RGB input. imagenet: (x/255 − mean)/std with
+ * the ImageNet statistics torchvision and timm use; meanstd: the same with a sidecar's own mean/std;
+ * unit: x/255; raw: 0..255 as it is.
+ */
+export const ONNX_NORMALIZATIONS = ['imagenet', 'meanstd', 'unit', 'raw'] as const;
+export type OnnxNormalization = (typeof ONNX_NORMALIZATIONS)[number];
+/** Imported ONNX backbones live in this folder under DATA_DIR (the backbone node and the library page confine paths to it). */
+export const BACKBONES_DIR = 'backbones';
+export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
+export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
 export type BackboneSource = (typeof BACKBONE_SOURCES)[number];
 
 /** How a non-square image becomes the backbone's square input (data/fit.ts). */

@@ -103,6 +103,7 @@ function checkSemantics(graph: PipelineGraph, definitions: readonly NodeDefiniti
   }
 
   errors.push(...checkEdges(graph.edges, byId, defs));
+  errors.push(...checkFrozenOnly(graph, byId));
 
   for (const node of byId.values()) {
     const def = defs.get(node.id);
@@ -136,6 +137,29 @@ function checkSemantics(graph: PipelineGraph, definitions: readonly NodeDefiniti
     errors.push({
       code: 'no_terminal_node',
       message: `The pipeline has no ${terminals.join(', ').replace(/, ([^,]*)$/, ' or $1')} node, so running it would produce nothing.`,
+    });
+  }
+  return errors;
+}
+
+/**
+ * An imported ONNX backbone runs in ONNX Runtime and none of it can be trained: a Freeze node fed by
+ * one must freeze everything (mode "all"), said here rather than when the run reaches it.
+ */
+function checkFrozenOnly(graph: PipelineGraph, byId: Map<string, GraphNode>): GraphError[] {
+  const errors: GraphError[] = [];
+  for (const node of byId.values()) {
+    if (node.type !== 'freeze') continue;
+    const mode = (node.params as { mode?: unknown }).mode ?? 'all';
+    if (mode === 'all') continue;
+    const edge = graph.edges.find((e) => e.target === node.id && e.targetHandle === 'backbone');
+    const source = edge ? byId.get(edge.source) : undefined;
+    if (source?.type !== 'backbone' || (source.params as { source?: unknown }).source !== 'onnx') continue;
+    errors.push({
+      code: 'param_invalid',
+      nodeId: node.id,
+      field: 'mode',
+      message: `${nodeName(node)}: mode "${String(mode)}" fine-tunes backbone layers, but ${nodeName(source)} is an imported ONNX graph, which is frozen-only; use mode "all".`,
     });
   }
   return errors;

@@ -60,6 +60,7 @@ export function machineAddresses(): string[] {
 export function routeRole(pathname: string): Role | null {
   if (pathname === '/api/trpc' || pathname.startsWith('/api/trpc/')) return null;
   if (pathname.startsWith('/api/datasets/uploads')) return 'engineer';
+  if (pathname === '/api/backbones/upload') return 'engineer';
   if (pathname === OPENAPI_PATH) return null; // the prediction API's description holds no data
   if (PREDICT_PATH.test(pathname)) return 'engineer'; // predictions, like models.predict
   if (pathname.startsWith('/api/') || pathname.startsWith('/socket.io/')) return 'viewer';

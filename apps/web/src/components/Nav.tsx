@@ -13,6 +13,7 @@ const LINKS = [
   { href: '/sweeps', label: 'Sweeps' },
   { href: '/models', label: 'Models' },
   { href: '/datasets', label: 'Datasets' },
+  { href: '/backbones', label: 'Backbones' },
 ] as const;
 
 export function RunnerBadge() {

@@ -11,6 +11,7 @@ import { fieldValue, isFieldVisible, type ParamField, paramFields } from './sche
 import { useEditorStore } from './store.ts';
 import type { PipelineNode } from './types.ts';
 import { DatasetSelect } from '../datasets/DatasetSelect.tsx';
+import { BackboneFileSelect, CutPointSelect } from '../backbones/BackboneSelects.tsx';
 
 function fieldErrors(errors: GraphError[], field: string): GraphError[] {
   return errors.filter((e) => e.field === field || e.field?.startsWith(`${field}.`));
@@ -147,6 +148,7 @@ function NodeForm({ node }: { node: PipelineNode }) {
         const errs = fieldErrors(errors, field.name);
         const inputId = `dfe-param-${field.name}`;
         const isDatasetPath = node.data.nodeType === 'dataset' && field.name === 'path';
+        const isBackbone = node.data.nodeType === 'backbone';
         return (
           <div className={`dfe-field ${errs.length ? 'has-error' : ''}`} key={field.name} data-testid={`field-${field.name}`}>
             <label className="dfe-label" htmlFor={inputId}>
@@ -173,6 +175,16 @@ function NodeForm({ node }: { node: PipelineNode }) {
               ) : null}
               {isDatasetPath ? (
                 <DatasetSelect value={String(fieldValue(field, node.data.params) ?? '')} onPick={(p) => setParam(node.id, field.name, p)} />
+              ) : null}
+              {isBackbone && field.name === 'onnxFile' ? (
+                <BackboneFileSelect value={String(fieldValue(field, node.data.params) ?? '')} onPick={(p) => setParam(node.id, field.name, p)} />
+              ) : null}
+              {isBackbone && field.name === 'onnxCut' ? (
+                <CutPointSelect
+                  file={String(node.data.params.onnxFile ?? '')}
+                  value={String(fieldValue(field, node.data.params) ?? '')}
+                  onPick={(p) => setParam(node.id, field.name, p)}
+                />
               ) : null}
             </div>
             {errs.map((e, i) => (

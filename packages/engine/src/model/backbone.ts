@@ -14,6 +14,8 @@ import {
   type LayerJson,
 } from './topology.ts';
 import { copyWeightsByLayerName, loadNamedWeights, readModelFolder } from './weights.ts';
+import type { FrozenGraph } from '../onnx/runtime-types.ts';
+import type { OnnxBackbonePart, OnnxBackboneSettings } from './onnx-backbone.ts';
 
 // Written once in the browser-safe constants module (the node definitions' enums come from there too).
 export { type BackboneSource, type FreezeMode, MOBILENET_CUTS };
@@ -47,14 +49,20 @@ export interface LoadBackboneOptions {
   fit?: ImageFit;
   /** fit 'tiles': most tiles per image (default 4). */
   maxTiles?: number;
+  /** onnx: the .onnx file (already confined to its root by the caller). */
+  onnxFile?: string;
+  /** onnx: settings over the sidecar's (model/onnx-backbone.ts); `inputSize` above applies only where the graph and the sidecar leave the size open. */
+  onnx?: Partial<OnnxBackboneSettings>;
 }
 
 export interface Backbone {
   source: BackboneSource;
-  /** image batch [n,h,w,3] float 0..255 → feature map; preprocessing is its first layer. */
-  model: tf.LayersModel;
-  /** The same graph as JSON, for splitting and composing. */
-  topology: FunctionalJson;
+  /** image batch [n,h,w,3] float 0..255 → feature map; preprocessing is its first layer. Null for an ONNX backbone. */
+  model: tf.LayersModel | null;
+  /** The same graph as JSON, for splitting and composing. Null for an ONNX backbone. */
+  topology: FunctionalJson | null;
+  /** Set for source 'onnx': the imported graph (frozen-only, runs in ONNX Runtime). */
+  onnx?: OnnxBackbonePart;
   inputSize: number;
   preprocessing: Preprocessing;
   /** Aspect handling applied wherever images are decoded for this backbone (train, evaluate, export, predict). */
@@ -208,9 +216,22 @@ function describeBackbone(b: Omit<Backbone, 'describe'>): string {
   return `${where} Input ${b.inputSize}×${b.inputSize}${fit}, cut at ${b.cutAt}, features ${b.outputShape.join('×')}.`;
 }
 
+/** A backbone that is a TF.js layers model (every source but 'onnx'). */
+export interface TfjsBackbone extends Backbone {
+  model: tf.LayersModel;
+  topology: FunctionalJson;
+}
+
+export function loadBackbone(options?: LoadBackboneOptions & { source?: Exclude<BackboneSource, 'onnx'> }): Promise<TfjsBackbone>;
+export function loadBackbone(options: LoadBackboneOptions): Promise<Backbone>;
 export async function loadBackbone(options: LoadBackboneOptions = {}): Promise<Backbone> {
   await initBackend(); // idempotent: keeps whatever an earlier initBackend({prefer}) chose
   const source = options.source ?? 'mobilenet_v2';
+  if (source === 'onnx') {
+    if (!options.onnxFile) throw new Error('backbone source "onnx" needs onnxFile (an .onnx file)');
+    const { loadOnnxBackbone } = await import('./onnx-backbone.ts');
+    return loadOnnxBackbone({ ...options.onnx, onnxFile: options.onnxFile, fit: options.fit, fallbackInputSize: options.inputSize });
+  }
   const inputSize = options.inputSize ?? 160;
   const preprocessing = options.preprocessing ?? 'unit';
   const fit = normalizeFit({ fit: options.fit, maxTiles: options.maxTiles });
@@ -253,7 +274,7 @@ export async function loadBackbone(options: LoadBackboneOptions = {}): Promise<B
   if (weights) loadNamedWeights(model, weights.data, weights.specs);
   else seededInit(model, options.seed ?? 42);
   const outputShape = (model.outputs[0]?.shape ?? []).slice(1).map((v) => v ?? 0);
-  const partial = {
+  const partial: Omit<Backbone, 'describe'> = {
     source,
     model,
     topology,
@@ -290,8 +311,8 @@ export interface FrozenBackbone extends Backbone {
   /** Last frozen layer; its output is what the feature cache stores. */
   boundary: string;
   boundaryShape: number[];
-  /** image → boundary activations (shares layers with `model`). Run once per image. */
-  frozen: tf.LayersModel;
+  /** image → boundary activations (shares layers with `model`; the cut graph for ONNX). Run once per image. */
+  frozen: tf.LayersModel | FrozenGraph;
   /** boundary activations → backbone output, trained; null when everything is frozen. */
   trainable: tf.LayersModel | null;
   trainableTopology: FunctionalJson | null;
@@ -309,7 +330,7 @@ function blockOf(name: string): string {
   return b;
 }
 
-function pickStagedBoundary(backbone: Backbone, k: number): string {
+function pickStagedBoundary(backbone: TfjsBackbone, k: number): string {
   const layers = backbone.topology.layers.filter((l) => l.class_name !== 'InputLayer' && l.name !== PREPROCESS_NAME);
   const blocks: string[] = [];
   for (const l of layers) {
@@ -328,40 +349,47 @@ function pickStagedBoundary(backbone: Backbone, k: number): string {
 }
 
 /** Splits a backbone at the freeze boundary into a frozen extractor and a trainable tail. */
+/** A frozen TF.js backbone: the frozen part is a TF.js model. */
+export type TfjsFrozenBackbone = FrozenBackbone & TfjsBackbone & { frozen: tf.LayersModel };
+
+export function freezeBackbone(backbone: TfjsBackbone, options?: FreezeOptions): Promise<TfjsFrozenBackbone>;
+export function freezeBackbone(backbone: Backbone, options?: FreezeOptions): Promise<FrozenBackbone>;
 export async function freezeBackbone(backbone: Backbone, options: FreezeOptions = {}): Promise<FrozenBackbone> {
   const mode = options.mode ?? 'all';
+  if (backbone.onnx || !backbone.model || !backbone.topology) return freezeOnnx(backbone, mode);
+  const tfb = backbone as TfjsBackbone;
   const notes: string[] = [];
   let boundary = backbone.cutAt;
   if (mode === 'upTo') {
     const wanted = options.upToBlock ?? '';
-    const idx = backbone.topology.layers.findIndex((l) => l.name === wanted);
+    const idx = tfb.topology.layers.findIndex((l) => l.name === wanted);
     if (idx < 0)
       throw new Error(`freeze upToBlock "${wanted}" is not a layer of this backbone (cut at ${backbone.cutAt}); try one of ${backbone.blockNames.slice(-8).join(', ')}`);
     // Snap forward to the next clean boundary so a single tensor crosses (no cut inside a residual block).
     const clean = new Set(backbone.blockNames);
-    boundary = backbone.topology.layers.slice(idx).find((l) => clean.has(l.name))?.name ?? backbone.cutAt;
+    boundary = tfb.topology.layers.slice(idx).find((l) => clean.has(l.name))?.name ?? backbone.cutAt;
     if (boundary !== wanted) notes.push(`freeze boundary moved from ${wanted} to ${boundary} (the first point after it not inside a residual block)`);
   } else if (mode === 'staged') {
-    boundary = pickStagedBoundary(backbone, Math.max(1, options.unfreezeBlocks ?? 2));
+    boundary = pickStagedBoundary(tfb, Math.max(1, options.unfreezeBlocks ?? 2));
   }
   const frozen =
     boundary === backbone.cutAt
-      ? backbone.model
-      : tf.model({ inputs: backbone.model.inputs, outputs: backbone.model.getLayer(boundary).output as tf.SymbolicTensor });
+      ? tfb.model
+      : tf.model({ inputs: tfb.model.inputs, outputs: tfb.model.getLayer(boundary).output as tf.SymbolicTensor });
   const boundaryShape = (frozen.outputs[0]?.shape ?? []).slice(1).map((v) => v ?? 0);
   let trainable: tf.LayersModel | null = null;
   let trainableTopology: FunctionalJson | null = null;
   if (boundary !== backbone.cutAt) {
-    trainableTopology = after(backbone.topology, boundary, boundaryShape);
+    trainableTopology = after(tfb.topology, boundary, boundaryShape);
     trainable = await modelFromTopology(trainableTopology);
-    copyWeightsByLayerName(trainable, [backbone.model]);
+    copyWeightsByLayerName(trainable, [tfb.model]);
   }
   const staged =
     mode === 'staged'
       ? { headEpochs: options.headEpochs ?? 5, fineTuneLrFactor: options.fineTuneLrFactor ?? 0.1 }
       : null;
-  const result: FrozenBackbone = {
-    ...backbone,
+  const result: TfjsFrozenBackbone = {
+    ...tfb,
     mode,
     boundary,
     boundaryShape,
@@ -375,6 +403,36 @@ export async function freezeBackbone(backbone: Backbone, options: FreezeOptions 
       `${backbone.describe()} Frozen up to ${boundary}${trainable ? `; ${trainable.layers.length - 1} layers after it are trained` : ' (everything frozen)'}${staged ? `, staged: ${staged.headEpochs} head-only epochs then fine-tune at lr×${staged.fineTuneLrFactor}` : ''}.`,
   };
   return result;
+}
+
+export class FrozenOnlyError extends Error {
+  readonly code = 'backbone_frozen_only';
+  constructor(message: string) {
+    super(message);
+    this.name = 'FrozenOnlyError';
+  }
+}
+
+/** An ONNX backbone is frozen whole: its graph runs in ONNX Runtime, nothing of it is trained. */
+function freezeOnnx(backbone: Backbone, mode: FreezeMode): FrozenBackbone {
+  const graph = backbone.onnx?.graph;
+  if (!graph) throw new Error('freeze: the backbone has neither a TF.js model nor an ONNX graph');
+  if (mode !== 'all')
+    throw new FrozenOnlyError(
+      `freeze mode "${mode}": this backbone is frozen-only (an imported ONNX graph runs in ONNX Runtime and none of its layers can be trained); use mode "all"`,
+    );
+  return {
+    ...backbone,
+    mode,
+    boundary: backbone.cutAt,
+    boundaryShape: backbone.outputShape,
+    frozen: graph,
+    trainable: null,
+    trainableTopology: null,
+    staged: null,
+    notes: [],
+    describe: () => `${backbone.describe()} Everything frozen (ONNX backbones are frozen-only).`,
+  };
 }
 
 /** True when `b` went through freezeBackbone. */

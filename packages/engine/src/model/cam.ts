@@ -31,6 +31,7 @@ const camModels = new WeakMap<tf.LayersModel, tf.LayersModel>();
 /** The class activation map of one image file for the class the model predicts. */
 export async function classActivationMap(loaded: LoadedModel, imagePath: string, options: { maxPixels?: number } = {}): Promise<ClassActivationMap> {
   const { model, meta } = loaded;
+  if (!model) return { unavailable: 'no map for a model with an imported ONNX backbone (it runs as one ONNX graph)' };
   const relu = model.layers.find((l) => l.name === 'head_relu');
   const dense = model.layers.find((l) => l.name === 'head_output');
   if (!relu || !dense) return { unavailable: 'only a model with the spatial head has a map of where it looked' };

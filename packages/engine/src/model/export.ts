@@ -2,7 +2,10 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend/index.ts';
-import { ONNX_INPUT, ONNX_OUTPUT, convertLayersModelToOnnxDetailed } from '../onnx/convert.ts';
+import { ONNX_INPUT, ONNX_OUTPUT, convertLayersModelToOnnxDetailed, convertLayersModelToOnnxGraph } from '../onnx/convert.ts';
+import { cutOnnxModel } from '../onnx/onnx-edit.ts';
+import type { OrtSession } from '../onnx/runtime-types.ts';
+import { normalizationAffine } from './onnx-backbone.ts';
 import { ONNX_OPSET } from '../onnx/onnx-proto.ts';
 import { type ImageFit, normalizeFit } from '../data/fit.ts';
 import { readImagesBatch } from '../data/image-io.ts';
@@ -80,6 +83,11 @@ export interface ExportMeta {
   decision?: DecisionRule | null;
   /** The ONNX export (absent in folders written before it existed). */
   onnx?: OnnxExportInfo;
+  /**
+   * What runs the model: 'tfjs' (model.json + weights.bin; model.onnx beside it when it converts) or
+   * 'onnx' (an imported ONNX backbone: model.onnx is the only model). Absent = 'tfjs'.
+   */
+  runtime?: 'tfjs' | 'onnx';
   training: { epochs: number; bestEpoch: number; stoppedEarly: boolean };
   createdAt: string;
   backend: string;
@@ -91,12 +99,44 @@ export interface ExportMeta {
  * trained parts — no nested models, no Lambda layers, so it reloads in plain TF.js.
  */
 export async function composeClassifier(trained: TrainedClassifier): Promise<tf.LayersModel> {
+  const { topology: backboneTopology, model: backboneModel } = trained.backbone;
+  if (!backboneTopology || !backboneModel) throw new Error('composeClassifier: an ONNX backbone has no TF.js model (its classifier is exported as one ONNX graph)');
   const full = buildHead({ ...trained.headSpec, numClasses: trained.classes.length, inputShape: trained.backbone.outputShape });
-  const topology = chain('defectflow_classifier', [trained.backbone.topology, modelJson(full)]);
+  const topology = chain('defectflow_classifier', [backboneTopology, modelJson(full)]);
   full.dispose();
   const model = await modelFromTopology(topology);
-  copyWeightsByLayerName(model, [trained.head, ...(trained.trainable ? [trained.trainable] : []), trained.backbone.model]);
+  copyWeightsByLayerName(model, [trained.head, ...(trained.trainable ? [trained.trainable] : []), backboneModel]);
   return model;
+}
+
+/**
+ * The classifier of an ONNX backbone as one ONNX graph: uint8 NHWC pixels → the backbone's own
+ * normalisation and layout → the backbone cut at its cut point → the trained head (converted from
+ * TF.js, pooling included) → softmax. What training computed, in one file ONNX Runtime runs.
+ */
+export function composeOnnxClassifier(trained: TrainedClassifier, name: string): { bytes: Uint8Array; inputName: string; outputName: string } {
+  const onnx = trained.backbone.onnx;
+  if (!onnx) throw new Error('composeOnnxClassifier: not an ONNX backbone');
+  const full = buildHead({ ...trained.headSpec, numClasses: trained.classes.length, inputShape: trained.backbone.outputShape });
+  try {
+    copyWeightsByLayerName(full, [trained.head]);
+    const head = convertLayersModelToOnnxGraph(full, {}).graph;
+    return cutOnnxModel(
+      onnx.model,
+      {
+        cut: onnx.settings.cut,
+        inputSize: onnx.settings.inputSize,
+        layout: onnx.settings.layout,
+        normalization: normalizationAffine(onnx.settings),
+        inputType: 'uint8',
+        head,
+        metadata: { name, labels: JSON.stringify(trained.classes), fit: trained.backbone.fit.fit, backbone: path.basename(onnx.file), cut: onnx.settings.cut },
+      },
+      `ONNX backbone ${path.basename(onnx.file)}`,
+    );
+  } finally {
+    full.dispose();
+  }
 }
 
 async function writeAtomic(file: string, data: string | Uint8Array): Promise<void> {
@@ -131,6 +171,7 @@ export async function exportModel(
   dir: string,
   options: { name: string; metrics?: Metrics | null },
 ): Promise<ExportResult> {
+  if (trained.backbone.onnx) return exportOnnxClassifier(trained, dir, options);
   const model = await composeClassifier(trained);
   try {
     await fs.mkdir(dir, { recursive: true });
@@ -152,8 +193,44 @@ export async function exportModel(
       }),
     );
     const onnx = await writeOnnx(model, dir, trained, options.name);
+    const meta = exportMeta(trained, options, onnx, 'tfjs');
+    await writeAtomic(path.join(dir, 'defectflow.json'), JSON.stringify(meta, null, 2));
+    const files = ['model.json', 'weights.bin', ...(onnx.available ? [ONNX_FILE] : []), 'defectflow.json'];
+    return { dir, files, bytes, meta };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** An ONNX backbone's export: model.onnx (composeOnnxClassifier) + defectflow.json, no TF.js model. */
+async function exportOnnxClassifier(trained: TrainedClassifier, dir: string, options: { name: string; metrics?: Metrics | null }): Promise<ExportResult> {
+  const { bytes, inputName, outputName } = composeOnnxClassifier(trained, options.name);
+  await fs.mkdir(dir, { recursive: true });
+  for (const stale of ['model.json', 'weights.bin']) await fs.rm(path.join(dir, stale), { force: true });
+  await writeAtomic(path.join(dir, ONNX_FILE), bytes);
+  const size = trained.backbone.inputSize;
+  const onnx: OnnxExportInfo = {
+    available: true,
+    file: ONNX_FILE,
+    opset: trained.backbone.onnx?.model.opset ?? ONNX_OPSET,
+    input: { name: inputName, dtype: 'uint8', shape: ['N', size, size, 3], layout: 'NHWC', description: onnxInputDescription(trained.backbone.fit.fit, size) },
+    output: {
+      name: outputName,
+      dtype: 'float32',
+      shape: ['N', trained.classes.length],
+      description: 'softmax class probabilities in the order of `labels`; apply `decision` (when set) as predictImages does, else take the argmax',
+    },
+  };
+  const meta = exportMeta(trained, options, onnx, 'onnx');
+  await writeAtomic(path.join(dir, 'defectflow.json'), JSON.stringify(meta, null, 2));
+  return { dir, files: [ONNX_FILE, 'defectflow.json'], bytes: bytes.length, meta };
+}
+
+function exportMeta(trained: TrainedClassifier, options: { name: string; metrics?: Metrics | null }, onnx: OnnxExportInfo, runtime: 'tfjs' | 'onnx'): ExportMeta {
     const m = options.metrics;
+    const settings = trained.backbone.onnx?.settings;
     const meta: ExportMeta = {
+      runtime,
       format: EXPORT_FORMAT,
       version: 1,
       name: options.name,
@@ -161,7 +238,7 @@ export async function exportModel(
       inputSize: trained.backbone.inputSize,
       channels: 3,
       preprocessing: {
-        name: trained.backbone.preprocessing,
+        name: settings ? `onnx:${settings.layout}:${settings.normalization}` : trained.backbone.preprocessing,
         inGraph: true,
         input: 'RGB float 0..255, [1,h,w,3]',
         fit: trained.backbone.fit.fit,
@@ -192,14 +269,9 @@ export async function exportModel(
       onnx,
       training: { epochs: trained.history.length, bestEpoch: trained.bestEpoch, stoppedEarly: trained.stoppedEarly },
       createdAt: new Date().toISOString(),
-      backend: tf.getBackend(),
+      backend: runtime === 'onnx' ? 'onnxruntime' : tf.getBackend(),
     };
-    await writeAtomic(path.join(dir, 'defectflow.json'), JSON.stringify(meta, null, 2));
-    const files = ['model.json', 'weights.bin', ...(onnx.available ? [ONNX_FILE] : []), 'defectflow.json'];
-    return { dir, files, bytes, meta };
-  } finally {
-    model.dispose();
-  }
+    return meta;
 }
 
 /** How the uint8 input is made from an image file, per fit (what readImagesBatch does before the graph). */
@@ -250,10 +322,37 @@ async function writeOnnx(model: tf.LayersModel, dir: string, trained: TrainedCla
 }
 
 export interface LoadedModel {
-  model: tf.LayersModel;
+  /** The TF.js classifier; null for runtime 'onnx' (see `onnx`). */
+  model: tf.LayersModel | null;
   meta: ExportMeta;
   dir: string;
+  /** Runtime 'onnx': model.onnx in an ONNX Runtime session. */
+  onnx?: { session: OrtSession; run(pixels: Uint8Array, n: number): Promise<Float32Array> };
 }
+
+/** model.onnx of an ONNX-backbone export in an ONNX Runtime session (uint8 NHWC in, probabilities out). */
+async function loadOnnxClassifier(dir: string, meta: ExportMeta): Promise<NonNullable<LoadedModel['onnx']>> {
+  const info = meta.onnx;
+  if (!info?.available) throw new Error(`${dir}/defectflow.json: runtime "onnx" but no model.onnx is recorded`);
+  const { loadOnnxRuntime } = await import('../onnx/runtime.ts');
+  const ort = await loadOnnxRuntime();
+  const bytes = new Uint8Array(await fs.readFile(path.join(dir, info.file)));
+  const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', executionProviders: ['cpu'] });
+  const size = meta.inputSize;
+  return {
+    session,
+    async run(pixels, n) {
+      // The typed Tensor constructor covers float32; ONNX Runtime takes uint8 the same way.
+      const Tensor = ort.Tensor as unknown as new (type: 'uint8', data: Uint8Array, dims: number[]) => OrtTensorLike;
+      const out = await session.run({ [info.input.name]: new Tensor('uint8', pixels, [n, size, size, 3]) as never });
+      const data = out[info.output.name]?.data;
+      if (!(data instanceof Float32Array)) throw new Error(`${dir}/model.onnx returned no float32 "${info.output.name}"`);
+      return data;
+    },
+  };
+}
+
+type OrtTensorLike = { readonly data: unknown; readonly dims: readonly number[] };
 
 export async function loadExportedModel(dir: string): Promise<LoadedModel> {
   await initBackend(); // idempotent: keeps whatever an earlier initBackend({prefer}) chose
@@ -264,6 +363,7 @@ export async function loadExportedModel(dir: string): Promise<LoadedModel> {
     throw new Error(`${dir} is not an exported defectflow model (defectflow.json: ${err instanceof Error ? err.message : String(err)})`);
   }
   if (meta.format !== EXPORT_FORMAT) throw new Error(`${dir}/defectflow.json: unknown format "${String(meta.format)}"`);
+  if (meta.runtime === 'onnx') return { model: null, meta, dir, onnx: await loadOnnxClassifier(dir, meta) };
   const { json, weightSpecs, weightData } = await readModelFolder(dir);
   const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs, weightData }));
   return { model, meta, dir };
@@ -286,7 +386,7 @@ interface TiledParts {
 const tiledParts = new WeakMap<tf.LayersModel, Promise<TiledParts>>();
 
 /** The exported model split where training max-combined the tiles (meta.preprocessing.tilesMaxAt, else the boundary). */
-function splitForTiles(loaded: LoadedModel): Promise<TiledParts> {
+function splitForTiles(loaded: LoadedModel & { model: tf.LayersModel }): Promise<TiledParts> {
   let parts = tiledParts.get(loaded.model);
   if (!parts) {
     parts = (async () => {
@@ -311,13 +411,26 @@ function splitForTiles(loaded: LoadedModel): Promise<TiledParts> {
  */
 async function predictDecoded(loaded: LoadedModel, images: { data: Float32Array; tiles?: number }[], size: number): Promise<number[][]> {
   const tiled = images.some((im) => (im.tiles ?? 1) > 1) || loaded.meta.preprocessing.fit === 'tiles';
+  if (loaded.onnx) {
+    // Decoded pixels are whole numbers 0..255 held as floats: the same values training saw.
+    const per = size * size * 3;
+    const pixels = new Uint8Array(images.length * per);
+    images.forEach((im, i) => {
+      pixels.set(Uint8Array.from(im.data.subarray(0, per), (v) => Math.max(0, Math.min(255, Math.round(v)))), i * per);
+    });
+    const probs = await loaded.onnx.run(pixels, images.length);
+    const k = loaded.meta.labels.length;
+    return images.map((_im, i) => Array.from(probs.subarray(i * k, (i + 1) * k)));
+  }
+  const model = loaded.model;
+  if (!model) throw new Error(`${loaded.dir}: no model to run`);
   if (!tiled) {
     return tf.tidy(() => {
       const x = tf.stack(images.map((im) => tf.tensor3d(im.data, [size, size, 3])));
-      return (loaded.model.predict(x) as tf.Tensor).arraySync() as number[][];
+      return (model.predict(x) as tf.Tensor).arraySync() as number[][];
     });
   }
-  const { features, rest } = await splitForTiles(loaded);
+  const { features, rest } = await splitForTiles({ ...loaded, model });
   return tf.tidy(() => {
     const combined = images.map((im) => {
       const x = tf.tensor4d(im.data, [im.tiles ?? 1, size, size, 3]);
@@ -362,9 +475,10 @@ export async function predictImages(
     return out;
   } finally {
     if (typeof dirOrLoaded === 'string') {
-      const parts = tiledParts.get(model);
+      const parts = model ? tiledParts.get(model) : undefined;
       if (parts) void parts.then((p) => p.rest.dispose(), () => {});
-      model.dispose();
+      model?.dispose();
+      await loaded.onnx?.session.release();
     }
   }
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { maxOverTiles } from '../data/fit.ts';
-import type { FeatureExtractor, OrtLoader } from '../onnx/runtime-types.ts';
+import { type FeatureExtractor, type FrozenGraph, type OrtLoader, isFrozenGraph } from '../onnx/runtime-types.ts';
 
 export type Pooling = 'avg' | 'max' | 'avgmax';
 
@@ -103,7 +103,12 @@ function poolMap(map: Float32Array, c: number, pooling: Pooling): Float32Array {
 }
 
 /** The frozen model's runner: ORT (memoised per model) when available, TF.js otherwise. */
-async function featureExtractor(model: tf.LayersModel, options: ExtractOptions, spin: boolean): Promise<{ fx: FeatureExtractor; threads: number | null }> {
+async function featureExtractor(model: tf.LayersModel | FrozenGraph, options: ExtractOptions, spin: boolean): Promise<{ fx: FeatureExtractor; threads: number | null }> {
+  if (isFrozenGraph(model)) {
+    // An imported ONNX backbone runs only in ONNX Runtime (there is no TF.js model of it).
+    const threads = Math.max(1, Math.floor(options.threads ?? os.cpus().length));
+    return { fx: await model.extractor({ pool: options.pool ?? null, threads, spin }), threads };
+  }
   // Imported lazily: onnx/runtime.ts imports this module (poolFeatureMap), and a static cycle would
   // make load order matter.
   const rt = await import('../onnx/runtime.ts');
@@ -122,11 +127,13 @@ async function featureExtractor(model: tf.LayersModel, options: ExtractOptions, 
  * Decodes the next batch while the current one runs; yields to the event loop between batches so
  * progress events flow and cancellation is prompt.
  */
-export async function extractFeatures(model: tf.LayersModel, source: ImageSource, options: ExtractOptions = {}): Promise<FeatureArray> {
+export async function extractFeatures(model: tf.LayersModel | FrozenGraph, source: ImageSource, options: ExtractOptions = {}): Promise<FeatureArray> {
   const count = Array.isArray(source) ? source.length : source.count;
-  const inShape = (model.inputs[0]?.shape ?? []).slice(1) as number[];
+  const graph = isFrozenGraph(model) ? model : null;
+  const inShape = graph ? graph.inputShape : ((model as tf.LayersModel).inputs[0]?.shape ?? []).slice(1) as number[];
   const [h, w, c] = inShape as [number, number, number];
-  let outShape = (model.outputs[0]?.shape ?? []).slice(1).map((v) => v ?? 0);
+  const mapShape = graph ? graph.outputShape : ((model as tf.LayersModel).outputs[0]?.shape ?? []).slice(1).map((v) => v ?? 0);
+  let outShape = mapShape;
   if (options.pool) {
     const channels = outShape[outShape.length - 1] ?? 0;
     outShape = [options.pool === 'avgmax' ? channels * 2 : channels];
@@ -148,7 +155,6 @@ export async function extractFeatures(model: tf.LayersModel, source: ImageSource
   };
   // Tiles: the model runs unpooled, and pooling follows the max over each image's tiles.
   const tiled = options.tiles === true;
-  const mapShape = (model.outputs[0]?.shape ?? []).slice(1).map((v) => v ?? 0);
   const mapPer = mapShape.reduce((a, b) => a * b, 1);
   // ORT's threads may busy-wait between operators when nothing else needs the cores: images
   // already in memory. Decoding from disk runs beside inference, and spinning threads starved it
@@ -232,7 +238,7 @@ export async function extractFeatures(model: tf.LayersModel, source: ImageSource
     // A prefetch still running when we stop early must not become an unhandled rejection.
     pending?.catch(() => {});
     // Memoised ORT extractors live with their model; only one-off ones (injected loader) are ours to free.
-    if (options.loadRuntime || options.engine === 'tfjs') await fx.dispose();
+    if (!graph && (options.loadRuntime || options.engine === 'tfjs')) await fx.dispose();
   }
   return { data, n: count / m, shape: outShape, engine, ...(m > 1 ? { views } : {}) };
 }

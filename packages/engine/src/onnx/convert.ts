@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { GraphBuilder, type Value } from './graph-builder.ts';
 import { converterFor, type LayerContext, UnsupportedLayerError } from './layers.ts';
-import { encodeOnnxModel, type OnnxValueInfo } from './onnx-proto.ts';
+import { encodeOnnxModel, type OnnxGraph, type OnnxValueInfo } from './onnx-proto.ts';
 
 export type OnnxPooling = 'avg' | 'max' | 'avgmax';
 
@@ -29,6 +29,18 @@ export interface OnnxConversion {
   inputShape: number[];
   /** Output shape without the batch, in TF.js (NHWC) order. */
   outputShape: number[];
+}
+
+/** The converted graph before encoding (for composing it with other graphs: onnx-edit.ts). */
+export interface OnnxGraphConversion {
+  graph: OnnxGraph;
+  inputName: string;
+  outputName: string;
+  inputShape: number[];
+  outputShape: number[];
+  /** Rank of the model output before pooling. */
+  outputRank: number;
+  inputType: 'float32' | 'uint8';
 }
 
 export const ONNX_INPUT = 'input';
@@ -152,7 +164,7 @@ function resolveInputShape(model: tf.LayersModel, inputSize?: number): number[] 
  * tensors are NCHW, and the output is returned in TF.js order so values match element for element.
  * Batch-norm is folded into the preceding convolution and ZeroPadding2D into the following one.
  */
-export function convertLayersModelToOnnxDetailed(model: tf.LayersModel, options: ConvertToOnnxOptions = {}): OnnxConversion {
+export function convertLayersModelToOnnxGraph(model: tf.LayersModel, options: ConvertToOnnxOptions = {}): OnnxGraphConversion {
   if (model.outputs.length !== 1) throw new Error(`ONNX conversion: the model has ${model.outputs.length} outputs; exactly one is supported`);
   const inputShape = resolveInputShape(model, options.inputSize);
   const batch = options.batch ?? 'dynamic';
@@ -186,6 +198,14 @@ export function convertLayersModelToOnnxDetailed(model: tf.LayersModel, options:
   const inputs: OnnxValueInfo[] = [{ name: ONNX_INPUT, dims: [batchDim, ...inputShape], elemType: inputType }];
   const outputs: OnnxValueInfo[] = [{ name: ONNX_OUTPUT, dims: [batchDim, ...outputShape] }];
   const graph = g.build(model.name || 'model', inputs, outputs);
+  return { graph, inputName: ONNX_INPUT, outputName: ONNX_OUTPUT, inputShape, outputShape, outputRank: rank, inputType };
+}
+
+/**
+ * Converts a TF.js layers model to ONNX (opset 13): see convertLayersModelToOnnxGraph, whose graph this encodes.
+ */
+export function convertLayersModelToOnnxDetailed(model: tf.LayersModel, options: ConvertToOnnxOptions = {}): OnnxConversion {
+  const { graph, inputShape, outputShape, outputRank: rank, inputType } = convertLayersModelToOnnxGraph(model, options);
   const bytes = encodeOnnxModel({
     graph,
     producerName: 'defectflow',

@@ -9,6 +9,9 @@ export {
 } from './convert.ts';
 export { SUPPORTED_LAYERS, UnsupportedLayerError, samePads } from './layers.ts';
 export { ONNX_OPSET } from './onnx-proto.ts';
+export { OnnxReadError, parseOnnxModel, countOnnxParams, type ParsedOnnxModel } from './onnx-read.ts';
+export { cutOnnxModel, type ChannelAffine } from './onnx-edit.ts';
+export { type FrozenGraph, isFrozenGraph } from './runtime-types.ts';
 export {
   cachedFeatureExtractor,
   createFeatureExtractor,

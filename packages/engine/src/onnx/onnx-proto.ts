@@ -69,7 +69,7 @@ function writeAttribute(w: ProtoWriter, a: OnnxAttribute): void {
   }
 }
 
-function writeTensor(w: ProtoWriter, t: OnnxTensor): void {
+export function writeTensor(w: ProtoWriter, t: OnnxTensor): void {
   for (const d of t.dims) w.int(1, d);
   w.int(2, t.data instanceof Float32Array ? FLOAT : INT64);
   w.string(8, t.name);
@@ -78,7 +78,7 @@ function writeTensor(w: ProtoWriter, t: OnnxTensor): void {
   w.bytes(9, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
 }
 
-function writeValueInfo(w: ProtoWriter, v: OnnxValueInfo): void {
+export function writeValueInfo(w: ProtoWriter, v: OnnxValueInfo): void {
   w.string(1, v.name);
   w.message(2, (type) =>
     type.message(1, (tensor) => {
@@ -91,7 +91,7 @@ function writeValueInfo(w: ProtoWriter, v: OnnxValueInfo): void {
   );
 }
 
-function writeNode(w: ProtoWriter, n: OnnxNode): void {
+export function writeNode(w: ProtoWriter, n: OnnxNode): void {
   for (const i of n.inputs) w.string(1, i);
   for (const o of n.outputs) w.string(2, o);
   w.string(3, n.name);

@@ -54,6 +54,12 @@ export class ProtoWriter {
     return this.bytes(field, new TextEncoder().encode(value));
   }
 
+  /** Bytes already encoded as whole fields (tags included), copied as they are: re-emitting parts of a parsed model. */
+  raw(bytes: Uint8Array): this {
+    this.push(bytes);
+    return this;
+  }
+
   /** A nested message: `build` fills a fresh writer whose bytes become this field. */
   message(field: number, build: (w: ProtoWriter) => void): this {
     const inner = new ProtoWriter();

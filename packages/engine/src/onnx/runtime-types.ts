@@ -45,3 +45,22 @@ export interface FeatureExtractor {
   run(batch: Float32Array, n: number): Promise<Float32Array>;
   dispose(): Promise<void>;
 }
+
+/**
+ * A frozen feature extractor that is not a TF.js model: an imported ONNX backbone cut at a tensor
+ * (model/onnx-backbone.ts). Takes NHWC float 0..255 images like the TF.js one and returns NHWC maps
+ * (or pooled vectors), so everything downstream is the same.
+ */
+export interface FrozenGraph {
+  kind: 'onnx-graph';
+  /** One input image without the batch: [S, S, 3]. */
+  inputShape: number[];
+  /** One output map without the batch, NHWC. */
+  outputShape: number[];
+  /** A memoised extractor for this pooling (owned by the graph: callers do not dispose it). */
+  extractor(options: { pool: 'avg' | 'max' | 'avgmax' | null; threads: number; spin: boolean }): Promise<FeatureExtractor>;
+}
+
+export function isFrozenGraph(v: unknown): v is FrozenGraph {
+  return typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'onnx-graph';
+}

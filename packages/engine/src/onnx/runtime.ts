@@ -112,6 +112,20 @@ export async function createOnnxFeatureExtractor(model: tf.LayersModel, options:
   const availability = await isOnnxRuntimeAvailable(loader);
   if (!availability.ok) throw new OnnxRuntimeUnavailableError(availability.reason);
   const conversion = convertLayersModelToOnnxDetailed(model, { inputSize: options.inputSize, pool: options.pool, batch: 'dynamic' });
+  return extractorFromOnnxBytes(conversion, options);
+}
+
+/**
+ * A FeatureExtractor over ONNX model bytes whose input is an NHWC float32 batch (an edited user
+ * backbone, onnx-edit.ts, or a converted TF.js model): one session, in a worker where possible.
+ */
+export async function extractorFromOnnxBytes(
+  conversion: { bytes: Uint8Array; inputName: string; outputName: string; inputShape: number[]; outputShape: number[] },
+  options: Omit<FeatureExtractorOptions, 'inputSize' | 'pool'> = {},
+): Promise<FeatureExtractor> {
+  const loader = options.loadRuntime ?? loadOnnxRuntime;
+  const availability = await isOnnxRuntimeAvailable(loader);
+  if (!availability.ok) throw new OnnxRuntimeUnavailableError(availability.reason);
   const threads = Math.max(1, Math.floor(options.threads ?? os.cpus().length));
   const sessionOptions: OrtSessionOptions = {
     graphOptimizationLevel: 'all',

@@ -75,7 +75,7 @@ describe('ONNX export of the deployed model', () => {
       const paths = items.map((i) => i.path);
       const loaded = await loadExportedModel(dir);
       const tfjs = await predictImages(loaded, paths);
-      loaded.model.dispose();
+      loaded.model?.dispose();
 
       const session = await ort.InferenceSession.create(path.join(dir, 'model.onnx'));
       expect(session.inputNames).toEqual(['input']);

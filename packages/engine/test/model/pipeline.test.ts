@@ -136,7 +136,7 @@ describe('dataset → features → head → evaluate → export → predict', ()
     predictions.forEach((p, i) => {
       expect(p.label).toBe(metrics.predictions[i]?.predLabel);
     });
-    loaded.model.dispose();
+    loaded.model?.dispose();
     disposeTrained(trained);
     backbone.model.dispose();
   });

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
-import { type Backbone, freezeBackbone, loadBackbone } from '../../src/model/backbone.ts';
+import { type TfjsBackbone as Backbone, freezeBackbone, loadBackbone } from '../../src/model/backbone.ts';
 import { DenseStepper } from '../../src/model/dense-stepper.ts';
 import { OnnxDenseStepper } from '../../src/model/onnx-dense-stepper.ts';
 import { extractFeatures } from '../../src/model/features.ts';

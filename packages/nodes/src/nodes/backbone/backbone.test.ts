@@ -19,6 +19,10 @@ describe('backbone definition', () => {
       cutAt: 'block_13_expand_relu',
       modelPath: '',
       customLayer: '',
+      onnxFile: '',
+      onnxCut: '',
+      onnxLayout: 'auto',
+      onnxNormalization: 'auto',
       seed: 42,
     });
   });

@@ -1,4 +1,4 @@
-import { BACKBONE_SOURCES, DEFAULT_MAX_TILES, IMAGE_FITS, MOBILENET_CUTS } from '@defectflow/engine/constants';
+import { BACKBONE_SOURCES, DEFAULT_MAX_TILES, IMAGE_FITS, MOBILENET_CUTS, ONNX_LAYOUTS, ONNX_NORMALIZATIONS } from '@defectflow/engine/constants';
 import { z } from 'zod';
 import { defineNode, seedParam } from '../shared.ts';
 
@@ -10,7 +10,8 @@ export const backboneParams = z
       .describe(
         'mobilenet_v2: the MobileNetV2 bundled offline from the nsfwjs npm package (ImageNet-initialised, then ' +
           'fine-tuned by nsfwjs for content classification; not a pure ImageNet checkpoint). custom: your own TF.js layers model. ' +
-          'scratch: the same architecture with random weights, to compare against transfer learning.',
+          'scratch: the same architecture with random weights, to compare against transfer learning. ' +
+          'onnx: a network you exported to ONNX (ResNet, EfficientNet, ViT … from torchvision or timm), imported into the backbone library; frozen, run in ONNX Runtime.',
       )
       .meta({ title: 'Source' }),
     inputSize: z
@@ -59,11 +60,41 @@ export const backboneParams = z
       .default('')
       .describe('Optional name of the layer to cut the custom model at (empty = its last layer before the classifier).')
       .meta({ title: 'Cut at layer (custom)', showWhen: { source: ['custom'] } }),
+    onnxFile: z
+      .string()
+      .default('')
+      .describe('The .onnx file, relative to the backbone library (DATA_DIR/backbones). ONNX source only.')
+      .meta({ title: 'ONNX file', showWhen: { source: ['onnx'] } }),
+    onnxCut: z
+      .string()
+      .default('')
+      .describe(
+        'Tensor of the ONNX graph the feature extractor ends at (a 4-D feature map, e.g. layer3 of a ResNet). ' +
+          'Empty: the one saved with the backbone in the library, else the last feature map of the graph.',
+      )
+      .meta({ title: 'Cut at tensor', showWhen: { source: ['onnx'] } }),
+    onnxLayout: z
+      .enum(['auto', ...ONNX_LAYOUTS])
+      .default('auto')
+      .describe('Tensor layout the graph takes. auto: as saved in the library, else read from the graph input (3 channels first = NCHW).')
+      .meta({ title: 'Layout', showWhen: { source: ['onnx'] } }),
+    onnxNormalization: z
+      .enum(['auto', ...ONNX_NORMALIZATIONS])
+      .default('auto')
+      .describe(
+        'What the graph expects of 0..255 RGB. imagenet: (x/255 − mean)/std with the ImageNet statistics (torchvision, timm); ' +
+          'meanstd: the mean/std saved in the library; unit: x/255; raw: 0..255. auto: as saved in the library, else imagenet.',
+      )
+      .meta({ title: 'Normalisation', showWhen: { source: ['onnx'] } }),
     seed: seedParam('the random initialisation (scratch only)'),
   })
   .refine((p) => p.source !== 'custom' || p.modelPath.trim().length > 0, {
     message: 'is required when source is "custom" (folder with a TF.js layers model.json)',
     path: ['modelPath'],
+  })
+  .refine((p) => p.source !== 'onnx' || p.onnxFile.trim().length > 0, {
+    message: 'is required when source is "onnx" (an .onnx file in the backbone library)',
+    path: ['onnxFile'],
   });
 
 export type BackboneParams = z.infer<typeof backboneParams>;

@@ -1,0 +1,143 @@
+/**
+ * The backbone library: imported ONNX backbones in DATA_DIR/backbones (one `<name>.onnx` each, settings
+ * in the sidecar `<name>.onnx.json`). What the /backbones page and the editor's backbone node form show:
+ * cut points with shapes, parameter count, input size, settings — from the engine's TensorFlow.js-free
+ * ONNX module, remembered per file content so a page load does not run every graph again.
+ */
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BACKBONES_DIR } from '@defectflow/engine/constants';
+import {
+  type OnnxBackboneInfo,
+  type OnnxSidecar,
+  inspectOnnxBackbone,
+  measureOnnxFileThroughput,
+  readSidecar,
+  writeSidecar,
+} from '@defectflow/engine/onnx-backbone';
+import { resolveInsideRoot } from '../paths.ts';
+
+export const BACKBONE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\.onnx$/;
+
+export function backbonesRoot(dataDir: string): string {
+  return join(dataDir, BACKBONES_DIR);
+}
+
+export class BackboneLibraryError extends Error {
+  constructor(
+    readonly status: 400 | 404 | 409 | 413,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'BackboneLibraryError';
+  }
+}
+
+export function checkBackboneName(name: string | null | undefined): string {
+  if (!name || !BACKBONE_NAME_RE.test(name))
+    throw new BackboneLibraryError(400, `Backbone name "${name ?? ''}" is not valid: 1-64 letters, digits, ".", "_" or "-" ending in .onnx`);
+  return name;
+}
+
+/** The file of `name`, inside the library and existing. */
+export async function backboneFile(dataDir: string, name: string): Promise<string> {
+  const file = resolveInsideRoot(backbonesRoot(dataDir), checkBackboneName(name));
+  const st = await stat(file).catch(() => null);
+  if (!st?.isFile()) throw new BackboneLibraryError(404, `No backbone "${name}" in the library`);
+  return file;
+}
+
+export interface BackboneSummary {
+  name: string;
+  bytes: number;
+  params: number;
+  opset: number;
+  inputSize: number;
+  layout: string;
+  normalization: string;
+  cut: string;
+  cutPoints: { name: string; label: string; featureShape: number[] }[];
+  /** Measured on this machine (throughput), null until asked for. */
+  imagesPerSecond: number | null;
+  /** Why the file could not be read; the other fields are then empty. */
+  error: string | null;
+}
+
+/** Inspections by file identity (path, size, mtime, sidecar mtime): a re-upload or new settings inspect again. */
+const inspected = new Map<string, Promise<OnnxBackboneInfo>>();
+const measured = new Map<string, number>();
+
+async function identity(file: string): Promise<string> {
+  const [a, b] = await Promise.all([stat(file), stat(`${file}.json`).catch(() => null)]);
+  return `${file}|${a.size}|${a.mtimeMs}|${b?.mtimeMs ?? 0}`;
+}
+
+async function inspectCached(file: string): Promise<OnnxBackboneInfo> {
+  const key = await identity(file);
+  let info = inspected.get(key);
+  if (!info) {
+    info = inspectOnnxBackbone(file);
+    info.catch(() => inspected.delete(key));
+    inspected.set(key, info);
+  }
+  return info;
+}
+
+function summary(name: string, info: OnnxBackboneInfo, ips: number | null): BackboneSummary {
+  return {
+    name,
+    bytes: info.bytes,
+    params: info.params,
+    opset: info.opset,
+    inputSize: info.settings.inputSize,
+    layout: info.settings.layout,
+    normalization: info.settings.normalization,
+    cut: info.settings.cut || (info.cutPoints.at(-1)?.name ?? ''),
+    cutPoints: info.cutPoints.map((p) => ({ name: p.name, label: p.label, featureShape: p.featureShape })),
+    imagesPerSecond: ips,
+    error: null,
+  };
+}
+
+export async function describeBackbone(dataDir: string, name: string): Promise<BackboneSummary> {
+  const file = await backboneFile(dataDir, name);
+  try {
+    return summary(name, await inspectCached(file), measured.get(await identity(file)) ?? null);
+  } catch (err) {
+    return { name, bytes: (await stat(file)).size, params: 0, opset: 0, inputSize: 0, layout: '', normalization: '', cut: '', cutPoints: [], imagesPerSecond: null, error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+export async function listBackbones(dataDir: string): Promise<BackboneSummary[]> {
+  const names = (await readdir(backbonesRoot(dataDir)).catch(() => [] as string[])).filter((n) => BACKBONE_NAME_RE.test(n)).sort();
+  return Promise.all(names.map((n) => describeBackbone(dataDir, n)));
+}
+
+/** Saves the settings form as the sidecar; the cut must be one of the graph's cut points. */
+export async function saveBackboneSettings(dataDir: string, name: string, settings: OnnxSidecar): Promise<BackboneSummary> {
+  const file = await backboneFile(dataDir, name);
+  const current = await readSidecar(file);
+  const next = { ...current, ...settings };
+  try {
+    await writeSidecar(file, next);
+    const info = await inspectCached(file);
+    if (next.cut && !info.cutPoints.some((p) => p.name === next.cut)) {
+      await writeSidecar(file, current);
+      throw new Error(`"${next.cut}" is not a cut point of ${name}`);
+    }
+  } catch (err) {
+    throw new BackboneLibraryError(400, `Backbone ${name}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return describeBackbone(dataDir, name);
+}
+
+/** Measures images/s through ONNX Runtime on a few random images (one at a time per process). */
+let measuring: Promise<unknown> = Promise.resolve();
+export async function measureBackbone(dataDir: string, name: string, images: number): Promise<BackboneSummary> {
+  const file = await backboneFile(dataDir, name);
+  const run = measuring.then(() => measureOnnxFileThroughput(file, images));
+  measuring = run.catch(() => undefined);
+  const result = await run;
+  measured.set(await identity(file), result.imagesPerSecond);
+  return describeBackbone(dataDir, name);
+}
