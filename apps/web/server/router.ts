@@ -5,6 +5,7 @@ import { modelsRouter } from './routers/models.ts';
 import { nodesRouter } from './routers/nodes.ts';
 import { pipelinesRouter } from './routers/pipelines.ts';
 import { predictionsRouter } from './routers/predictions.ts';
+import { monitoringRouter } from './routers/monitoring.ts';
 import { productLinesRouter } from './routers/productLines.ts';
 import { runnerRouter } from './routers/runner.ts';
 import { runsRouter } from './routers/runs.ts';
@@ -25,6 +26,7 @@ export const appRouter = createTRPCRouter({
   datasets: datasetsRouter,
   models: modelsRouter,
   predictions: predictionsRouter,
+  monitoring: monitoringRouter,
   auth: authRouter,
   users: usersRouter,
   tokens: tokensRouter,
