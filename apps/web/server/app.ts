@@ -20,6 +20,8 @@ import { consoleLogger, errorMessage, type Logger } from './log.ts';
 import { createPredictor } from './predict.ts';
 import { createPredictionApiRoutes } from './predictions/api-routes.ts';
 import { PredictionLog } from './predictions/log.ts';
+import { AlarmMonitor } from './monitoring/alarms.ts';
+import { AlarmWebhook } from './monitoring/webhook.ts';
 import { appRouter } from './router.ts';
 import { resolveRunnerId } from '@defectflow/runner/runner-id';
 import { RunnerBridge } from './runner-bridge.ts';
@@ -148,6 +150,12 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
     const predictionLog = new PredictionLog({ repo: db.repo, dir: join(env.dataDir, 'predictions'), ...env.predictionLog, log });
     await predictionLog.start(); // prunes past PREDICTION_RETENTION_DAYS now and hourly
     cleanups.push(() => predictionLog.close());
+    const { webhook: webhookConfig, ...thresholds } = env.alarms;
+    const webhook = webhookConfig ? new AlarmWebhook({ ...webhookConfig, log }) : null;
+    if (webhook) cleanups.push(() => webhook.close());
+    const alarms = new AlarmMonitor({ repo: db.repo, thresholds, modelsDir: env.modelsDir, webhook, log });
+    // Judged after each logged batch, off the prediction's path (observe is serial per model and never throws).
+    predictionLog.onRecorded = (modelId, rows) => void alarms.observe(modelId, rows);
     const imageRoutes = createFileRoutes({
       repo: db.repo,
       datasetsRoot: env.datasetsRoot,
@@ -220,6 +228,7 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
       paths: { dataDir: env.dataDir, datasetsRoot: env.datasetsRoot, modelsDir: env.modelsDir },
       predict: predictor.predict,
       predictionLog,
+      alarms,
       auth,
     };
     bridge.start();

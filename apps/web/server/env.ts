@@ -79,6 +79,20 @@ const EnvSchema = z
     PREDICTION_IMAGES_MAX_BYTES: count.default(GiB),
     /** Prediction log rows (and their images) older than this are deleted, at start and hourly. */
     PREDICTION_RETENTION_DAYS: z.coerce.number().positive().max(36_500).default(90),
+    // Monitoring alarms (server/monitoring/): rules judged over each model's last ALARM_WINDOW predictions.
+    ALARM_WINDOW: count.min(1).max(100_000).default(50),
+    /** No rule is judged on fewer predictions (per model, since its window started). */
+    ALARM_MIN_PREDICTIONS: count.min(1).max(100_000).default(20),
+    /** Alarm when more than this share of the window's images is drifted (each image's chance is ~1 % in distribution). */
+    ALARM_DRIFT_RATE: z.coerce.number().min(0).max(1).default(0.2),
+    /** Alarm when more than this share of the window's predictions is low-confidence (PREDICTION_LOW_CONFIDENCE). */
+    ALARM_LOW_CONFIDENCE_RATE: z.coerce.number().min(0).max(1).default(0.5),
+    /** Alarm when the window's predicted class mix is further than this from the training mix (total variation, 0..1). */
+    ALARM_CLASS_MIX_DISTANCE: z.coerce.number().min(0).max(1).default(0.4),
+    /** POST each raised / cleared alarm as JSON here (optional); retried with backoff, never in a prediction's path. */
+    ALARM_WEBHOOK_URL: z.string().url().regex(/^https?:\/\//, 'must be an http(s) URL').optional(),
+    ALARM_WEBHOOK_RETRIES: count.max(20).default(5),
+    ALARM_WEBHOOK_TIMEOUT_MS: count.min(100).max(120_000).default(5000),
     // Access control (server/auth/).
     /** Accounts: `on` | `off`. Default off when HOST is a loopback address (zero-config), on otherwise. */
     AUTH: z.enum(['on', 'off']).optional(),
@@ -191,6 +205,15 @@ export interface WebEnv {
   predictRatePerMin: number;
   /** The prediction log (predictions/log.ts). */
   predictionLog: { sampleRate: number; lowConfidence: number; imagesMaxBytes: number; retentionDays: number };
+  /** Monitoring alarms (monitoring/rules.ts) and their webhook. */
+  alarms: {
+    window: number;
+    minPredictions: number;
+    driftRate: number;
+    lowConfidenceRate: number;
+    classMixDistance: number;
+    webhook: { url: string; retries: number; timeoutMs: number } | null;
+  };
 }
 
 /** 127.0.0.0/8, ::1 and localhost: reachable from this machine only. */
@@ -291,6 +314,14 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
       lowConfidence: e.PREDICTION_LOW_CONFIDENCE,
       imagesMaxBytes: e.PREDICTION_IMAGES_MAX_BYTES,
       retentionDays: e.PREDICTION_RETENTION_DAYS,
+    },
+    alarms: {
+      window: e.ALARM_WINDOW,
+      minPredictions: Math.min(e.ALARM_MIN_PREDICTIONS, e.ALARM_WINDOW),
+      driftRate: e.ALARM_DRIFT_RATE,
+      lowConfidenceRate: e.ALARM_LOW_CONFIDENCE_RATE,
+      classMixDistance: e.ALARM_CLASS_MIX_DISTANCE,
+      webhook: e.ALARM_WEBHOOK_URL ? { url: e.ALARM_WEBHOOK_URL, retries: e.ALARM_WEBHOOK_RETRIES, timeoutMs: e.ALARM_WEBHOOK_TIMEOUT_MS } : null,
     },
   };
 }

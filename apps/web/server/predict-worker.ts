@@ -96,17 +96,24 @@ async function predict(req: PredictRequest): Promise<Prediction[]> {
       const decision = rule
         ? { defect: p.label !== rule.goodClass, defectScore: 1 - (p.probabilities[rule.goodClass] ?? 0), threshold: rule.threshold, goodClass: rule.goodClass }
         : undefined;
-      results[k] = { name, label: p.label, confidence: p.confidence, scores: p.probabilities, ...(decision ? { decision } : {}) };
+      results[k] = {
+        name,
+        label: p.label,
+        confidence: p.confidence,
+        scores: p.probabilities,
+        ...(decision ? { decision } : {}),
+        ...(p.drift ? { drift: p.drift } : {}),
+      };
     };
     try {
       // All readable files in one call (batched by the engine) ...
-      const batch = await api.predictImages(model, readable.map((k) => paths[k] as string), { maxPixels: req.maxPixels });
+      const batch = await api.predictImages(model, readable.map((k) => paths[k] as string), { maxPixels: req.maxPixels, drift: true });
       for (const [i, k] of readable.entries()) store(k, batch[i]);
     } catch {
       // ... unless one fails to decode (truncated pixel data): then each alone, so only that one fails.
       for (const k of readable) {
         try {
-          store(k, (await api.predictImages(model, [paths[k] as string], { maxPixels: req.maxPixels }))[0]);
+          store(k, (await api.predictImages(model, [paths[k] as string], { maxPixels: req.maxPixels, drift: true }))[0]);
         } catch (err) {
           results[k] = { name: req.images[k]?.name as string, error: userFacing(err, paths[k] as string, req.images[k]?.name as string) };
         }

@@ -6,6 +6,7 @@ import { modelsRouter } from './routers/models.ts';
 import { nodesRouter } from './routers/nodes.ts';
 import { pipelinesRouter } from './routers/pipelines.ts';
 import { predictionsRouter } from './routers/predictions.ts';
+import { monitoringRouter } from './routers/monitoring.ts';
 import { productLinesRouter } from './routers/productLines.ts';
 import { runnerRouter } from './routers/runner.ts';
 import { runsRouter } from './routers/runs.ts';
@@ -27,6 +28,7 @@ export const appRouter = createTRPCRouter({
   backbones: backbonesRouter,
   models: modelsRouter,
   predictions: predictionsRouter,
+  monitoring: monitoringRouter,
   auth: authRouter,
   users: usersRouter,
   tokens: tokensRouter,

@@ -5,6 +5,7 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import { accessDenied, type Principal, type Role } from './auth/principal.ts';
 import type { AuthService, ClientMeta } from './auth/service.ts';
 import type { PredictionLog } from './predictions/log.ts';
+import type { AlarmMonitor } from './monitoring/alarms.ts';
 import type { RunnerStartResult, RunnerStatus } from './runner-link.ts';
 import type { SweepController } from './sweeps/controller.ts';
 
@@ -41,6 +42,16 @@ export interface DecisionCall {
   goodClass: string;
 }
 
+/**
+ * Input drift of one image (engine drift.ts): the k-NN distance of its pooled backbone features to the training
+ * set's, and the model's threshold (the 99th percentile on its validation split). Absent for a model without one.
+ */
+export interface DriftCall {
+  score: number;
+  threshold: number;
+  drifted: boolean;
+}
+
 /** One image's answer: its class, or why this file could not be predicted (named by the user's file name). */
 export type Prediction =
   | {
@@ -49,6 +60,7 @@ export type Prediction =
       confidence: number;
       scores: Record<string, number>;
       decision?: DecisionCall;
+      drift?: DriftCall;
       heatmap?: HeatMap;
       error?: undefined;
     }
@@ -69,6 +81,8 @@ export interface WebContext {
   predict: PredictFn;
   /** Where models.predict (the model page's drop-an-image) records its predictions. */
   predictionLog: PredictionLog;
+  /** The monitoring alarm evaluator (absent in tests that do not need it). */
+  alarms?: AlarmMonitor;
   /** Who is asking: a signed-in user, the implicit local admin (AUTH off), or anonymous. */
   principal: Principal;
   auth: AuthService;

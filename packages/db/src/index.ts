@@ -10,18 +10,21 @@ export type { CreateRunInput, ListRunsOptions, ListUnfinishedOptions, RunPatch, 
 export type { AppendOptions, AppendResult } from './repo/runEvents.ts';
 export type { CreateSweepInput, ListSweepsOptions, SweepPatch } from './repo/sweeps.ts';
 export type { CreateModelInput, StageChange } from './repo/models.ts';
-export type { CreatePredictionInput, KeptImage, ListPredictionsOptions, PredictionCursor } from './repo/predictions.ts';
+export type { CreatePredictionInput, KeptImage, ListPredictionsOptions, PredictionBucket, PredictionCursor, PredictionSignal } from './repo/predictions.ts';
+export type { RaiseAlarmInput } from './repo/modelAlarms.ts';
 export type { UpsertDatasetInput } from './repo/datasets.ts';
 export type { CreateUserInput, UserPatch } from './repo/users.ts';
 export type { CreateSessionInput } from './repo/sessions.ts';
 export type { ApiTokenView, CreateApiTokenInput } from './repo/apiTokens.ts';
 export * as schema from './schema.ts';
 export {
+  ALARM_RULES,
   apiTokens,
   datasets,
   datasetVersions,
   FINISHED_RUN_STATUSES,
   MODEL_STAGES,
+  modelAlarms,
   models,
   PREDICTION_IMAGE_REASONS,
   PREDICTION_SOURCES,
@@ -40,10 +43,12 @@ export {
   users,
 } from './schema.ts';
 export type {
+  AlarmRule,
   ApiToken,
   Dataset,
   DatasetVersion,
   Model,
+  ModelAlarm,
   ModelStage,
   NewModel,
   NewPrediction,

@@ -281,12 +281,47 @@ export const predictions = pgTable(
     /** Kept image, relative to DATA_DIR/predictions; null when not kept or dropped by the budget or retention. */
     imagePath: text('image_path'),
     imageReason: text('image_reason', { enum: PREDICTION_IMAGE_REASONS }),
+    /** Input-drift score (k-NN distance of the image's pooled backbone features to the training set's); null when the model has no drift reference. */
+    drift: doublePrecision('drift'),
+    /** drift above the model's calibrated threshold. */
+    drifted: boolean('drifted'),
   },
   (t) => [
     check('predictions_source_check', sql`${t.source} in ('api', 'ui')`),
     index('predictions_model_created_idx').on(t.modelId, t.createdAt),
     index('predictions_created_idx').on(t.createdAt),
     index('predictions_kept_images_idx').on(t.createdAt).where(sql`${t.imagePath} is not null`),
+  ],
+);
+
+export const ALARM_RULES = ['drift_rate', 'low_confidence_rate', 'class_mix'] as const;
+export type AlarmRule = (typeof ALARM_RULES)[number];
+
+/**
+ * Monitoring alarms of deployed models: one row per rule that fired, raised when the rule's value over the last
+ * predictions crosses its threshold and cleared when it falls back under it (at most one open alarm per model and rule).
+ */
+export const modelAlarms = pgTable(
+  'model_alarms',
+  {
+    id: id(),
+    modelId: text('model_id')
+      .notNull()
+      .references(() => models.id, { onDelete: 'cascade' }),
+    rule: text('rule', { enum: ALARM_RULES }).notNull(),
+    /** The rule's value when raised (a rate or a distance, 0..1) and the threshold it crossed. */
+    value: doublePrecision('value').notNull(),
+    threshold: doublePrecision('threshold').notNull(),
+    /** Predictions the value was computed over. */
+    window: integer('window').notNull(),
+    message: text('message').notNull(),
+    raisedAt: timestamp('raised_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    clearedAt: timestamp('cleared_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [
+    check('model_alarms_rule_check', sql`${t.rule} in ('drift_rate', 'low_confidence_rate', 'class_mix')`),
+    index('model_alarms_model_idx').on(t.modelId, t.raisedAt),
+    uniqueIndex('model_alarms_one_open').on(t.modelId, t.rule).where(sql`${t.clearedAt} is null`),
   ],
 );
 
@@ -382,5 +417,6 @@ export type Model = typeof models.$inferSelect;
 export type NewModel = typeof models.$inferInsert;
 export type PredictionRow = typeof predictions.$inferSelect;
 export type NewPrediction = typeof predictions.$inferInsert;
+export type ModelAlarm = typeof modelAlarms.$inferSelect;
 export type Dataset = typeof datasets.$inferSelect;
 export type DatasetVersion = typeof datasetVersions.$inferSelect;

@@ -53,7 +53,7 @@ describe('engine-backed node run functions', () => {
     expect(metrics.confusion.length).toBe(6);
     const deployment = result.outputs.deploy?.deployment as { modelId: string; dir: string };
     expect(deployment.dir.startsWith(dirs.modelsDir)).toBe(true);
-    expect((await fs.readdir(deployment.dir)).sort()).toEqual(['defectflow.json', 'model.json', 'model.onnx', 'weights.bin']);
+    expect((await fs.readdir(deployment.dir)).sort()).toEqual(['defectflow.json', 'drift.bin', 'model.json', 'model.onnx', 'weights.bin']);
   });
 
   it('deploy refuses a model below the quality gate with code gate_not_met', async () => {

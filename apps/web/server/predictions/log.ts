@@ -34,6 +34,9 @@ export interface PredictionLogOptions {
   now?: () => number;
 }
 
+/** Told after rows are stored (the alarm evaluator); must not throw or block: the prediction is answered already. */
+export type RecordedHook = (modelId: string, rows: PredictionRow[]) => void;
+
 /** One answered image, as the service hands it to the log. */
 export interface LogEntry {
   name: string;
@@ -42,6 +45,8 @@ export interface LogEntry {
   confidence: number;
   probabilities: Record<string, number>;
   latencyMs: number;
+  /** The input-drift call, when the model has a drift reference. */
+  drift?: { score: number; drifted: boolean };
 }
 
 export interface LogContext {
@@ -78,6 +83,8 @@ export class PredictionLog {
   private timer: NodeJS.Timeout | null = null;
   private readonly random: () => number;
   private readonly now: () => number;
+  /** See RecordedHook (set by the server once the alarm evaluator exists). */
+  onRecorded: RecordedHook | null = null;
 
   constructor(readonly options: PredictionLogOptions) {
     this.random = options.random ?? Math.random;
@@ -150,6 +157,8 @@ export class PredictionLog {
         tokenId: ctx.tokenId ?? null,
         imagePath,
         imageReason: imagePath ? reason : null,
+        drift: e.drift ? e.drift.score : null,
+        drifted: e.drift ? e.drift.drifted : null,
       });
     }
     let stored: PredictionRow[];
@@ -161,6 +170,11 @@ export class PredictionLog {
     }
     const added = stored.reduce((sum, r) => sum + (r.imagePath ? r.imageBytes : 0), 0);
     if (added > 0) await this.serial(() => this.holdBudget(added));
+    try {
+      this.onRecorded?.(ctx.model.id, stored);
+    } catch (err) {
+      this.options.log.warn(`prediction log: the recorded hook failed: ${errorMessage(err)}`);
+    }
     return stored;
   }
 

@@ -115,6 +115,12 @@ export const openApiDocument = {
         },
         required: ['defect', 'defectScore', 'threshold', 'goodClass'],
       },
+      Drift: {
+        type: 'object',
+        description: "Input drift: k-NN distance of the image's pooled backbone features to the training set's; drifted above the threshold calibrated on the validation split (99th percentile)",
+        properties: { score: { type: 'number' }, threshold: { type: 'number' }, drifted: { type: 'boolean' } },
+        required: ['score', 'threshold', 'drifted'],
+      },
       ImagePrediction: {
         type: 'object',
         properties: {
@@ -125,6 +131,7 @@ export const openApiDocument = {
           probabilities: { type: 'object', additionalProperties: { type: 'number' }, description: 'Per label; they sum to 1' },
           lowConfidence: { type: 'boolean', description: 'confidence < PREDICTION_LOW_CONFIDENCE' },
           decision: { oneOf: [{ $ref: '#/components/schemas/Decision' }, { type: 'null' }] },
+          drift: { oneOf: [{ $ref: '#/components/schemas/Drift' }, { type: 'null' }], description: 'null for a model deployed without a drift reference' },
           model: { $ref: '#/components/schemas/Model' },
           latencyMs: { type: 'number', description: "From the prediction queue to the answer; the request's images share it" },
         },

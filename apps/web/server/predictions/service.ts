@@ -6,7 +6,7 @@
 import type { Model, PredictionRow, PredictionSource } from '@defectflow/db';
 import { errorMessage } from '../log.ts';
 import { modelDirInside } from '../paths.ts';
-import type { DecisionCall, Prediction, PredictFn, PredictImage } from '../trpc.ts';
+import type { DecisionCall, DriftCall, Prediction, PredictFn, PredictImage } from '../trpc.ts';
 import type { PredictionLog } from './log.ts';
 
 export interface PredictionServiceDeps {
@@ -45,7 +45,15 @@ export async function predictAndLog(
     const stored = await deps.predictionLog.record(
       answered.map((k) => {
         const p = predictions[k] as Extract<Prediction, { label: string }>;
-        return { name: p.name, data: images[k]?.data ?? new Uint8Array(0), label: p.label, confidence: p.confidence, probabilities: p.scores, latencyMs };
+        return {
+          name: p.name,
+          data: images[k]?.data ?? new Uint8Array(0),
+          label: p.label,
+          confidence: p.confidence,
+          probabilities: p.scores,
+          latencyMs,
+          ...(p.drift ? { drift: { score: p.drift.score, drifted: p.drift.drifted } } : {}),
+        };
       }),
       { model, source: ctx.source, tokenId: ctx.tokenId },
     );
@@ -76,6 +84,8 @@ export type ApiImagePrediction =
       probabilities: Record<string, number>;
       lowConfidence: boolean;
       decision: DecisionCall | null;
+      /** Input drift (null when the model has no drift reference). */
+      drift: DriftCall | null;
       model: ModelRef;
       latencyMs: number;
     }
@@ -100,6 +110,7 @@ export function apiPredictions(model: Model, result: LoggedPredictions, lowConfi
           probabilities: p.scores,
           lowConfidence: p.confidence < lowConfidence,
           decision: p.decision ?? null,
+          drift: p.drift ?? null,
           model: ref,
           latencyMs,
         },

@@ -79,6 +79,7 @@ export const modelsRouter = {
     await ctx.repo.models.remove(model.id); // its prediction log rows go with it (cascade)
     if (dir) await rm(dir, { recursive: true, force: true });
     await ctx.predictionLog.forgetModel(model.id);
+    ctx.alarms?.forget(model.id);
     return { deleted: true, id: model.id };
   }),
 

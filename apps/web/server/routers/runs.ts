@@ -116,6 +116,7 @@ export const runsRouter = {
       await ctx.repo.models.remove(model.id); // its prediction log rows go with it (cascade)
       await removeFolder(() => modelDirInside(ctx.paths.modelsDir, model));
       await ctx.predictionLog.forgetModel(model.id);
+      ctx.alarms?.forget(model.id);
     }
     await ctx.repo.runs.remove(run.id);
     await removeFolder(() => resolveInsideRoot(ctx.paths.dataDir, `runs/${run.id}`));

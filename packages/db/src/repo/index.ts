@@ -1,6 +1,7 @@
 import type { Db } from '../client.ts';
 import { apiTokensRepo } from './apiTokens.ts';
 import { datasetsRepo } from './datasets.ts';
+import { modelAlarmsRepo } from './modelAlarms.ts';
 import { modelsRepo } from './models.ts';
 import { pipelinesRepo } from './pipelines.ts';
 import { predictionsRepo } from './predictions.ts';
@@ -15,6 +16,7 @@ import { usersRepo } from './users.ts';
 export {
   apiTokensRepo,
   datasetsRepo,
+  modelAlarmsRepo,
   modelsRepo,
   pipelinesRepo,
   predictionsRepo,
@@ -38,6 +40,7 @@ export function createRepositories(db: Db) {
     sweeps: sweepsRepo(db),
     models: modelsRepo(db),
     predictions: predictionsRepo(db),
+    modelAlarms: modelAlarmsRepo(db),
     datasets: datasetsRepo(db),
     users: usersRepo(db),
     sessions: sessionsRepo(db),

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, isNotNull, lt, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, isNotNull, lt, or, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { type NewPrediction, type PredictionRow, predictions } from '../schema.ts';
 
@@ -21,6 +21,27 @@ export interface KeptImage {
   id: string;
   imagePath: string;
   imageBytes: number;
+}
+
+/** One time bucket × class of a model's predictions (monitoring). */
+export interface PredictionBucket {
+  /** Start of the bucket, ms since the epoch. */
+  t: number;
+  label: string;
+  count: number;
+  lowConfidence: number;
+  /** Rows with a drift score, their sum and max, and how many were drifted. */
+  driftCount: number;
+  driftSum: number;
+  driftMax: number | null;
+  drifted: number;
+}
+
+/** What the alarm evaluator needs of one prediction. */
+export interface PredictionSignal {
+  label: string;
+  lowConfidence: boolean;
+  drifted: boolean | null;
 }
 
 export function predictionsRepo(db: Db) {
@@ -54,6 +75,52 @@ export function predictionsRepo(db: Db) {
         .from(predictions)
         .where(modelId ? eq(predictions.modelId, modelId) : undefined);
       return row?.n ?? 0;
+    },
+
+    /** A model's predictions since `from`, counted per `bucketMs` and class. */
+    async buckets(modelId: string, from: Date, bucketMs: number): Promise<PredictionBucket[]> {
+      const secs = bucketMs / 1000;
+      const t = sql<number>`(floor(extract(epoch from ${predictions.createdAt}) / ${secs}) * ${secs} * 1000)::float8`;
+      const rows = await db
+        .select({
+          t,
+          label: predictions.label,
+          count: sql<number>`count(*)::int`,
+          lowConfidence: sql<number>`count(*) filter (where ${predictions.lowConfidence})::int`,
+          driftCount: sql<number>`count(${predictions.drift})::int`,
+          driftSum: sql<number>`coalesce(sum(${predictions.drift}), 0)::float8`,
+          driftMax: sql<number | null>`max(${predictions.drift})::float8`,
+          drifted: sql<number>`count(*) filter (where ${predictions.drifted})::int`,
+        })
+        .from(predictions)
+        .where(and(eq(predictions.modelId, modelId), gte(predictions.createdAt, from)))
+        .groupBy(sql`1`, predictions.label)
+        .orderBy(sql`1`);
+      return rows.map((r) => ({ ...r, t: Number(r.t), driftSum: Number(r.driftSum), driftMax: r.driftMax === null ? null : Number(r.driftMax) }));
+    },
+
+    /** Confidence histogram since `from`: counts of `bins` equal bins over 0..1 (1.0 in the last). */
+    async confidenceHistogram(modelId: string, from: Date, bins: number): Promise<number[]> {
+      const bin = sql<number>`least(floor(${predictions.confidence} * ${bins}), ${bins - 1})::int`;
+      const rows = await db
+        .select({ bin, n: sql<number>`count(*)::int` })
+        .from(predictions)
+        .where(and(eq(predictions.modelId, modelId), gte(predictions.createdAt, from)))
+        .groupBy(sql`1`);
+      const out = new Array<number>(bins).fill(0);
+      for (const r of rows) if (r.bin >= 0 && r.bin < bins) out[r.bin] = r.n;
+      return out;
+    },
+
+    /** The model's last `limit` predictions, oldest first (the alarm evaluator's window after a restart). */
+    async recentSignals(modelId: string, limit: number): Promise<PredictionSignal[]> {
+      const rows = await db
+        .select({ label: predictions.label, lowConfidence: predictions.lowConfidence, drifted: predictions.drifted })
+        .from(predictions)
+        .where(eq(predictions.modelId, modelId))
+        .orderBy(desc(predictions.createdAt), desc(predictions.id))
+        .limit(limit);
+      return rows.reverse();
     },
 
     /** Bytes of every image still kept on disk. */

@@ -19,6 +19,7 @@ import {
   featureCacheKey,
 } from './features.ts';
 import { checkSkippedImages } from './unreadable.ts';
+import { type DriftReference, fitDriftReference } from './drift.ts';
 import { type ChannelProjection, SPATIAL_PROJECTION_DIMS, fitChannelProjection, projectChannels } from './channel-projection.ts';
 import { type HeadSpec, buildHead } from './head.ts';
 import { isOnnxRuntimeAvailable } from '../onnx/runtime.ts';
@@ -48,6 +49,8 @@ export interface TrainedClassifier {
   trainViews: number;
   /** Feature views (train, augmented, small-class and val) read from the feature cache vs extracted by the backbone. */
   featureViews: FeatureViewCounts;
+  /** The training set's pooled boundary features and the drift threshold from the validation split (null if it failed). */
+  drift?: DriftReference | null;
 }
 
 /** How many feature views a call read from the cache (or from a concurrent caller's extraction) and how many it extracted. */
@@ -348,6 +351,7 @@ export async function trainOnDataset(options: TrainOnDatasetOptions): Promise<Tr
     // Not awaited: the evaluate node picks the result up from the cache (or waits for it there).
     void boundaryFeatures(backbone, prefetchItems, pool, { ...common, counts: undefined, onProgress: undefined, log: undefined, writeBehind: false, phase: `features:${options.prefetchSplit}` }).catch(() => {});
   }
+  const drift = driftReferenceOf(parts[0] as CachedFeatures, val, manifest.classes, backbone, pool, options);
   const projected = await projectForSpatialHead(parts, val, headSpec, backbone, options);
   const train = projected?.train ?? concatFeatures(parts);
   // Full-size maps are not needed once projected or concatenated: let them go before training.
@@ -409,7 +413,32 @@ export async function trainOnDataset(options: TrainOnDatasetOptions): Promise<Tr
     stepEngine: result.stepEngine,
     trainViews: train.y.length,
     featureViews,
+    drift,
   };
+}
+
+/**
+ * The drift reference from features training computed anyway (the plain training images and the validation
+ * split at the boundary): no extra backbone pass. A failure costs the drift score, never the training.
+ */
+function driftReferenceOf(
+  train: CachedFeatures,
+  val: CachedFeatures | null,
+  classes: string[],
+  backbone: FrozenBackbone,
+  pool: Pooling | null,
+  options: TrainOnDatasetOptions,
+): DriftReference | null {
+  try {
+    const ref = fitDriftReference({ train, val, classes, layer: backbone.boundary, pooling: pool ?? 'avg', seed: options.seed });
+    options.log?.(
+      `drift: ${ref.references} reference vectors of ${ref.dims} values; threshold ${ref.threshold.toFixed(4)} (${Math.round(ref.percentile * 100)}th percentile of ${ref.calibration.count} ${ref.calibration.split} images)`,
+    );
+    return ref;
+  } catch (err) {
+    options.log?.(`drift: no drift reference (${err instanceof Error ? err.message : String(err)})`);
+    return null;
+  }
 }
 
 /**

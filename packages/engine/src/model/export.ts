@@ -12,7 +12,9 @@ import { readImagesBatch } from '../data/image-io.ts';
 import { modelFromTopology } from './backbone.ts';
 import type { TrainedClassifier } from './classifier.ts';
 import { type Baseline, type DecisionRule, type OperatingPoint, decideClass } from './decision.ts';
+import { DRIFT_FILE, type DriftCall, type DriftReference, type DriftReferenceMeta, driftBytes, driftFromBytes, driftMeta, driftScore } from './drift.ts';
 import type { Metrics } from './evaluate.ts';
+import { type Pooling, poolFeatureMap } from './features.ts';
 import { buildHead, modelJson } from './head.ts';
 import { type FunctionalJson, after, chain } from './topology.ts';
 import { copyWeightsByLayerName, readModelFolder } from './weights.ts';
@@ -83,6 +85,8 @@ export interface ExportMeta {
   decision?: DecisionRule | null;
   /** The ONNX export (absent in folders written before it existed). */
   onnx?: OnnxExportInfo;
+  /** The input-drift reference in drift.bin (drift.ts); absent in older folders, ONNX-backbone models and when training could not fit one. */
+  drift?: DriftReferenceMeta | null;
   /**
    * What runs the model: 'tfjs' (model.json + weights.bin; model.onnx beside it when it converts) or
    * 'onnx' (an imported ONNX backbone: model.onnx is the only model). Absent = 'tfjs'.
@@ -193,9 +197,12 @@ export async function exportModel(
       }),
     );
     const onnx = await writeOnnx(model, dir, trained, options.name);
+    // The drift reference is scored from the TF.js model's boundary layer (predictImages), so TF.js exports only.
+    await fs.rm(path.join(dir, DRIFT_FILE), { force: true });
+    if (trained.drift) await writeAtomic(path.join(dir, DRIFT_FILE), driftBytes(trained.drift));
     const meta = exportMeta(trained, options, onnx, 'tfjs');
     await writeAtomic(path.join(dir, 'defectflow.json'), JSON.stringify(meta, null, 2));
-    const files = ['model.json', 'weights.bin', ...(onnx.available ? [ONNX_FILE] : []), 'defectflow.json'];
+    const files = ['model.json', 'weights.bin', ...(onnx.available ? [ONNX_FILE] : []), ...(trained.drift ? [DRIFT_FILE] : []), 'defectflow.json'];
     return { dir, files, bytes, meta };
   } finally {
     model.dispose();
@@ -267,6 +274,7 @@ function exportMeta(trained: TrainedClassifier, options: { name: string; metrics
         ? { goodClass: m.operatingPoint.goodClass, threshold: m.operatingPoint.threshold, mode: m.operatingPoint.mode, target: m.operatingPoint.target }
         : null,
       onnx,
+      drift: runtime === 'tfjs' && trained.drift ? driftMeta(trained.drift) : null,
       training: { epochs: trained.history.length, bestEpoch: trained.bestEpoch, stoppedEarly: trained.stoppedEarly },
       createdAt: new Date().toISOString(),
       backend: runtime === 'onnx' ? 'onnxruntime' : tf.getBackend(),
@@ -328,6 +336,8 @@ export interface LoadedModel {
   dir: string;
   /** Runtime 'onnx': model.onnx in an ONNX Runtime session. */
   onnx?: { session: OrtSession; run(pixels: Uint8Array, n: number): Promise<Float32Array> };
+  /** drift.bin, when defectflow.json names one. */
+  drift?: DriftReference | null;
 }
 
 /** model.onnx of an ONNX-backbone export in an ONNX Runtime session (uint8 NHWC in, probabilities out). */
@@ -366,7 +376,17 @@ export async function loadExportedModel(dir: string): Promise<LoadedModel> {
   if (meta.runtime === 'onnx') return { model: null, meta, dir, onnx: await loadOnnxClassifier(dir, meta) };
   const { json, weightSpecs, weightData } = await readModelFolder(dir);
   const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs, weightData }));
-  return { model, meta, dir };
+  let drift: DriftReference | null = null;
+  if (meta.drift) {
+    const file = path.join(dir, DRIFT_FILE);
+    try {
+      drift = driftFromBytes(meta.drift, new Uint8Array(await fs.readFile(file)), file);
+    } catch (err) {
+      model.dispose();
+      throw new Error(`${dir}: defectflow.json names a drift reference, but ${DRIFT_FILE} cannot be used: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return { model, meta, dir, drift };
 }
 
 export interface ImagePrediction {
@@ -374,6 +394,8 @@ export interface ImagePrediction {
   probabilities: Record<string, number>;
   label: string;
   confidence: number;
+  /** With `drift: true` and a model that has a drift reference. */
+  drift?: DriftCall;
 }
 
 interface TiledParts {
@@ -405,11 +427,34 @@ function splitForTiles(loaded: LoadedModel & { model: tf.LayersModel }): Promise
   return parts;
 }
 
+const withBoundary = new WeakMap<tf.LayersModel, tf.LayersModel | null>();
+
+/** The loaded model with a second output: the drift layer's map (shares the weights), or null if it has no such 4-D layer. */
+function boundaryAndProbs(model: tf.LayersModel, layerName: string): tf.LayersModel | null {
+  if (!withBoundary.has(model)) {
+    const layer = model.layers.find((l) => l.name === layerName);
+    const out = layer?.output as tf.SymbolicTensor | undefined;
+    withBoundary.set(
+      model,
+      out && !Array.isArray(out) && out.shape.length === 4 ? tf.model({ inputs: model.inputs, outputs: [out, model.outputs[0] as tf.SymbolicTensor] }) : null,
+    );
+  }
+  return withBoundary.get(model) ?? null;
+}
+
+type Decoded = { probs: number[][]; pooled: number[][] | null };
+
 /**
  * Probabilities of decoded images: one composed-model call, or for tiles: every tile through the
  * model up to the combine layer, the element-wise max per image, then the rest of the model.
+ * With `pooling` (a TF.js model with a drift reference), also the drift layer's map pooled per image, from the same forward pass.
  */
-async function predictDecoded(loaded: LoadedModel, images: { data: Float32Array; tiles?: number }[], size: number): Promise<number[][]> {
+async function predictDecoded(
+  loaded: LoadedModel,
+  images: { data: Float32Array; tiles?: number }[],
+  size: number,
+  pooling: Pooling | null = null,
+): Promise<Decoded> {
   const tiled = images.some((im) => (im.tiles ?? 1) > 1) || loaded.meta.preprocessing.fit === 'tiles';
   if (loaded.onnx) {
     // Decoded pixels are whole numbers 0..255 held as floats: the same values training saw.
@@ -420,31 +465,43 @@ async function predictDecoded(loaded: LoadedModel, images: { data: Float32Array;
     });
     const probs = await loaded.onnx.run(pixels, images.length);
     const k = loaded.meta.labels.length;
-    return images.map((_im, i) => Array.from(probs.subarray(i * k, (i + 1) * k)));
+    return { probs: images.map((_im, i) => Array.from(probs.subarray(i * k, (i + 1) * k))), pooled: null };
   }
   const model = loaded.model;
   if (!model) throw new Error(`${loaded.dir}: no model to run`);
   if (!tiled) {
-    return tf.tidy(() => {
+    const both = pooling && loaded.drift ? boundaryAndProbs(model, loaded.drift.layer) : null;
+    let out: Decoded = { probs: [], pooled: null };
+    tf.tidy(() => {
       const x = tf.stack(images.map((im) => tf.tensor3d(im.data, [size, size, 3])));
-      return (model.predict(x) as tf.Tensor).arraySync() as number[][];
+      if (!both || !pooling) out = { probs: (model.predict(x) as tf.Tensor).arraySync() as number[][], pooled: null };
+      else {
+        const [map, probs] = both.predict(x) as tf.Tensor[];
+        out = { probs: (probs as tf.Tensor).arraySync() as number[][], pooled: poolFeatureMap(map as tf.Tensor4D, pooling).arraySync() };
+      }
     });
+    return out;
   }
   const { features, rest } = await splitForTiles({ ...loaded, model });
-  return tf.tidy(() => {
+  let out: Decoded = { probs: [], pooled: null };
+  tf.tidy(() => {
     const combined = images.map((im) => {
       const x = tf.tensor4d(im.data, [im.tiles ?? 1, size, size, 3]);
       return tf.max(features.predict(x) as tf.Tensor, 0, true);
     });
-    return (rest.predict(tf.concat(combined, 0)) as tf.Tensor).arraySync() as number[][];
+    const map = tf.concat(combined, 0);
+    // Tiles are max-combined at the boundary, which is the drift layer: the combined map is what training pooled.
+    const pooled = pooling && loaded.drift && map.rank === 4 ? poolFeatureMap(map as tf.Tensor4D, pooling).arraySync() : null;
+    out = { probs: (rest.predict(map) as tf.Tensor).arraySync() as number[][], pooled };
   });
+  return out;
 }
 
 /** Class probabilities for image files (an exported model folder or one already loaded). */
 export async function predictImages(
   dirOrLoaded: string | LoadedModel,
   imagePaths: string[],
-  options: { batchSize?: number; signal?: AbortSignal; maxPixels?: number } = {},
+  options: { batchSize?: number; signal?: AbortSignal; maxPixels?: number; drift?: boolean } = {},
 ): Promise<ImagePrediction[]> {
   const loaded = typeof dirOrLoaded === 'string' ? await loadExportedModel(dirOrLoaded) : dirOrLoaded;
   const { model, meta } = loaded;
@@ -461,14 +518,17 @@ export async function predictImages(
       const paths = imagePaths.slice(s, s + batchSize);
       const { images, failures } = await readImagesBatch(paths, size, { signal: options.signal, layout, maxPixels: options.maxPixels });
       if (failures.length) throw new Error(`cannot read image ${failures[0]?.path}: ${failures[0]?.reason}`);
-      const probs = await predictDecoded(loaded, images, size);
+      const drift = options.drift ? (loaded.drift ?? null) : null;
+      const { probs, pooled } = await predictDecoded(loaded, images, size, drift?.pooling ?? null);
       probs.forEach((p, i) => {
         const arg = decideClass(p, goodIndex, rule ? rule.threshold : null);
+        const vector = pooled?.[i];
         out.push({
           path: paths[i] as string,
           probabilities: Object.fromEntries(meta.labels.map((l, j) => [l, p[j] as number])),
           label: meta.labels[arg] as string,
           confidence: p[arg] as number,
+          ...(drift && vector ? { drift: driftScore(drift, Float32Array.from(vector)) } : {}),
         });
       });
     }

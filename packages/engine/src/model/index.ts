@@ -119,6 +119,22 @@ export {
   predictImages,
 } from './export.ts';
 export { type ClassActivationMap, classActivationMap } from './cam.ts';
+export {
+  DRIFT_FILE,
+  DRIFT_K,
+  DRIFT_MAX_REFERENCES,
+  DRIFT_PERCENTILE,
+  type DriftCall,
+  type DriftReference,
+  type DriftReferenceMeta,
+  type FeatureRows,
+  driftFromBytes,
+  driftMeta,
+  driftScore,
+  fitDriftReference,
+  percentile,
+  pooledVectors,
+} from './drift.ts';
 export { readModelFolder } from './weights.ts';
 export { disposeModel, isLayersModel } from './dispose.ts';
 export { MAX_UNREADABLE_FRACTION, UnreadableImagesError, checkSkippedImages } from './unreadable.ts';

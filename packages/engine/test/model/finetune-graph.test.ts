@@ -18,7 +18,7 @@ beforeAll(async () => {
 function boundaryBatch(f: FrozenBackbone, rows: number, seed: number): Float32Array {
   return tf.tidy(() => {
     const images = tf.randomUniform([rows, f.inputSize, f.inputSize, 3], 0, 255, 'float32', seed);
-    return Float32Array.from((f.frozen.predict(images) as tf.Tensor).dataSync() as Float32Array);
+    return Float32Array.from(((f.frozen as tf.LayersModel).predict(images) as tf.Tensor).dataSync() as Float32Array);
   });
 }
 

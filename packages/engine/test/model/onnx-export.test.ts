@@ -62,7 +62,7 @@ describe('ONNX export of the deployed model', () => {
       const dir = path.join(tmp, 'models', c.name.replace(/ /g, '-'));
       const exported = await exportModel(trained, dir, { name: c.name });
       expect(exported.files).toContain(ONNX_FILE);
-      expect((await fs.readdir(dir)).sort()).toEqual(['defectflow.json', 'model.json', 'model.onnx', 'weights.bin']);
+      expect((await fs.readdir(dir)).sort()).toEqual(['defectflow.json', 'drift.bin', 'model.json', 'model.onnx', 'weights.bin']);
       const meta = JSON.parse(await fs.readFile(path.join(dir, 'defectflow.json'), 'utf8'));
       expect(meta.onnx).toMatchObject({
         available: true,
@@ -108,7 +108,7 @@ describe('ONNX export of the deployed model', () => {
     const dir = path.join(tmp, 'models', 'tiles');
     const exported = await exportModel(trained, dir, { name: 'tiles' });
     expect(exported.files).not.toContain(ONNX_FILE);
-    expect((await fs.readdir(dir)).sort()).toEqual(['defectflow.json', 'model.json', 'weights.bin']);
+    expect((await fs.readdir(dir)).sort()).toEqual(['defectflow.json', 'drift.bin', 'model.json', 'weights.bin']);
     const meta = JSON.parse(await fs.readFile(path.join(dir, 'defectflow.json'), 'utf8'));
     expect(meta.onnx.available).toBe(false);
     expect(meta.onnx.reason).toMatch(/tiles/);

@@ -124,7 +124,7 @@ describe('dataset → features → head → evaluate → export → predict', ()
 
     const dir = path.join(tmp, 'models', 'm1');
     const exported = await exportModel(trained, dir, { name: 'steel-test', metrics });
-    expect((await fs.readdir(dir)).sort()).toEqual(['defectflow.json', 'model.json', 'model.onnx', 'weights.bin']);
+    expect((await fs.readdir(dir)).sort()).toEqual(['defectflow.json', 'drift.bin', 'model.json', 'model.onnx', 'weights.bin']);
     expect(exported.meta.labels).toEqual(manifest.classes);
     expect(exported.meta.metrics?.accuracy).toBeCloseTo(metrics.accuracy);
 

@@ -6,6 +6,7 @@ import { useTRPC } from '../../client/trpc.ts';
 import { formatDateTime, shortId } from '../format.ts';
 import { parseMetrics } from '../metrics.ts';
 import { pct } from '../report/EvaluationReport.tsx';
+import { AlarmBanner } from '../../monitoring/AlarmBanner.tsx';
 import { ModelActions } from './ModelActions.tsx';
 import { PredictDrop } from './PredictDrop.tsx';
 import { RecentPredictions } from './RecentPredictions.tsx';
@@ -20,6 +21,7 @@ export function ModelDetail({ modelId }: { modelId: string }) {
   const metrics = parseMetrics(m.metrics);
   return (
     <div style={{ display: 'grid', gap: 20 }} data-testid="model-detail">
+      <AlarmBanner modelId={m.id} />
       <div style={{ display: 'flex', gap: 16, flexWrap: 'wrap', alignItems: 'baseline', fontSize: 13 }}>
         <h1 style={{ fontSize: 20, margin: 0 }} data-testid="model-name">
           {m.name}
@@ -45,6 +47,9 @@ export function ModelDetail({ modelId }: { modelId: string }) {
             made by run <code>{shortId(m.runId)}</code>
           </Link>
         ) : null}
+        <Link href={`/models/${encodeURIComponent(m.id)}/monitoring`} data-testid="model-monitoring-link">
+          Monitoring
+        </Link>
         <a href={`/api/models/${m.id}/archive`} download data-testid="model-download">
           Download TF.js (.tar.gz)
         </a>
