@@ -77,7 +77,7 @@ describe('alarm evaluator and webhook', () => {
   });
 
   async function webhookServer(): Promise<string> {
-    hook = createServer((req, res) => {
+    const server = createServer((req, res) => {
       let body = '';
       req.on('data', (c) => (body += c));
       req.on('end', () => {
@@ -90,8 +90,9 @@ describe('alarm evaluator and webhook', () => {
         res.writeHead(204).end();
       });
     });
-    await new Promise<void>((r) => hook?.listen(0, '127.0.0.1', () => r()));
-    return `http://127.0.0.1:${(hook?.address() as AddressInfo).port}/alarms`;
+    hook = server;
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}/alarms`;
   }
 
   const entry = (label: string, drifted: boolean, confidence = 0.9): LogEntry => ({
