@@ -6,6 +6,7 @@ import type { GraphNode } from '../graph.ts';
 import { topologicalOrder } from '../graph-algorithms.ts';
 import { resolveParams } from '../registry.ts';
 import { validateGraph } from '../validate.ts';
+import { nodeCacheIdentity } from './cache-identity.ts';
 import { computeCacheKeys } from './cache-key.ts';
 import {
   type CachedOutput,
@@ -132,7 +133,14 @@ async function executeGraph(
 
   const params = new Map<string, Record<string, unknown>>();
   for (const node of graph.nodes) params.set(node.id, resolveParams(node.type, node.params, definitions) ?? {});
-  const keys = computeCacheKeys(graph, definitions, params);
+  // The key sees the stamps of files a node reads in place (a replaced backbone file); the run function sees its params.
+  const keyParams = new Map(params);
+  for (const node of graph.nodes) {
+    const identity = nodeCacheIdentity[node.type];
+    const stamp = identity ? await identity(params.get(node.id) ?? {}, opts.dirs) : null;
+    if (stamp !== null) keyParams.set(node.id, { ...params.get(node.id), '#files': stamp });
+  }
+  const keys = computeCacheKeys(graph, definitions, keyParams);
   const order = topologicalOrder(
     graph.nodes.map((n) => n.id),
     graph.edges,

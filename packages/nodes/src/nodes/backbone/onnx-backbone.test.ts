@@ -7,6 +7,7 @@ import { backboneNode } from './definition.ts';
 import { createDefaultPipeline } from '../../default-pipeline.ts';
 import type { PipelineGraph } from '../../graph.ts';
 import { execute } from '../../runtime/executor.ts';
+import { createOutputCache } from '../../runtime/output-cache.ts';
 import { nodeRunFunctions } from '../../runtime/run-functions.ts';
 import type { NodeRunContext } from '../../runtime/types.ts';
 import { validateGraph } from '../../validate.ts';
@@ -69,6 +70,24 @@ describe('backbone source "onnx": run', () => {
     expect((await fs.readdir(deployment.dir)).sort()).toEqual(['defectflow.json', 'model.onnx']);
     const meta = JSON.parse(await fs.readFile(path.join(deployment.dir, 'defectflow.json'), 'utf8'));
     expect(meta).toMatchObject({ runtime: 'onnx', backbone: { source: 'onnx', cutAt: 'layer3' } });
+  });
+
+  it('an edited sidecar (the backbones page saves settings there) is read again, not answered from the output cache', async () => {
+    const cache = createOutputCache();
+    const graph = onnxPipeline({ onnxCut: 'layer3' });
+    const run = (runId: string) => execute({ runId, graph, sink: () => {}, dirs, cache }, nodeRunFunctions);
+    expect((await run('cache-1')).status).toBe('succeeded');
+    const again = await run('cache-2');
+    expect(again.cached).toContain('backbone');
+    await fs.writeFile(path.join(dirs.dataDir, 'backbones', 'resnet-tiny.onnx.json'), JSON.stringify({ normalization: 'unit' }));
+    try {
+      const edited = await run('cache-3');
+      expect(edited.status).toBe('succeeded');
+      expect(edited.cached).not.toContain('backbone');
+      expect(edited.summaries.backbone).toMatchObject({ normalization: 'unit' });
+    } finally {
+      await fs.rm(path.join(dirs.dataDir, 'backbones', 'resnet-tiny.onnx.json'), { force: true });
+    }
   });
 
   const bad: [string, Record<string, unknown>, RegExp][] = [
