@@ -34,7 +34,9 @@ export function ReviewPage({ modelId }: { modelId: string }) {
 
   const data = queue.data;
   const classes = useMemo(() => [...new Set([...(data?.model.labels ?? []), ...extraClasses])], [data, extraClasses]);
-  const current: Item | null = revisit ?? data?.items.find((i) => !skipped.includes(i.id)) ?? null;
+  // Decided here but maybe not yet refetched: never shown twice by a stale queue.
+  const decided = new Set(history.map((h) => h.id));
+  const current: Item | null = revisit ?? data?.items.find((i) => !skipped.includes(i.id) && !decided.has(i.id)) ?? null;
 
   const act = useCallback(
     (action: ReviewAction) => {
