@@ -90,7 +90,9 @@ describe('review queue, add to dataset, retrain and promote in the browser', () 
     await expect.poll(current).toBe(second);
     expect(await page.getByTestId('review-revisit').textContent()).toContain(`labelled ${predicted}`);
     await page.keyboard.press('3');
-    await expect.poll(counter).toBe('2 labelled, 2 waiting');
+    await expect.poll(() => page.getByTestId('review-revisit').count()).toBe(0); // relabelled: on to the next
+    await expect.poll(current).not.toBe(second);
+    expect(await counter()).toBe('2 labelled, 2 waiting');
     const third = await current();
     await page.keyboard.press('s'); // skip: stays waiting
     await expect.poll(current).not.toBe(third);
