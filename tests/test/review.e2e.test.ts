@@ -74,7 +74,8 @@ describe('review queue, add to dataset, retrain and promote in the browser', () 
     await page.getByTestId('model-review-link').click();
     await page.waitForURL(/\/review$/);
     await expect.poll(counter, { timeout: 15_000 }).toBe('0 labelled, 4 waiting');
-    expect(await page.getByTestId('review-image').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
+    // The kept image is served and decodes (loaded once the browser fetched it).
+    await expect.poll(() => page.getByTestId('review-image').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0), { timeout: 10_000 }).toBe(true);
     // The buttons carry their keys, in the model's class order.
     expect(await page.getByTestId('review-class-scratches').textContent()).toContain('3');
 
