@@ -120,6 +120,12 @@ describe('runs: live monitoring, report, history, compare, cancel, models', () =
     // 12 epochs: 12 train-loss and 12 val-loss points, plus the per-batch points.
     const finalPoints = Number(await page.getAttribute('[data-testid="loss-curve"]', 'data-points'));
     expect(finalPoints).toBeGreaterThanOrEqual(36);
+    // ECharts draws the curves (SVG paths) and shows the values under the pointer.
+    const loss = page.locator('[data-testid="loss-curve"] [role="img"]');
+    expect(await loss.locator('svg path').count()).toBeGreaterThan(3);
+    const box = (await loss.boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.4);
+    await expect.poll(() => loss.textContent(), { timeout: 5_000 }).toMatch(/loss\s*\d+\.\d{4}/);
 
     // The run's own page: every node done, backend named.
     await page.goto(`${app.url}/runs/${firstRunId}`);

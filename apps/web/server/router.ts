@@ -8,6 +8,7 @@ import { pipelinesRouter } from './routers/pipelines.ts';
 import { predictionsRouter } from './routers/predictions.ts';
 import { monitoringRouter } from './routers/monitoring.ts';
 import { productLinesRouter } from './routers/productLines.ts';
+import { reviewsRouter } from './routers/reviews.ts';
 import { runnerRouter } from './routers/runner.ts';
 import { runsRouter } from './routers/runs.ts';
 import { sweepsRouter } from './routers/sweeps.ts';
@@ -29,6 +30,7 @@ export const appRouter = createTRPCRouter({
   models: modelsRouter,
   predictions: predictionsRouter,
   monitoring: monitoringRouter,
+  reviews: reviewsRouter,
   auth: authRouter,
   users: usersRouter,
   tokens: tokensRouter,

@@ -10,7 +10,7 @@ export type { CreateRunInput, ListRunsOptions, ListUnfinishedOptions, RunPatch, 
 export type { AppendOptions, AppendResult } from './repo/runEvents.ts';
 export type { CreateSweepInput, ListSweepsOptions, SweepPatch } from './repo/sweeps.ts';
 export type { CreateModelInput, StageChange } from './repo/models.ts';
-export type { CreatePredictionInput, KeptImage, ListPredictionsOptions, PredictionBucket, PredictionCursor, PredictionSignal } from './repo/predictions.ts';
+export type { CreatePredictionInput, KeptImage, ListPredictionsOptions, PredictionBucket, PredictionCursor, PredictionSignal, ReviewStats } from './repo/predictions.ts';
 export type { RaiseAlarmInput } from './repo/modelAlarms.ts';
 export type { UpsertDatasetInput } from './repo/datasets.ts';
 export type { CreateUserInput, UserPatch } from './repo/users.ts';

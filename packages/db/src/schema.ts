@@ -245,8 +245,8 @@ export const models = pgTable(
 
 export const PREDICTION_SOURCES = ['api', 'ui'] as const;
 export type PredictionSource = (typeof PREDICTION_SOURCES)[number];
-/** Why a prediction's image was kept on disk: the random sample, or a confidence under the threshold. */
-export const PREDICTION_IMAGE_REASONS = ['sample', 'low_confidence'] as const;
+/** Why a prediction's image was kept on disk: the random sample, a confidence under the threshold, or input drift (review queue). */
+export const PREDICTION_IMAGE_REASONS = ['sample', 'low_confidence', 'drifted'] as const;
 export type PredictionImageReason = (typeof PREDICTION_IMAGE_REASONS)[number];
 
 /**
@@ -285,12 +285,20 @@ export const predictions = pgTable(
     drift: doublePrecision('drift'),
     /** drift above the model's calibrated threshold. */
     drifted: boolean('drifted'),
+    /** Review queue: the class a person gave the kept image (null with reviewed_at set: discarded as unusable). */
+    reviewedLabel: text('reviewed_label'),
+    reviewedAt: timestamp('reviewed_at', { withTimezone: true, mode: 'date' }),
+    reviewedBy: text('reviewed_by').references((): AnyPgColumn => users.id, { onDelete: 'set null' }),
+    /** The dataset version the labelled image was added to (never added twice). */
+    addedDataset: text('added_dataset'),
+    addedVersion: integer('added_version'),
   },
   (t) => [
     check('predictions_source_check', sql`${t.source} in ('api', 'ui')`),
     index('predictions_model_created_idx').on(t.modelId, t.createdAt),
     index('predictions_created_idx').on(t.createdAt),
     index('predictions_kept_images_idx').on(t.createdAt).where(sql`${t.imagePath} is not null`),
+    index('predictions_review_idx').on(t.modelId, t.createdAt).where(sql`${t.imagePath} is not null and (${t.lowConfidence} or ${t.drifted})`),
   ],
 );
 

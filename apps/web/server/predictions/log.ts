@@ -125,7 +125,14 @@ export class PredictionLog {
     for (const e of entries) {
       const id = randomUUID();
       const lowConfidence = e.confidence < this.options.lowConfidence;
-      const reason: PredictionImageReason | null = lowConfidence ? 'low_confidence' : this.random() < this.options.sampleRate ? 'sample' : null;
+      // Low-confidence and drifted images feed the review queue (routers/reviews.ts), so they are always kept.
+      const reason: PredictionImageReason | null = lowConfidence
+        ? 'low_confidence'
+        : e.drift?.drifted
+          ? 'drifted'
+          : this.random() < this.options.sampleRate
+            ? 'sample'
+            : null;
       let imagePath: string | null = null;
       // An image larger than the whole budget would only push every other image out: not kept.
       if (reason && e.data.length <= this.options.imagesMaxBytes) {

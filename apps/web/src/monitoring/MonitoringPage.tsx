@@ -8,6 +8,7 @@ import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useMemo, useState } from 'react';
 import { useTRPC } from '../client/trpc.ts';
+import { ReviewLink } from '../reviews/ReviewLink.tsx';
 import { formatDateTime } from '../runs/format.ts';
 import { AlarmBanner } from './AlarmBanner.tsx';
 import { classMixOption, confidenceOption, driftOption, volumeOption } from './charts.ts';
@@ -46,6 +47,9 @@ export function MonitoringPage({ modelId }: { modelId: string }) {
           Monitoring · <Link href={`/models/${encodeURIComponent(modelId)}`}>{d.model.name}</Link> v{d.model.version}
         </h1>
         <span className="df-small df-muted">{d.model.stage}</span>
+        <span className="df-small">
+          <ReviewLink modelId={modelId} />
+        </span>
         <label className="df-small">
           range{' '}
           <select value={hours} onChange={(e) => setHours(Number(e.target.value))} data-testid="monitoring-range">

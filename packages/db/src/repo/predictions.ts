@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gte, inArray, isNotNull, lt, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { type NewPrediction, type PredictionRow, predictions } from '../schema.ts';
 
@@ -43,6 +43,20 @@ export interface PredictionSignal {
   lowConfidence: boolean;
   drifted: boolean | null;
 }
+
+/** The review queue's counts for one model. */
+export interface ReviewStats {
+  /** Kept low-confidence or drifted images nobody reviewed yet. */
+  waiting: number;
+  /** Labelled and not yet added to a dataset. */
+  labelled: number;
+  /** Labelled and added to a dataset version. */
+  added: number;
+  discarded: number;
+}
+
+/** A prediction the review queue shows: a kept image that was low-confidence or drifted. */
+const inReview = and(isNotNull(predictions.imagePath), or(eq(predictions.lowConfidence, true), eq(predictions.drifted, true)));
 
 export function predictionsRepo(db: Db) {
   return {
@@ -121,6 +135,58 @@ export function predictionsRepo(db: Db) {
         .orderBy(desc(predictions.createdAt), desc(predictions.id))
         .limit(limit);
       return rows.reverse();
+    },
+
+    /** The model's images waiting for review, oldest first. */
+    async reviewQueue(modelId: string, limit: number): Promise<PredictionRow[]> {
+      return db
+        .select()
+        .from(predictions)
+        .where(and(eq(predictions.modelId, modelId), inReview, isNull(predictions.reviewedAt)))
+        .orderBy(asc(predictions.createdAt), asc(predictions.id))
+        .limit(limit);
+    },
+
+    async reviewStats(modelId: string): Promise<ReviewStats> {
+      const [row] = await db
+        .select({
+          waiting: sql<number>`count(*) filter (where ${predictions.reviewedAt} is null)::int`,
+          labelled: sql<number>`count(*) filter (where ${predictions.reviewedLabel} is not null and ${predictions.addedVersion} is null)::int`,
+          added: sql<number>`count(*) filter (where ${predictions.addedVersion} is not null)::int`,
+          discarded: sql<number>`count(*) filter (where ${predictions.reviewedAt} is not null and ${predictions.reviewedLabel} is null)::int`,
+        })
+        .from(predictions)
+        .where(and(eq(predictions.modelId, modelId), inReview));
+      return row ?? { waiting: 0, labelled: 0, added: 0, discarded: 0 };
+    },
+
+    /**
+     * Records a review (label null: discarded); a row already added to a dataset is not changed (null returned).
+     * Reviewing again overwrites the previous decision (the queue's "back").
+     */
+    async review(id: string, label: string | null, by: string | null): Promise<PredictionRow | null> {
+      const [row] = await db
+        .update(predictions)
+        .set({ reviewedLabel: label, reviewedAt: new Date(), reviewedBy: by })
+        .where(and(eq(predictions.id, id), isNull(predictions.addedVersion)))
+        .returning();
+      return row ?? null;
+    },
+
+    /** Labelled images of a model with their file still kept and not yet added to a dataset, oldest first. */
+    async labelledNotAdded(modelId: string): Promise<PredictionRow[]> {
+      return db
+        .select()
+        .from(predictions)
+        .where(
+          and(eq(predictions.modelId, modelId), isNotNull(predictions.reviewedLabel), isNull(predictions.addedVersion), isNotNull(predictions.imagePath)),
+        )
+        .orderBy(asc(predictions.createdAt), asc(predictions.id));
+    },
+
+    async markAdded(ids: string[], dataset: string, version: number): Promise<void> {
+      if (ids.length === 0) return;
+      await db.update(predictions).set({ addedDataset: dataset, addedVersion: version }).where(inArray(predictions.id, ids));
     },
 
     /** Bytes of every image still kept on disk. */

@@ -7,6 +7,7 @@ import { formatDateTime, shortId } from '../format.ts';
 import { parseMetrics } from '../metrics.ts';
 import { pct } from '../report/EvaluationReport.tsx';
 import { AlarmBanner } from '../../monitoring/AlarmBanner.tsx';
+import { ReviewLink } from '../../reviews/ReviewLink.tsx';
 import { ModelActions } from './ModelActions.tsx';
 import { PredictDrop } from './PredictDrop.tsx';
 import { RecentPredictions } from './RecentPredictions.tsx';
@@ -50,6 +51,7 @@ export function ModelDetail({ modelId }: { modelId: string }) {
         <Link href={`/models/${encodeURIComponent(m.id)}/monitoring`} data-testid="model-monitoring-link">
           Monitoring
         </Link>
+        <ReviewLink modelId={m.id} />
         <a href={`/api/models/${m.id}/archive`} download data-testid="model-download">
           Download TF.js (.tar.gz)
         </a>
