@@ -1,31 +1,14 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile, readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXAMPLE, runCli } from './run-cli.ts';
 
-const run = promisify(execFile);
-const BIN = fileURLToPath(new URL('../bin/defectflow.js', import.meta.url));
-const EXAMPLE = fileURLToPath(new URL('../../../examples/default-pipeline.json', import.meta.url));
 
 let work: string;
 let datasetDir: string;
 
-async function cli(args: string[], extraEnv: Record<string, string> = {}) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
-      cwd: work,
-      env: { ...process.env, DATA_DIR: path.join(work, 'data'), ...extraEnv },
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const cli = (args: string[], extraEnv: Record<string, string> = {}) => runCli(work, args, extraEnv);
 
 /** The shipped example, scaled down so the test trains in seconds: small input, early cut, few epochs. */
 async function smallPipeline(): Promise<string> {

@@ -1,34 +1,17 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { generateSampleDataset } from '@defectflow/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXAMPLE, runCli } from './run-cli.ts';
 import { trialLine } from '../src/commands/sweep.ts';
 
-const run = promisify(execFile);
-const BIN = fileURLToPath(new URL('../bin/defectflow.js', import.meta.url));
-const EXAMPLE = fileURLToPath(new URL('../../../examples/default-pipeline.json', import.meta.url));
 
 let work: string;
 let datasetDir: string;
 let pipelineFile: string;
 
-async function cli(args: string[]) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
-      cwd: work,
-      env: { ...process.env, DATA_DIR: path.join(work, 'data') },
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const cli = (args: string[], extraEnv: Record<string, string> = {}) => runCli(work, args, extraEnv);
 
 async function writeJson(name: string, value: unknown): Promise<string> {
   const file = path.join(work, name);
