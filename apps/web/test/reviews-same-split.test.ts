@@ -142,6 +142,24 @@ describe('the retrain comparison on the same test split', () => {
     expect(batches).toEqual([2, 2, 2]);
   });
 
+  it('names an image it could not run the production model on and counts it as wrong', async () => {
+    const predictions = [
+      { id: 'good/a.png', trueLabel: 'good', predLabel: 'good', confidence: 0.9, probs: [] },
+      { id: 'good/gone.png', trueLabel: 'good', predLabel: 'good', confidence: 0.9, probs: [] },
+    ];
+    await srv.db.repo.runs.create({ id: 'run-4', productLineId: lineId, graph: runGraph() });
+    await srv.db.repo.runs.update('run-4', { status: 'succeeded', metrics: { split: 'test', classes: ['good', 'scratch'], count: 2, predictions } });
+    await srv.db.repo.models.create({ id: 'parts-v4', runId: 'run-4', productLineId: lineId, name: 'parts', dir: join(srv.paths.modelsDir, 'parts-v4'), labels: ['good', 'scratch'], inputSize: 32 });
+    await comparison('run-4');
+    await srv.sameSplit.settled();
+    const { sameSplit } = await comparison('run-4');
+    if (sameSplit?.state !== 'done') throw new Error(`not scored: ${JSON.stringify(sameSplit)}`);
+    expect(sameSplit.images).toBe(2);
+    expect(sameSplit.failed).toEqual([{ id: 'good/gone.png', error: 'image not found: good/gone.png' }]);
+    expect(sameSplit.production.perClass.good).toEqual({ recall: 0.5, support: 2 });
+    expect(sameSplit.candidate.accuracy).toBe(1);
+  }, 60_000);
+
   it('says why there is no same-split comparison when the run stored no per-image predictions', async () => {
     await srv.db.repo.runs.create({ id: 'run-3', productLineId: lineId, graph: runGraph() });
     await srv.db.repo.runs.update('run-3', { status: 'succeeded', metrics: { accuracy: 0.9, macroF1: 0.88 } });
