@@ -3,8 +3,8 @@
  * product line (promoted to production); images sent through the prediction API are low-confidence (the threshold
  * raised to 1 via PREDICTION_LOW_CONFIDENCE, so every answer is kept for review). In Chromium the review page,
  * reached from the model page's link, labels them with keys (a digit, Enter, X, S and ← back), adds the labelled
- * images as the dataset's next version, retrains (a real run on that version), shows the comparison with the
- * production model and promotes the retrained model.
+ * images as the dataset's next version, retrains (a real run on that version), shows both models scored on the
+ * retrain run's test split (as many images as the run evaluated) and promotes the retrained model.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -118,6 +118,17 @@ describe('review queue, add to dataset, retrain and promote in the browser', () 
     const run = await app.trpc<{ graph: { nodes: Array<{ type: string; params: Record<string, unknown> }> } }>('runs.get', { runId });
     expect(run.graph.nodes.find((n) => n.type === 'dataset')?.params).toMatchObject({ path: dataset, version: 2 });
     expect(await page.getByTestId('review-compare-link').getAttribute('href')).toBe(`/runs/compare?ids=${model.runId},${runId}`);
+    // Both models on the retrain run's test split: the server ran the production model on exactly those images.
+    const evaluated = await app.trpc<{ metrics: { count: number; split: string; classes: string[] } }>('runs.get', { runId });
+    expect(evaluated.metrics.split).toBe('test');
+    await expect.poll(() => page.getByTestId('review-same-split').getAttribute('data-images'), { timeout: 60_000 }).toBe(String(evaluated.metrics.count));
+    expect(await page.getByTestId('review-same-split-caption').textContent()).toContain(`both scored on the ${evaluated.metrics.count} test images of run ${runId}`);
+    expect(await page.getByTestId('review-same-split').locator('thead').textContent()).toContain(`production v${model.version}`);
+    for (const key of ['accuracy', 'macroF1', ...evaluated.metrics.classes.map((c) => `recall-${c}`)]) {
+      expect(await page.getByTestId(`review-same-split-${key}`).textContent()).toMatch(/%.*%.*[+−]\d+\.\d pts$/);
+    }
+    const api = await app.trpc<{ sameSplit: { state: string; images: number; failed: unknown[]; candidate: { accuracy: number } } }>('reviews.comparison', { modelId: model.id, runId });
+    expect(api.sameSplit).toMatchObject({ state: 'done', images: evaluated.metrics.count, failed: [] });
 
     await page.getByTestId('review-promote').click();
     await expect.poll(() => page.getByTestId('review-promote').textContent(), { timeout: 15_000 }).toBe('In production');

@@ -27,6 +27,7 @@ import { resolveRunnerId } from '@defectflow/runner/runner-id';
 import { RunnerBridge } from './runner-bridge.ts';
 import { connectRunner, plainRunnerWarning, type RunnerLink } from './runner-link.ts';
 import { type EmbeddedRunner, startEmbeddedRunner } from './runner-process.ts';
+import { SameSplitScorer } from './reviews/same-split.ts';
 import { ensureSampleDatasets, seedDatabase } from './seed.ts';
 import { attachBrowserSockets } from './sockets.ts';
 import { SweepController } from './sweeps/controller.ts';
@@ -229,6 +230,15 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
       predict: predictor.predict,
       predictionLog,
       alarms,
+      sameSplit: new SameSplitScorer({
+        repo: db.repo,
+        datasetsRoot: env.datasetsRoot,
+        modelsDir: env.modelsDir,
+        runsDir: join(env.dataDir, 'runs'),
+        predict: predictor.predict,
+        batchSize: env.predict.maxImages,
+        log,
+      }),
       auth,
     };
     bridge.start();

@@ -5,6 +5,7 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import { accessDenied, type Principal, type Role } from './auth/principal.ts';
 import type { AuthService, ClientMeta } from './auth/service.ts';
 import type { PredictionLog } from './predictions/log.ts';
+import type { SameSplitScorer } from './reviews/same-split.ts';
 import type { AlarmMonitor } from './monitoring/alarms.ts';
 import type { RunnerStartResult, RunnerStatus } from './runner-link.ts';
 import type { SweepController } from './sweeps/controller.ts';
@@ -83,6 +84,8 @@ export interface WebContext {
   predictionLog: PredictionLog;
   /** The monitoring alarm evaluator (absent in tests that do not need it). */
   alarms?: AlarmMonitor;
+  /** Scores the production model on a retrain run's test split (reviews.comparison; absent in tests that do not need it). */
+  sameSplit?: SameSplitScorer;
   /** Who is asking: a signed-in user, the implicit local admin (AUTH off), or anonymous. */
   principal: Principal;
   auth: AuthService;

@@ -17,6 +17,7 @@ import { createFileRoutes } from '../server/http-files.ts';
 import type { Logger } from '../server/log.ts';
 import { createPredictionApiRoutes } from '../server/predictions/api-routes.ts';
 import { PredictionLog, type PredictionLogOptions } from '../server/predictions/log.ts';
+import { SameSplitScorer } from '../server/reviews/same-split.ts';
 import { appRouter } from '../server/router.ts';
 import { attachBrowserSockets, type BrowserSockets } from '../server/sockets.ts';
 import { SweepController } from '../server/sweeps/controller.ts';
@@ -47,6 +48,8 @@ export interface TestServer {
   sweeps: SweepController;
   sockets: BrowserSockets;
   predictionLog: PredictionLog;
+  /** The reviews.comparison scorer (its background scorings can be awaited). */
+  sameSplit: SameSplitScorer;
   paths: WebContext['paths'];
   /** Every line the server logged. */
   logs: string[];
@@ -89,7 +92,16 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     log,
     ...options.predictionLog,
   });
-  const deps: Omit<WebContext, 'principal' | 'http' | 'runner' | 'sweeps'> = { repo: db.repo, paths, predict, predictionLog, auth };
+  const sameSplit = new SameSplitScorer({
+    repo: db.repo,
+    datasetsRoot: paths.datasetsRoot,
+    modelsDir: paths.modelsDir,
+    runsDir: join(paths.dataDir, 'runs'),
+    predict,
+    batchSize: options.predictLimits?.maxImages ?? 32,
+    log,
+  });
+  const deps: Omit<WebContext, 'principal' | 'http' | 'runner' | 'sweeps'> = { repo: db.repo, paths, predict, predictionLog, sameSplit, auth };
   let sweeps = new SweepController({ repo: db.repo, runner, maxRunning: 4, log });
   const trpc = createHTTPHandler({
     router: appRouter,
@@ -144,9 +156,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     sweeps,
     sockets,
     predictionLog,
+    sameSplit,
     paths,
     logs,
     async close() {
+      await sameSplit.settled();
       await sweeps.close();
       predictionLog.close();
       await sockets.close();

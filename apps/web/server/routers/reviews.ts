@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { checkClassName } from '../datasets/versions.ts';
 import { addLabelledToDataset } from '../reviews/add-labelled.ts';
 import { retrainModel } from '../reviews/retrain.ts';
+import type { SameSplitState } from '../reviews/same-split.ts';
 import { trainingSource } from '../reviews/source.ts';
 import { engineerProcedure, found, viewerProcedure } from '../trpc.ts';
 
@@ -117,19 +118,34 @@ export const reviewsRouter = {
   }),
 
   /**
-   * A retrain run against the production model of the line (or the reviewed model when the line has none): the
-   * run's status, the model it made, both models' headline metrics and the run-comparison link.
+   * A retrain run against the production model of the line (the reviewed model when the line has none, or once the
+   * retrained model itself was promoted): the
+   * run's status, the model it made, and, once the run succeeded, both models scored on the run's test split
+   * (`sameSplit`: the production model run on exactly the images the run evaluated, reviews/same-split.ts; "scoring"
+   * until done). Each model's own-run headline metrics stay for reference, with the run-comparison link.
    */
   comparison: viewerProcedure.input(ModelId.extend({ runId: z.string().min(1) })).query(async ({ ctx, input }) => {
     const model = found(await ctx.repo.models.get(input.modelId), 'model', input.modelId);
     const run = found(await ctx.repo.runs.get(input.runId), 'run', input.runId);
-    const production = (await ctx.repo.models.getProduction(model.productLineId)) ?? model;
     const [candidate] = await ctx.repo.models.listByRun(run.id);
+    const current = (await ctx.repo.models.getProduction(model.productLineId)) ?? model;
+    // Once the retrained model is promoted, the comparison stays against the model it replaced (the reviewed one).
+    const production = candidate && current.id === candidate.id && model.id !== candidate.id ? model : current;
     const runs = [production.runId, run.id].filter((id): id is string => !!id);
+    let sameSplit: (SameSplitState & { description: string }) | null = null;
+    if (run.status === 'succeeded' && candidate && candidate.id !== production.id) {
+      const state: SameSplitState = ctx.sameSplit
+        ? await ctx.sameSplit.state(run, production)
+        : { state: 'unavailable', reason: 'this server does not score models on a run\'s split' };
+      const split = state.state === 'done' ? state.split : 'test';
+      const images = state.state === 'unavailable' ? 0 : state.images;
+      sameSplit = { ...state, description: `both scored on the ${images} ${split} images of run ${run.id}` };
+    }
     return {
       run: { id: run.id, status: run.status, error: run.error },
       production: modelSummary(production),
       candidate: candidate ? modelSummary(candidate) : null,
+      sameSplit,
       compareUrl: `/runs/compare?ids=${runs.map(encodeURIComponent).join(',')}`,
     };
   }),

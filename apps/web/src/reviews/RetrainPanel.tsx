@@ -1,18 +1,90 @@
 'use client';
 /**
  * "Retrain" on the review page: starts the model's run's graph on the dataset's latest version, then follows the run
- * (its id kept in the page's ?run= so a reload finds it) and, once it made a model, shows its headline metrics next to
- * the production model's, links the run comparison and offers Promote.
+ * (its id kept in the page's ?run= so a reload finds it) and, once it made a model, shows both models scored on the
+ * run's test split side by side (the production model run on the same images by the server, with the difference per
+ * metric and per class), each model's own-run metrics for reference, the run comparison link and Promote.
  */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useEffect, useState } from 'react';
 import { NEEDS_ENGINEER, useMe } from '../client/auth.ts';
-import { useTRPC } from '../client/trpc.ts';
+import { type RouterOutputs, useTRPC } from '../client/trpc.ts';
 import { shortId } from '../runs/format.ts';
 import { pct } from '../runs/report/EvaluationReport.tsx';
 
 const FINISHED = ['succeeded', 'failed', 'cancelled', 'interrupted'];
+
+type SameSplit = NonNullable<RouterOutputs['reviews']['comparison']['sameSplit']>;
+
+/** A signed difference in points ("+4.2 pts"), green when the retrained model is better. */
+function Delta({ d }: { d: number }) {
+  const pts = d * 100;
+  const color = Math.abs(pts) < 0.05 ? undefined : pts > 0 ? 'var(--df-ok)' : 'var(--df-danger)';
+  return <span style={{ color }}>{`${pts >= 0 ? '+' : '−'}${Math.abs(pts).toFixed(1)} pts`}</span>;
+}
+
+/** Both models on the retrain run's test split: accuracy, macro F1 and recall per class, with the difference. */
+function SameSplitTable({ s }: { s: SameSplit }) {
+  if (s.state === 'unavailable') {
+    return (
+      <div className="df-small df-muted" data-testid="review-same-split-unavailable">
+        No comparison on the same test split: {s.reason}
+      </div>
+    );
+  }
+  if (s.state === 'scoring') {
+    return (
+      <div className="df-small" data-testid="review-same-split-scoring">
+        Scoring the production model on the {s.images} test images of the run…
+      </div>
+    );
+  }
+  const rows: Array<{ key: string; name: string; prod: number; cand: number; note?: string }> = [
+    { key: 'accuracy', name: 'accuracy', prod: s.production.accuracy, cand: s.candidate.accuracy },
+    { key: 'macroF1', name: 'macro F1', prod: s.production.macroF1, cand: s.candidate.macroF1 },
+    ...s.classes.map((cls) => ({
+      key: `recall-${cls}`,
+      name: `recall ${cls}`,
+      prod: s.production.perClass[cls]?.recall ?? 0,
+      cand: s.candidate.perClass[cls]?.recall ?? 0,
+      note: `${s.candidate.perClass[cls]?.support ?? 0} images`,
+    })),
+  ];
+  return (
+    <div style={{ display: 'grid', gap: 4 }}>
+      <div className="df-small" data-testid="review-same-split-caption">
+        Same test split: {s.description}
+        {s.failed.length > 0 ? ` (${s.failed.length} could not be run through the production model and count as wrong: ${s.failed.map((f) => f.id).join(', ')})` : ''}
+      </div>
+      <table className="df-small" style={{ borderCollapse: 'collapse', maxWidth: 560 }} data-testid="review-same-split" data-images={s.images}>
+        <thead>
+          <tr>
+            <th align="left">metric</th>
+            <th align="right">production v{s.production.version}</th>
+            <th align="right">retrained</th>
+            <th align="right">difference</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r) => (
+            <tr key={r.key} data-testid={`review-same-split-${r.key}`}>
+              <td>
+                {r.name}
+                {r.note ? <span className="df-muted"> ({r.note})</span> : null}
+              </td>
+              <td align="right">{pct(r.prod)}</td>
+              <td align="right">{pct(r.cand)}</td>
+              <td align="right">
+                <Delta d={r.cand - r.prod} />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
 
 export function RetrainPanel({ modelId }: { modelId: string }) {
   const trpc = useTRPC();
@@ -33,7 +105,11 @@ export function RetrainPanel({ modelId }: { modelId: string }) {
   const comparison = useQuery({
     ...trpc.reviews.comparison.queryOptions({ modelId, runId: runId ?? '' }),
     enabled: runId !== null,
-    refetchInterval: (q) => (q.state.data && FINISHED.includes(q.state.data.run.status) && (q.state.data.candidate || q.state.data.run.status !== 'succeeded') ? false : 2000),
+    refetchInterval: (q) => {
+      const d = q.state.data;
+      const settled = d && FINISHED.includes(d.run.status) && (d.run.status !== 'succeeded' || (d.candidate && d.sameSplit?.state !== 'scoring'));
+      return settled ? false : 2000;
+    },
   });
   const promote = useMutation(
     trpc.models.promote.mutationOptions({
@@ -78,6 +154,8 @@ export function RetrainPanel({ modelId }: { modelId: string }) {
       </div>
       {c?.candidate ? (
         <div data-testid="review-comparison" style={{ display: 'grid', gap: 8 }}>
+          {c.sameSplit ? <SameSplitTable s={c.sameSplit} /> : null}
+          <div className="df-small df-muted">Each model on its own run's test split, for reference:</div>
           <table className="df-small" style={{ borderCollapse: 'collapse', maxWidth: 560 }}>
             <thead>
               <tr>

@@ -67,6 +67,67 @@ export function judgeBaseline(m: { accuracy: number; macroF1: number }, b: Basel
   return { clearlyBetter, warning: `${lead}: ${why}.` };
 }
 
+// ------------------------------------------------------------------ per-class scores
+
+/** Precision, recall and F1 of one class, and how many evaluated images truly are that class. */
+export interface ClassScores {
+  precision: number;
+  recall: number;
+  f1: number;
+  support: number;
+}
+
+/**
+ * Accuracy, per-class scores and macro F1 of a confusion matrix (confusion[true][pred], in `classes` order).
+ * Macro F1 averages the classes present in the split or predicted (an absent class would count as 0).
+ * The evaluator scores a run with it, and the review loop scores the production model on a retrain run's split.
+ */
+export function confusionScores(
+  classes: readonly string[],
+  confusion: readonly (readonly number[])[],
+): { count: number; accuracy: number; macroF1: number; perClass: Record<string, ClassScores> } {
+  const perClass: Record<string, ClassScores> = {};
+  let count = 0;
+  let correct = 0;
+  let f1Sum = 0;
+  let f1Count = 0;
+  classes.forEach((c, j) => {
+    const row = confusion[j] ?? [];
+    const tp = row[j] ?? 0;
+    const support = row.reduce((a, b) => a + b, 0);
+    const predicted = confusion.reduce((a, r) => a + (r[j] ?? 0), 0);
+    const precision = predicted ? tp / predicted : 0;
+    const recall = support ? tp / support : 0;
+    const f1 = precision + recall ? (2 * precision * recall) / (precision + recall) : 0;
+    perClass[c] = { precision, recall, f1, support };
+    count += support;
+    correct += tp;
+    if (support > 0 || predicted > 0) {
+      f1Sum += f1;
+      f1Count++;
+    }
+  });
+  return { count, accuracy: count ? correct / count : 0, macroF1: f1Count ? f1Sum / f1Count : 0, perClass };
+}
+
+/**
+ * The same scores from (true, predicted) class-name pairs; a predicted name outside `classes` (a model trained on
+ * other classes) becomes an extra column, so it counts as wrong and against precision, never as a match.
+ */
+export function labelScores(
+  classes: readonly string[],
+  pairs: readonly { trueLabel: string; predLabel: string }[],
+): { classes: string[]; count: number; accuracy: number; macroF1: number; perClass: Record<string, ClassScores> } {
+  const all = [...classes];
+  for (const p of pairs) {
+    if (!all.includes(p.trueLabel)) all.push(p.trueLabel);
+    if (!all.includes(p.predLabel)) all.push(p.predLabel);
+  }
+  const confusion = all.map(() => new Array<number>(all.length).fill(0));
+  for (const p of pairs) (confusion[all.indexOf(p.trueLabel)] as number[])[all.indexOf(p.predLabel)]!++;
+  return { classes: all, ...confusionScores(all, confusion) };
+}
+
 // ------------------------------------------------------------------ operating point (defect vs good)
 
 export const OPERATING_MODES = ['argmax', 'defect-recall', 'false-alarm'] as const;

@@ -4,7 +4,9 @@ import {
   type OperatingMode,
   type OperatingPoint,
   binaryRates,
+  type ClassScores,
   confusionAt,
+  confusionScores,
   judgeBaseline,
   majorityBaseline,
   thresholdFor,
@@ -16,12 +18,7 @@ export interface EvalItem {
   label: number;
 }
 
-export interface ClassScores {
-  precision: number;
-  recall: number;
-  f1: number;
-  support: number;
-}
+export type { ClassScores };
 
 export interface Prediction {
   id: string;
@@ -163,23 +160,7 @@ export async function evaluateClassifier(options: EvaluateOptions): Promise<Metr
     if (arg === item.label) correct++;
     predictions.push({ id: item.id, trueLabel: t, predLabel: p, confidence: probs[arg] as number, probs });
   });
-  const perClass: Record<string, ClassScores> = {};
-  let f1Sum = 0;
-  let f1Count = 0;
-  classes.forEach((c, j) => {
-    const tp = (confusion[j] as number[])[j] as number;
-    const support = (confusion[j] as number[]).reduce((a, b) => a + b, 0);
-    const predicted = confusion.reduce((a, row) => a + (row[j] as number), 0);
-    const precision = predicted ? tp / predicted : 0;
-    const recall = support ? tp / support : 0;
-    const f1 = precision + recall ? (2 * precision * recall) / (precision + recall) : 0;
-    perClass[c] = { precision, recall, f1, support };
-    // Macro F1 over classes present in the evaluated split (absent classes would count as 0).
-    if (support > 0 || predicted > 0) {
-      f1Sum += f1;
-      f1Count++;
-    }
-  });
+  const { perClass, macroF1 } = confusionScores(classes, confusion);
   let roc: RocSummary | null = null;
   if (good) {
     const { points, auroc } = rocCurve(scores, positive);
@@ -204,7 +185,6 @@ export async function evaluateClassifier(options: EvaluateOptions): Promise<Metr
     };
   }
   const accuracy = items.length ? correct / items.length : 0;
-  const macroF1 = f1Count ? f1Sum / f1Count : 0;
   const baseline = majorityBaseline(classes, items.map((it) => it.label), options.trainCounts);
   const operatingPoint: OperatingPoint | null =
     mode !== 'argmax' && good && threshold !== null

@@ -6,6 +6,7 @@ import {
   confusionAt,
   decideClass,
   judgeBaseline,
+  labelScores,
   majorityBaseline,
   thresholdFor,
 } from '../../src/model/decision.ts';
@@ -133,5 +134,45 @@ describe('evaluateClassifier with baseline and operating point', () => {
     const src = readFileSync(new URL('../../src/model/decision.ts', import.meta.url), 'utf8');
     expect(src).not.toMatch(/^\s*import\s/m);
     expect(src).not.toMatch(/require\(/);
+  });
+});
+
+describe('label scores (the production model on a retrain run\'s split)', () => {
+  it('gives accuracy, per-class recall and macro F1 from name pairs, counting a class the model lacks as missed', () => {
+    // good 2/2 right, scratch 2 of 3, dent (new: the model cannot answer it) 0 of 1 → predicted good.
+    const pairs = [
+      { trueLabel: 'good', predLabel: 'good' },
+      { trueLabel: 'good', predLabel: 'good' },
+      { trueLabel: 'scratch', predLabel: 'scratch' },
+      { trueLabel: 'scratch', predLabel: 'scratch' },
+      { trueLabel: 'scratch', predLabel: 'good' },
+      { trueLabel: 'dent', predLabel: 'good' },
+    ];
+    const s = labelScores(['dent', 'good', 'scratch'], pairs);
+    expect(s.count).toBe(6);
+    expect(s.accuracy).toBeCloseTo(4 / 6);
+    expect([s.perClass.good?.recall, s.perClass.scratch?.recall, s.perClass.dent?.recall]).toEqual([1, 2 / 3, 0]);
+    // F1: good P=2/4 R=1 → 2/3; scratch P=1 R=2/3 → 0.8; dent 0 (present in the split).
+    expect(s.macroF1).toBeCloseTo((2 / 3 + 0.8 + 0) / 3);
+  });
+
+  it('adds a predicted class outside the split\'s classes as a column (wrong, never a match)', () => {
+    const s = labelScores(['good', 'scratch'], [
+      { trueLabel: 'good', predLabel: 'stain' },
+      { trueLabel: 'scratch', predLabel: 'scratch' },
+    ]);
+    expect(s.classes).toEqual(['good', 'scratch', 'stain']);
+    expect(s.accuracy).toBe(0.5);
+    expect(s.perClass.stain).toEqual({ precision: 0, recall: 0, f1: 0, support: 0 });
+    expect(s.macroF1).toBeCloseTo((0 + 1 + 0) / 3);
+  });
+
+  it('matches the evaluator on the same predictions', async () => {
+    const classes = ['good', 'scratch', 'dent'];
+    const probs = [[0.9, 0.05, 0.05], [0.2, 0.7, 0.1], [0.6, 0.3, 0.1], [0.1, 0.1, 0.8], [0.3, 0.6, 0.1]];
+    const labels = [0, 1, 1, 2, 0];
+    const m = await evaluateClassifier({ items: labels.map((label, i) => ({ id: `i${i}`, label })), classes, predictProbs: () => probs });
+    const s = labelScores(classes, m.predictions);
+    expect([s.accuracy, s.macroF1, s.perClass]).toEqual([m.accuracy, m.macroF1, m.perClass]);
   });
 });
