@@ -23,6 +23,7 @@ import { type DriftReference, fitDriftReference } from './drift.ts';
 import { type ChannelProjection, SPATIAL_PROJECTION_DIMS, fitChannelProjection, projectChannels } from './channel-projection.ts';
 import { type HeadSpec, buildHead } from './head.ts';
 import { isOnnxRuntimeAvailable } from '../onnx/runtime.ts';
+import { OnnxFinetuneStepper } from './finetune-stepper.ts';
 import { headForward } from './stepper.ts';
 import { type EpochLog, type TrainParams, trainClassifier } from './train.ts';
 
@@ -558,6 +559,16 @@ export function probsFromFeatures(trained: TrainedClassifier, features: { data: 
 }
 
 /**
+ * probsFromFeatures for blocks fine-tuned on the ONNX path: their inference graph in ONNX Runtime,
+ * built from the TF.js models' weights (faster than the blocks in TF.js wasm; equal within 1e-4). Null where it cannot run: probsFromFeatures then predicts through TF.js.
+ */
+async function finetunedProbs(trained: TrainedClassifier, features: { data: Float32Array; n: number; shape: number[] }): Promise<Float32Array | null> {
+  if (trained.trainPath !== 'finetune' || !trained.trainable || features.shape.length !== 3) return null;
+  const made = await OnnxFinetuneStepper.create(trained.head, trained.trainable, 'adam', trained.classes.length, features.shape);
+  return 'stepper' in made ? made.stepper.predict(features.data, features.n) : null;
+}
+
+/**
  * Probabilities for the dataset items that decode (features cached like training's): `items` and
  * the rows of `probs` are those, in order; `skipped` the ones that did not decode. Throws
  * UnreadableImagesError when too many did (checkSkippedImages; `split` names them in messages).
@@ -572,7 +583,8 @@ export async function predictDatasetItems(
   const skipped = features.skipped ?? [];
   checkSkippedImages(items, skipped, trained.classes, options.split ?? 'evaluation', options.warn ?? options.log);
   const gone = new Set(skipped.map((s) => s.id));
-  return { items: gone.size ? items.filter((i) => !gone.has(i.id)) : items, probs: probsFromFeatures(trained, features), skipped };
+  const probs = (await finetunedProbs(trained, features)) ?? probsFromFeatures(trained, features);
+  return { items: gone.size ? items.filter((i) => !gone.has(i.id)) : items, probs, skipped };
 }
 
 /** Probabilities for dataset items, one row per item that decodes (see predictDatasetItems). */

@@ -3,13 +3,15 @@ import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { type BlockTrainGraphs, buildBlockTrainGraphs } from '../onnx/block-train-graph.ts';
 import type { OrtModule, OrtSession, OrtTensor } from '../onnx/runtime.ts';
+import { buildSpatialForward, buildSpatialGradients, spatialForwardInputs, spatialTrainingInputs } from '../onnx/spatial-train-graph.ts';
 import { fillMasked } from './dense-stepper.ts';
+import { AbortError } from './features.ts';
 import { type ArenaParam, namedSessions, prepareStepRuntime, scoreBatch, updateParams } from './ort-step.ts';
 import type { SimdOptimizer } from './simd-optimizer.ts';
 import { readSpatialHead } from './spatial-stepper.ts';
 import type { OptimizerName, Stepper } from './stepper.ts';
 
-type Sessions = Record<'finetune' | 'head' | 'forward', OrtSession> & { ort: OrtModule };
+type Sessions = Record<'finetune' | 'head' | 'forward' | 'blocks' | 'headOnMaps' | 'forwardOnMaps', OrtSession> & { ort: OrtModule };
 
 const HEAD_PARAMS = ['wc', 'gamma', 'beta', 'wd', 'bd'] as const;
 type HeadParam = (typeof HEAD_PARAMS)[number];
@@ -26,6 +28,10 @@ const PREDICT_CHUNK = 32;
  * onnx/block-train-graph.ts) and updates everything. One session run per step, the optimizer in
  * the wasm SIMD loop; finish() writes the blocks' weights back into the TF.js model, so export and
  * deploy carry what was trained.
+ *
+ * The blocks do not change during head-only epochs: trainClassifier runs them once (blockOutputs)
+ * and, after useBlockOutputs(true), 'head' steps and predict() take those maps and run the head
+ * graphs alone, the same ops the combined graph runs after the blocks.
  */
 export class OnnxFinetuneStepper implements Stepper {
   private t = 0;
@@ -37,6 +43,10 @@ export class OnnxFinetuneStepper implements Stepper {
   private rowWeight = new Float32Array(0);
   /** Per-step feeds that do not change: block-norm statistics. */
   private readonly constantFeeds: Record<string, OrtTensor>;
+  /** 'head' steps and predict() take the blocks' output maps instead of boundary maps. */
+  private onBlockOutputs = false;
+  /** Session runs per graph: how a test tells that head-only steps no longer run the blocks. */
+  readonly runs = { finetune: 0, head: 0, forward: 0, blocks: 0, headOnMaps: 0, forwardOnMaps: 0 };
 
   private constructor(
     private readonly head: tf.LayersModel,
@@ -98,7 +108,14 @@ export class OnnxFinetuneStepper implements Stepper {
     // Sessions hold no weights: one set serves every run with this block structure and head shape.
     const key = `finetune:${createHash('sha1').update(JSON.stringify(blocks.toJSON(null, false))).digest('hex')}:${JSON.stringify([inputShape, read.shape, numClasses])}`;
     const prepared = await prepareStepRuntime(sizes, () =>
-      namedSessions(key, Math.max(1, os.cpus().length), () => ({ finetune: graphs.finetune.bytes, head: graphs.head.bytes, forward: graphs.forward.bytes })),
+      namedSessions(key, Math.max(1, os.cpus().length), () => ({
+        finetune: graphs.finetune.bytes,
+        head: graphs.head.bytes,
+        forward: graphs.forward.bytes,
+        blocks: graphs.blocks.bytes,
+        headOnMaps: buildSpatialGradients(graphs.headShape),
+        forwardOnMaps: buildSpatialForward(graphs.headShape),
+      })),
     );
     if ('reason' in prepared) return prepared;
     const views = prepared.simd.views;
@@ -118,6 +135,35 @@ export class OnnxFinetuneStepper implements Stepper {
 
   private tensor(data: Float32Array, dims: number[]): OrtTensor {
     return new this.sessions.ort.Tensor('float32', data, dims);
+  }
+
+  /** What the blocks produce per row, [h, w, c]: the maps blockOutputs() returns. */
+  get blockOutputShape(): number[] {
+    return this.graphs.outputShape;
+  }
+
+  /** The blocks' output (inference, their current weights) for `rows` boundary maps, rows × h·w·c. */
+  async blockOutputs(x: Float32Array, rows: number, signal?: AbortSignal): Promise<Float32Array> {
+    const per = this.inputShape.reduce((a, b) => a * b, 1);
+    const outPer = this.graphs.outputShape.reduce((a, b) => a * b, 1);
+    const out = new Float32Array(rows * outPer);
+    for (let s = 0; s < rows; s += PREDICT_CHUNK) {
+      if (signal?.aborted) throw new AbortError();
+      const e = Math.min(rows, s + PREDICT_CHUNK);
+      const feeds = this.parameterFeeds({ x: this.tensor(x.subarray(s * per, e * per), [e - s, ...this.inputShape]) }, this.graphs.blocks.inputs);
+      const res = await this.sessions.blocks.run(feeds);
+      this.runs.blocks++;
+      out.set(res[this.graphs.blocks.outputs[0] as string]?.data as Float32Array, s * outPer);
+    }
+    return out;
+  }
+
+  /**
+   * On: 'head' steps and predict() take the blocks' output maps (blockOutputs, computed while the
+   * blocks are frozen) and run the head graphs alone. Off (default): they take boundary maps.
+   */
+  useBlockOutputs(on: boolean): void {
+    this.onBlockOutputs = on;
   }
 
   private pooledSize(): number {
@@ -179,18 +225,24 @@ export class OnnxFinetuneStepper implements Stepper {
       this.rowWeight[i] = wi;
       target[i * k + (y[i] as number)] = wi;
     }
-    const per = this.inputShape.reduce((a, b) => a * b, 1);
-    const graph = phase === 'head' ? this.graphs.head : this.graphs.finetune;
+    if (phase === 'finetune' && this.onBlockOutputs) throw new Error('fine-tuning stepper: a fine-tune step needs boundary maps; call useBlockOutputs(false) first');
+    const onMaps = phase === 'head' && this.onBlockOutputs;
+    const hs = this.graphs.headShape;
+    const xShape = onMaps ? [rows, hs.positions, hs.channels] : [rows, ...this.inputShape];
+    const per = xShape.slice(1).reduce((a, b) => a * b, 1);
+    const which = onMaps ? 'headOnMaps' : phase;
+    const inputs = onMaps ? ['x', ...spatialTrainingInputs(hs).map((i) => i.name)] : (phase === 'head' ? this.graphs.head : this.graphs.finetune).inputs;
     const feeds = this.parameterFeeds(
       {
-        x: this.tensor(x.subarray(0, rows * per), [rows, ...this.inputShape]),
+        x: this.tensor(x.subarray(0, rows * per), xShape),
         mask: this.tensor(mask, [rows, d]),
         target: this.tensor(target, [rows, k]),
         rowWeight: this.tensor(this.rowWeight.subarray(0, rows), [rows, 1]),
       },
-      graph.inputs,
+      inputs,
     );
-    const out = await (phase === 'head' ? this.sessions.head : this.sessions.finetune).run(feeds);
+    const out = await this.sessions[which].run(feeds);
+    this.runs[which]++;
     const o = this.graphs.headOutputs;
     const result: Record<string, Float32Array> = {};
     for (const name of Object.keys(o) as (keyof typeof o)[]) result[name] = out[o[name]]?.data as Float32Array;
@@ -241,17 +293,25 @@ export class OnnxFinetuneStepper implements Stepper {
       scale[i] = (this.headParams.gamma.p[i] as number) / Math.sqrt((variance[i] as number) + this.epsilon);
       shift[i] = (this.headParams.beta.p[i] as number) - (mean[i] as number) * (scale[i] as number);
     }
-    const per = this.inputShape.reduce((a, b) => a * b, 1);
+    const hs = this.graphs.headShape;
+    const onMaps = this.onBlockOutputs;
+    const itemShape = onMaps ? [hs.positions, hs.channels] : this.inputShape;
+    const per = itemShape.reduce((a, b) => a * b, 1);
+    const inputs = onMaps ? ['x', ...spatialForwardInputs(hs).map((i) => i.name)] : this.graphs.forward.inputs;
+    const which = onMaps ? 'forwardOnMaps' : 'forward';
     const k = this.classes;
     const out = new Float32Array(rows * k);
     for (let s = 0; s < rows; s += PREDICT_CHUNK) {
       const e = Math.min(rows, s + PREDICT_CHUNK);
       const feeds = this.parameterFeeds(
-        { x: this.tensor(x.subarray(s * per, e * per), [e - s, ...this.inputShape]), scale: this.tensor(scale, [f]), shift: this.tensor(shift, [f]) },
-        this.graphs.forward.inputs,
+        { x: this.tensor(x.subarray(s * per, e * per), [e - s, ...itemShape]), scale: this.tensor(scale, [f]), shift: this.tensor(shift, [f]) },
+        inputs,
       );
-      const res = await this.sessions.forward.run(feeds);
-      out.set(res[this.graphs.forward.outputs[0] as string]?.data as Float32Array, s * k);
+      const res = await this.sessions[which].run(feeds);
+      this.runs[which]++;
+      // The spatial forward graph names its output 'probs'; the combined one, whatever it built.
+      const name = onMaps ? (Object.keys(res)[0] as string) : (this.graphs.forward.outputs[0] as string);
+      out.set(res[name]?.data as Float32Array, s * k);
     }
     return out;
   }

@@ -68,7 +68,19 @@ export interface TrainOptions extends TrainParams {
    * Needs ONNX Runtime (the TF.js fallback trains on full maps).
    */
   channelProjection?: ChannelProjection | null;
+  /**
+   * Staged fine-tuning on the ONNX path: the head-only epochs train on the frozen blocks' output,
+   * computed once, if train + val maps of it fit in this many bytes (default
+   * BLOCK_OUTPUT_CACHE_BYTES); beyond it (or 0) every head-only step runs the blocks forward again.
+   */
+  blockOutputCacheBytes?: number;
 }
+
+/**
+ * Bytes of the blocks' output kept for staged head-only epochs. The default template's steel
+ * sample needs ≈ 0.64 GB (2,790 maps of 10×10×576): the frozen path holds maps of that size too.
+ */
+export const BLOCK_OUTPUT_CACHE_BYTES = 1024 ** 3;
 
 export interface TrainResult {
   head: tf.LayersModel;
@@ -181,6 +193,25 @@ function scoreProbs(p: Float32Array, y: ArrayLike<number>, k: number, weights: n
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
 /**
+ * The frozen blocks' output for the train and val maps, run once for the staged head-only epochs
+ * (the blocks do not change before fine-tuning starts), or null when it would exceed `maxBytes`.
+ */
+async function blockOutputsForHead(
+  stepper: OnnxFinetuneStepper,
+  train: LabeledArray,
+  val: LabeledArray | null,
+  maxBytes: number,
+  signal?: AbortSignal,
+): Promise<{ train: LabeledArray; val: LabeledArray | null } | null> {
+  const shape = stepper.blockOutputShape;
+  const per = shape.reduce((a, b) => a * b, 1);
+  const rows = train.y.length + (val?.y.length ?? 0);
+  if (rows * per * 4 > maxBytes) return null;
+  const of = async (set: LabeledArray): Promise<LabeledArray> => ({ x: await stepper.blockOutputs(set.x, set.y.length, signal), shape, y: set.y });
+  return { train: await of(train), val: val ? await of(val) : null };
+}
+
+/**
  * Custom training loop: seeded shuffling, lr schedule, class-weighted cross-entropy, early stopping
  * on val loss (train loss without a val split), best-epoch restore, optional staged fine-tuning.
  * A head on pooled vectors trains on the fast dense path; anything convolutional uses autodiff.
@@ -216,7 +247,13 @@ export async function trainClassifier(options: TrainOptions): Promise<TrainResul
   const { stepper, engine: stepEngine, reason: stepFallbackReason, path } = await makeStepper(options, wanted, numClasses);
   const staged = trainable && options.staged ? options.staged : null;
   const headEpochs = staged ? Math.min(Math.max(0, Math.floor(staged.headEpochs)), epochs - 1) : 0;
-  const per = train.shape.reduce((a, b) => a * b, 1);
+  // Head-only epochs of a staged run on the ONNX path train on the blocks' output, computed once.
+  let headMaps =
+    headEpochs > 0 && stepper instanceof OnnxFinetuneStepper
+      ? await blockOutputsForHead(stepper, train, val, options.blockOutputCacheBytes ?? BLOCK_OUTPUT_CACHE_BYTES, options.signal)
+      : null;
+  if (headMaps && stepper instanceof OnnxFinetuneStepper) stepper.useBlockOutputs(true);
+  const sizeOf = (set: LabeledArray) => set.shape.reduce((a, b) => a * b, 1);
   const batches = Math.ceil(n / batchSize);
   const batchEvery = options.batchEventsPerEpoch ? Math.max(1, Math.ceil(batches / options.batchEventsPerEpoch)) : 1;
   const history: EpochLog[] = [];
@@ -229,7 +266,7 @@ export async function trainClassifier(options: TrainOptions): Promise<TrainResul
     if (bestSnapshot && stepper instanceof AutodiffStepper) stepper.disposeSnapshot(bestSnapshot);
     bestSnapshot = null;
   };
-  const xb = new Float32Array(batchSize * per);
+  const xb = new Float32Array(batchSize * Math.max(sizeOf(train), headMaps ? sizeOf(headMaps.train) : 0));
   const yb = new Int32Array(batchSize);
   const wb = new Float32Array(batchSize);
   try {
@@ -242,12 +279,20 @@ export async function trainClassifier(options: TrainOptions): Promise<TrainResul
         learningRateAt(schedule, baseLr, epoch - phaseStart, phaseLen) * (phase === 'finetune' ? (staged?.fineTuneLrFactor ?? 1) : 1);
       if (phaseNow !== phase) {
         stepper.resetOptimizer();
+        if (phase !== 'head' && headMaps && stepper instanceof OnnxFinetuneStepper) {
+          // Fine-tuning changes the blocks: back to boundary maps, and the blocks' output can go.
+          stepper.useBlockOutputs(false);
+          headMaps = null;
+        }
         if (phase === 'finetune') {
           best = { loss: Infinity, epoch: best.epoch };
           sinceBest = 0;
         }
         phaseNow = phase;
       }
+      const source = phase === 'head' && headMaps ? headMaps.train : train;
+      const valSource = phase === 'head' && headMaps ? headMaps.val : val;
+      const per = sizeOf(source);
       const order = shuffled(n, rand);
       let lossSum = 0;
       let correct = 0;
@@ -258,7 +303,7 @@ export async function trainClassifier(options: TrainOptions): Promise<TrainResul
         // Gather the batch on the JS side: one upload instead of a gather kernel per batch.
         for (let r = 0; r < rows; r++) {
           const i = order[s + r] as number;
-          xb.set(train.x.subarray(i * per, (i + 1) * per), r * per);
+          xb.set(source.x.subarray(i * per, (i + 1) * per), r * per);
           const c = train.y[i] as number;
           yb[r] = c;
           wb[r] = classWeights[c] as number;
@@ -283,7 +328,7 @@ export async function trainClassifier(options: TrainOptions): Promise<TrainResul
         }
         if (path === 'autodiff') await tick();
       }
-      const valScore = val ? scoreProbs(await stepper.predict(val.x, val.y.length), val.y, numClasses, classWeights) : null;
+      const valScore = valSource ? scoreProbs(await stepper.predict(valSource.x, valSource.y.length), valSource.y, numClasses, classWeights) : null;
       const log: EpochLog = {
         epoch: epoch + 1,
         loss: lossSum / n,
@@ -311,6 +356,7 @@ export async function trainClassifier(options: TrainOptions): Promise<TrainResul
         break;
       }
     }
+    if (stepper instanceof OnnxFinetuneStepper) stepper.useBlockOutputs(false);
     let bestEpoch = history.length;
     if (restoreBest && bestSnapshot && best.epoch > 0) {
       stepper.restore(bestSnapshot);

@@ -65,6 +65,10 @@ export interface BlockTrainGraphs {
   head: BuiltGraph;
   /** Inference: blocks, then the head with batch norm folded (scale/shift inputs). */
   forward: BuiltGraph;
+  /** The blocks alone (inference): `x` → their output [B, h, w, c], the head's input maps. */
+  blocks: BuiltGraph;
+  /** The spatial head on the blocks' output, for the head graphs that take those maps as `x`. */
+  headShape: SpatialHeadShape;
   params: BlockParam[];
   constants: BlockConstant[];
   /** What the blocks produce, [h, w, c]: the spatial head's input. */
@@ -426,6 +430,8 @@ export function buildBlockTrainGraphs(blocks: tf.LayersModel, inputShape: number
     finetune: build('finetune_gradients', [...headOuts, ...paramOuts]),
     head: build('finetune_head_gradients', headOuts),
     forward: build('finetune_forward', [{ name: probs, dims: ['B', shape.classes] }]),
+    blocks: build('finetune_blocks', [{ name: emitted.output.name, dims: ['B', oh, ow, oc] }]),
+    headShape: shape,
     params: emitted.params,
     constants: emitted.constants,
     outputShape: [oh, ow, oc],

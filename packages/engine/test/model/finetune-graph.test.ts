@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
 import { type FrozenBackbone, freezeBackbone, loadBackbone } from '../../src/model/backbone.ts';
 import { OnnxFinetuneStepper } from '../../src/model/finetune-stepper.ts';
@@ -174,5 +174,39 @@ describe('ONNX fine-tuning graph', () => {
       head.dispose();
       blocks.dispose();
     }
+  });
+
+  it('staged head-only epochs run the blocks once (not per step) and train as running them every step does', async () => {
+    const backbone = await loadBackbone({ inputSize: 64 });
+    const f = await freezeBackbone(backbone, { mode: 'staged', unfreezeBlocks: 2, headEpochs: 2 });
+    const train = { x: boundaryBatch(f, 14, 21), shape: f.boundaryShape, y: Array.from({ length: 14 }, (_, i) => i % K) };
+    const val = { x: boundaryBatch(f, 5, 22), shape: f.boundaryShape, y: Array.from({ length: 5 }, (_, i) => (i + 1) % K) };
+    const create = vi.spyOn(OnnxFinetuneStepper, 'create');
+    const runs = async (blockOutputCacheBytes: number | undefined) => {
+      const blocks = (await freezeBackbone(backbone, { mode: 'staged', unfreezeBlocks: 2 })).trainable as tf.LayersModel;
+      const head = buildHead({ kind: 'spatial', filters: 4, pooling: 'avgmax', dropout: 0.3, numClasses: K, inputShape: f.outputShape, seed: 3 });
+      const r = await trainClassifier({ head, trainable: blocks, staged: f.staged, train, val, numClasses: K, epochs: 3, batchSize: 6, seed: 7, earlyStopping: false, restoreBest: false, blockOutputCacheBytes });
+      const made = await create.mock.results.at(-1)?.value;
+      const weights = [...head.getWeights(), ...blocks.getWeights()].map((t) => Float32Array.from(t.dataSync() as Float32Array));
+      head.dispose();
+      blocks.dispose();
+      return { r, runs: { ...(made.stepper as OnnxFinetuneStepper).runs }, weights };
+    };
+    const cached = await runs(undefined);
+    const perStep = await runs(0);
+    create.mockRestore();
+    expect(cached.r.history.map((h) => h.phase)).toEqual(['head', 'head', 'finetune']);
+    // 3 batches of 6 per epoch: the head-only steps ran the head graph on the blocks' output, and
+    // the blocks ran once over train (1 chunk) and val (1 chunk), not in each of the 6 head steps.
+    expect(cached.runs).toMatchObject({ blocks: 2, head: 0, headOnMaps: 6, finetune: 3 });
+    expect(perStep.runs).toMatchObject({ blocks: 0, head: 6, headOnMaps: 0, finetune: 3 });
+    // Same seed, same steps: the same losses and weights, to float32 rounding.
+    cached.r.history.forEach((h, i) => {
+      const ref = perStep.r.history[i] as (typeof cached.r.history)[number];
+      expect(h.loss).toBeCloseTo(ref.loss, 5);
+      expect(h.valLoss as number).toBeCloseTo(ref.valLoss as number, 5);
+    });
+    expect(cached.weights.length).toBe(perStep.weights.length);
+    for (const [i, w] of cached.weights.entries()) expect(relErr(w, perStep.weights[i] as Float32Array), `weight ${i}`).toBeLessThan(1e-4);
   });
 });

@@ -9,9 +9,11 @@ export const freezeParams = z.strictObject({
     .describe(
       'all: train only the head (fastest, least data). upTo: freeze the backbone up to a named layer. ' +
         'staged: train the head first, then unfreeze the top blocks at a lower learning rate. With the spatial head ' +
-        'the blocks train in ONNX Runtime: measured ≈ 13 s per fine-tune epoch (≈ 6 s per head-only epoch) for the top 2 ' +
-        'blocks on the 1,800-image steel sample at 160 px on 2 cores, against ≈ 200 s through TF.js autodiff. On the ' +
-        'sample sets it did not clearly beat frozen features (steel 0.974 vs 0.967, small-defect tiles 0.970 vs 0.975).',
+        'the blocks train in ONNX Runtime: measured ≈ 7–10 s per fine-tune epoch (≈ 1 s per head-only epoch: the blocks ' +
+        'run once for those) for the top 2 blocks on the 1,800-image steel sample at 160 px on 2 cores, against ≈ 190 s ' +
+        'through TF.js autodiff; the default template with 5 head + 5 fine-tune epochs took 66–78 s from Run to exported ' +
+        'model (frozen: 21 s). On the sample sets it did not clearly beat frozen features (steel 0.974 vs 0.967, ' +
+        'small-defect tiles 0.970 vs 0.975).',
     )
     .meta({ title: 'Mode' }),
   upToBlock: z
