@@ -60,12 +60,15 @@ describe('monitoring page and drift alarm in the browser', () => {
   });
 
   it('an unchanged stream moves the charts and raises no alarm', async () => {
-    const answers = [];
-    for (const image of images.slice(0, 20)) answers.push(await predict(image));
-    expect(answers.every((a) => a.drift !== null)).toBe(true);
+    // Before any prediction the page says where predictions come from; it follows the stream by itself.
     await page.goto(`${app.url}/models/${encodeURIComponent(modelId)}`);
     await page.getByTestId('model-monitoring-link').click();
     await page.waitForURL(/\/monitoring$/);
+    await page.getByTestId('monitoring-empty').waitFor({ timeout: 15_000 });
+    const answers = [];
+    for (const image of images.slice(0, 20)) answers.push(await predict(image));
+    expect(answers.every((a) => a.drift !== null)).toBe(true);
+    await page.getByTestId('monitoring-empty').waitFor({ state: 'detached', timeout: 15_000 });
     await expect.poll(() => page.getByTestId('monitoring-count').textContent(), { timeout: 15_000 }).toBe('20');
     for (const chart of ['chart-volume', 'chart-class-mix', 'chart-confidence', 'chart-drift']) {
       await expect.poll(() => page.getByTestId(chart).locator('svg path').count(), { timeout: 10_000 }).toBeGreaterThan(0);

@@ -71,9 +71,15 @@ export function MonitoringPage({ modelId }: { modelId: string }) {
         </span>
         <span>
           drifted <b data-testid="monitoring-drift-rate">{pct(d.totals.driftRate)}</b>
-          {d.drift ? ` (score above ${d.drift.threshold.toFixed(3)}, the ${Math.round(d.drift.percentile * 100)}th percentile of ${d.drift.calibration.count} ${d.drift.calibration.split} images)` : ' — this model has no drift reference'}
+          {d.drift ? ` (score above ${d.drift.threshold.toFixed(3)}, the ${Math.round(d.drift.percentile * 100)}th percentile of ${d.drift.calibration.count} ${d.drift.calibration.split} images)` : ' — this model has no drift reference (models deployed before drift scoring, and ONNX-backbone models, have none)'}
         </span>
       </div>
+      {d.totals.predictions === 0 ? (
+        <p className="df-small" data-testid="monitoring-empty" style={{ margin: 0, color: '#5b6470' }}>
+          No predictions in this range yet. Send images to the prediction API (README, "Prediction API") or drop them on
+          the model page: the charts and rules fill as they arrive.
+        </p>
+      ) : null}
       {d.rules.length ? (
         <table className="df-small" data-testid="monitoring-rules" style={{ borderCollapse: 'collapse' }}>
           <thead>
