@@ -7,6 +7,7 @@ import { buildSpatialForward, buildSpatialGradients, spatialForwardInputs, spati
 import { fillMasked } from './dense-stepper.ts';
 import { AbortError } from './features.ts';
 import { type ArenaParam, namedSessions, prepareStepRuntime, scoreBatch, updateParams } from './ort-step.ts';
+import { MovingBatchStats } from './moving-batch-stats.ts';
 import type { SimdOptimizer } from './simd-optimizer.ts';
 import { readSpatialHead } from './spatial-stepper.ts';
 import type { OptimizerName, Stepper } from './stepper.ts';
@@ -16,8 +17,6 @@ type Sessions = Record<'finetune' | 'head' | 'forward' | 'blocks' | 'headOnMaps'
 const HEAD_PARAMS = ['wc', 'gamma', 'beta', 'wd', 'bd'] as const;
 type HeadParam = (typeof HEAD_PARAMS)[number];
 
-/** Moving-average momentum of the head's batch-norm statistics (as OnnxSpatialStepper). */
-const STAT_MOMENTUM = 0.9;
 /** Rows per inference run: maps below the blocks are large per row. */
 const PREDICT_CHUNK = 32;
 
@@ -35,9 +34,7 @@ const PREDICT_CHUNK = 32;
  */
 export class OnnxFinetuneStepper implements Stepper {
   private t = 0;
-  private statSteps = 0;
-  private readonly emaMean: Float32Array;
-  private readonly emaVar: Float32Array;
+  private readonly stats: MovingBatchStats;
   private mask = new Float32Array(0);
   private target = new Float32Array(0);
   private rowWeight = new Float32Array(0);
@@ -62,11 +59,10 @@ export class OnnxFinetuneStepper implements Stepper {
     private readonly blockParams: ArenaParam[],
     private readonly optimizer: OptimizerName,
     private readonly simd: SimdOptimizer,
-    private readonly initialStats: [Float32Array, Float32Array],
+    initialStats: [Float32Array, Float32Array],
     constants: Float32Array[],
   ) {
-    this.emaMean = new Float32Array(filters);
-    this.emaVar = new Float32Array(filters);
+    this.stats = new MovingBatchStats(initialStats);
     this.constantFeeds = Object.fromEntries(graphs.constants.map((c, i) => [c.name, this.tensor(constants[i] as Float32Array, c.shape)]));
   }
 
@@ -253,7 +249,7 @@ export class OnnxFinetuneStepper implements Stepper {
   async step(x: Float32Array, y: Int32Array, w: Float32Array, lr: number, rand: () => number, phase: 'train' | 'head' | 'finetune'): Promise<{ loss: number; hits: number }> {
     const which = phase === 'head' ? 'head' : 'finetune';
     const out = await this.gradients(x, y, w, rand, which);
-    this.updateStats(out.batch_mean as Float32Array, out.batch_var as Float32Array);
+    this.stats.update(out.batch_mean as Float32Array, out.batch_var as Float32Array);
     this.t++;
     const update: ArenaParam[] = [];
     for (const name of HEAD_PARAMS) {
@@ -270,22 +266,8 @@ export class OnnxFinetuneStepper implements Stepper {
     return scoreBatch(out.probs as Float32Array, y, w, this.classes);
   }
 
-  private updateStats(mean: Float32Array, variance: Float32Array): void {
-    this.statSteps++;
-    for (let f = 0; f < this.filters; f++) {
-      this.emaMean[f] = STAT_MOMENTUM * (this.emaMean[f] as number) + (1 - STAT_MOMENTUM) * (mean[f] as number);
-      this.emaVar[f] = STAT_MOMENTUM * (this.emaVar[f] as number) + (1 - STAT_MOMENTUM) * (variance[f] as number);
-    }
-  }
-
-  private movingStats(): [Float32Array, Float32Array] {
-    if (this.statSteps === 0) return [Float32Array.from(this.initialStats[0]), Float32Array.from(this.initialStats[1])];
-    const debias = 1 - STAT_MOMENTUM ** this.statSteps;
-    return [this.emaMean.map((v) => v / debias), this.emaVar.map((v) => v / debias)];
-  }
-
   async predict(x: Float32Array, rows: number): Promise<Float32Array> {
-    const [mean, variance] = this.movingStats();
+    const [mean, variance] = this.stats.current();
     const f = this.filters;
     const scale = new Float32Array(f);
     const shift = new Float32Array(f);
@@ -320,9 +302,7 @@ export class OnnxFinetuneStepper implements Stepper {
     return [
       ...HEAD_PARAMS.map((n) => Float32Array.from(this.headParams[n].p)),
       ...this.blockParams.map((q) => Float32Array.from(q.p)),
-      Float32Array.from(this.emaMean),
-      Float32Array.from(this.emaVar),
-      Float32Array.of(this.statSteps),
+      ...this.stats.snapshot(),
     ];
   }
 
@@ -331,14 +311,12 @@ export class OnnxFinetuneStepper implements Stepper {
     let i = 0;
     for (const n of HEAD_PARAMS) this.headParams[n].p.set(s[i++] as Float32Array);
     for (const q of this.blockParams) q.p.set(s[i++] as Float32Array);
-    this.emaMean.set(s[i++] as Float32Array);
-    this.emaVar.set(s[i++] as Float32Array);
-    this.statSteps = (s[i] as Float32Array)[0] as number;
+    this.stats.restore(s, i);
   }
 
   /** Writes the head's weights and statistics, and every trained block tensor, into the TF.js models. */
   finish(): void {
-    const [mean, variance] = this.movingStats();
+    const [mean, variance] = this.stats.current();
     const f = this.filters;
     const c = this.headParams.wc.p.length / f;
     const set = (model: tf.LayersModel, name: string, tensors: tf.Tensor[]) => {

@@ -6,6 +6,7 @@ import { type ChannelProjection, projectKernel, unprojectKernel } from './channe
 import { fillMasked } from './dense-stepper.ts';
 import type { Pooling } from './features.ts';
 import { type ArenaParam, type StepSessions, prepareStepRuntime, scoreBatch, stepSessions, updateParams } from './ort-step.ts';
+import { MovingBatchStats } from './moving-batch-stats.ts';
 import type { SimdOptimizer } from './simd-optimizer.ts';
 import type { OptimizerName, Stepper } from './stepper.ts';
 
@@ -21,8 +22,6 @@ function sessionsFor(shape: SpatialHeadShape): Promise<StepSessions> {
 const PARAMS = ['wc', 'gamma', 'beta', 'wd', 'bd'] as const;
 type ParamName = (typeof PARAMS)[number];
 
-/** Moving-average momentum of the batch-norm statistics (debiased, so the first steps count fully). */
-const STAT_MOMENTUM = 0.9;
 /** Rows per inference run. */
 const PREDICT_CHUNK = 64;
 
@@ -59,9 +58,7 @@ export function readSpatialHead(head: tf.LayersModel): { shape: Omit<SpatialHead
  */
 export class OnnxSpatialStepper implements Stepper {
   private t = 0;
-  private statSteps = 0;
-  private readonly emaMean: Float32Array;
-  private readonly emaVar: Float32Array;
+  private readonly stats: MovingBatchStats;
   private mask = new Float32Array(0);
   private target = new Float32Array(0);
   private rowWeight = new Float32Array(0);
@@ -74,11 +71,10 @@ export class OnnxSpatialStepper implements Stepper {
     private readonly params: Record<ParamName, ArenaParam>,
     private readonly optimizer: OptimizerName,
     private readonly simd: SimdOptimizer,
-    private readonly initialStats: [Float32Array, Float32Array],
+    initialStats: [Float32Array, Float32Array],
     private readonly projection: ChannelProjection | null,
   ) {
-    this.emaMean = new Float32Array(shape.filters);
-    this.emaVar = new Float32Array(shape.filters);
+    this.stats = new MovingBatchStats(initialStats);
   }
 
   /**
@@ -165,31 +161,16 @@ export class OnnxSpatialStepper implements Stepper {
       wd: this.tensor(P.wd.p, [d, k]),
       bd: this.tensor(P.bd.p, [k]),
     });
-    this.updateStats(out.batch_mean?.data as Float32Array, out.batch_var?.data as Float32Array);
+    this.stats.update(out.batch_mean?.data as Float32Array, out.batch_var?.data as Float32Array);
     this.t++;
     for (const name of PARAMS) P[name].g.set(out[`g_${name}`]?.data as Float32Array);
     updateParams(this.simd, this.optimizer, this.t, lr, PARAMS.map((name) => P[name]));
     return scoreBatch(out.probs?.data as Float32Array, y, w, k);
   }
 
-  private updateStats(mean: Float32Array, variance: Float32Array): void {
-    this.statSteps++;
-    for (let f = 0; f < this.shape.filters; f++) {
-      this.emaMean[f] = STAT_MOMENTUM * (this.emaMean[f] as number) + (1 - STAT_MOMENTUM) * (mean[f] as number);
-      this.emaVar[f] = STAT_MOMENTUM * (this.emaVar[f] as number) + (1 - STAT_MOMENTUM) * (variance[f] as number);
-    }
-  }
-
-  /** The moving statistics, debiased; the layer's initial ones before any step. */
-  private movingStats(): [Float32Array, Float32Array] {
-    if (this.statSteps === 0) return [Float32Array.from(this.initialStats[0]), Float32Array.from(this.initialStats[1])];
-    const debias = 1 - STAT_MOMENTUM ** this.statSteps;
-    return [this.emaMean.map((v) => v / debias), this.emaVar.map((v) => v / debias)];
-  }
-
   async predict(x: Float32Array, rows: number): Promise<Float32Array> {
     const { positions, channels, filters, classes: k, epsilon } = this.shape;
-    const [mean, variance] = this.movingStats();
+    const [mean, variance] = this.stats.current();
     const scale = new Float32Array(filters);
     const shift = new Float32Array(filters);
     for (let f = 0; f < filters; f++) {
@@ -214,7 +195,7 @@ export class OnnxSpatialStepper implements Stepper {
   }
 
   snapshot(): Float32Array[] {
-    return [...PARAMS.map((name) => Float32Array.from(this.params[name].p)), Float32Array.from(this.emaMean), Float32Array.from(this.emaVar), Float32Array.of(this.statSteps)];
+    return [...PARAMS.map((name) => Float32Array.from(this.params[name].p)), ...this.stats.snapshot()];
   }
 
   restore(snapshot: unknown): void {
@@ -222,15 +203,13 @@ export class OnnxSpatialStepper implements Stepper {
     PARAMS.forEach((name, i) => {
       this.params[name].p.set(s[i] as Float32Array);
     });
-    this.emaMean.set(s[PARAMS.length] as Float32Array);
-    this.emaVar.set(s[PARAMS.length + 1] as Float32Array);
-    this.statSteps = (s[PARAMS.length + 2] as Float32Array)[0] as number;
+    this.stats.restore(s, PARAMS.length);
   }
 
   /** Writes weights and moving statistics into the head's layers. */
   finish(): void {
     const { channels, filters, classes: k } = this.shape;
-    const [mean, variance] = this.movingStats();
+    const [mean, variance] = this.stats.current();
     const set = (name: string, tensors: tf.Tensor[]) => {
       this.head.getLayer(name).setWeights(tensors);
       tf.dispose(tensors);
