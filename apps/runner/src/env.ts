@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +14,14 @@ const EnvSchema = z.object({
   RUNNER_HOST: z.string().min(1).default('127.0.0.1'),
   RUNNER_TOKEN: z
     .string({ error: 'RUNNER_TOKEN is required (a shared secret of at least 16 characters)' })
-    .min(16, 'RUNNER_TOKEN must be at least 16 characters long'),
+    .min(16, 'RUNNER_TOKEN must be at least 16 characters long')
+    .optional(),
+  /** Cluster mode: take runs from the BullMQ queue on this Redis instead of serving a web server (docs/SCALING.md). */
+  REDIS_URL: z.string().regex(/^rediss?:\/\/.+/, 'REDIS_URL must look like redis://host:6379 (or rediss:// for TLS)').optional(),
+  /** Cluster mode: how long a run's job lock lasts without renewal; a runner that died is noticed after about this long. */
+  RUNNER_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  /** Cluster mode: how often each runner looks for runs whose runner stopped renewing their lock. */
+  RUNNER_STALLED_CHECK_MS: z.coerce.number().int().min(500).max(600_000).default(10_000),
   DATA_DIR: z.string().min(1).default('./.defectflow'),
   DATASETS_ROOT: z.string().min(1).optional(),
   RUNNER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
@@ -44,7 +52,10 @@ const EnvSchema = z.object({
 export interface RunnerEnv {
   port: number;
   host: string;
+  /** RUNNER_TOKEN; in cluster mode without one, a random token (its HTTP server then serves nobody but itself). */
   token: string;
+  /** Cluster mode (REDIS_URL): job lock and stalled-check period. */
+  cluster?: { redisUrl: string; lockMs: number; stalledCheckMs: number };
   dataDir: string;
   datasetsRoot: string;
   concurrency: number;
@@ -103,10 +114,16 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): RunnerEnv {
     return text;
   };
   const dataDir = path.resolve(root, env.DATA_DIR);
+  if (!env.RUNNER_TOKEN && !env.REDIS_URL) {
+    throw new Error('Invalid runner environment:\n  RUNNER_TOKEN: RUNNER_TOKEN is required (a shared secret of at least 16 characters)');
+  }
   return {
     port: env.RUNNER_PORT,
     host: env.RUNNER_HOST,
-    token: env.RUNNER_TOKEN,
+    token: env.RUNNER_TOKEN ?? randomBytes(24).toString('base64url'),
+    cluster: env.REDIS_URL
+      ? { redisUrl: env.REDIS_URL, lockMs: env.RUNNER_LOCK_MS, stalledCheckMs: env.RUNNER_STALLED_CHECK_MS }
+      : undefined,
     dataDir,
     datasetsRoot: env.DATASETS_ROOT ? path.resolve(root, env.DATASETS_ROOT) : path.join(dataDir, 'datasets'),
     concurrency: env.RUNNER_CONCURRENCY,

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { RunEvent, RunEventBody } from '@defectflow/nodes';
 
@@ -51,6 +51,18 @@ export class EventLog {
   isFinished(runId: string): boolean {
     this.load(runId);
     return this.sealed.has(runId);
+  }
+
+  /**
+   * Cluster mode: the run's numbering continues from `lastSeq` (the seq Redis holds: an earlier attempt on another
+   * runner, or a web server's write). A local log of an earlier attempt on this machine is set aside first.
+   */
+  continueRun(runId: string, lastSeq: number): void {
+    const file = this.file(runId);
+    if (existsSync(file)) renameSync(file, path.join(this.runDir(runId), `events-before-${Date.now()}.jsonl`));
+    this.sealed.delete(runId);
+    this.unwritten.delete(runId);
+    this.lastSeq.set(runId, lastSeq);
   }
 
   onEvent(listener: Listener): () => void {

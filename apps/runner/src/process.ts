@@ -13,8 +13,10 @@ export async function startRunnerProcess(
   env: RunnerEnv,
   overrides: Partial<RunnerServerOptions> = {},
 ): Promise<RunnerServer> {
+  const { cluster, ...rest } = env;
   const server = await createRunnerServer({
-    ...env,
+    ...rest,
+    ...(cluster ? { cluster } : {}),
     backend: env.backend ?? 'auto',
     // A run that keeps computing after its end cannot be stopped from JS: restart on a clean process
     // (the web server, or the supervisor of a remote runner, starts it again) rather than run beside it.

@@ -74,9 +74,10 @@ export class RunQueue {
   }
 
   /** Accepts a run. Position 0 = started now; n = n-th in line. A run id seen before is refused. */
-  enqueue(runId: string, graph: PipelineGraph): EnqueueResult {
+  enqueue(runId: string, graph: PipelineGraph, opts: { resumed?: boolean } = {}): EnqueueResult {
     if (!this.accepting) return { accepted: false, code: 'runner_stopping', message: 'the runner is shutting down' };
-    if (this.known.has(runId) || this.opts.log.has(runId)) {
+    // resumed: cluster mode, where the job queue guarantees one holder and the numbering was continued (continueRun).
+    if (!opts.resumed && (this.known.has(runId) || this.opts.log.has(runId))) {
       return {
         accepted: false,
         code: 'duplicate_run_id',
@@ -97,6 +98,20 @@ export class RunQueue {
     const index = this.waiting.findIndex((r) => r.runId === runId);
     this.opts.onChange?.();
     return { accepted: true, position: index + 1 };
+  }
+
+  /** Cluster mode: a run id may come back (its earlier holder died and the job is retried here). */
+  forget(runId: string): void {
+    if (!this.running.has(runId) && !this.waiting.some((r) => r.runId === runId)) this.known.delete(runId);
+  }
+
+  /** Ends a running run as failed with `error` (cluster mode: another attempt took it over). */
+  abort(runId: string, error: string): boolean {
+    const run = this.running.get(runId);
+    if (!run || run.ended) return false;
+    run.controller.abort(new Error(error));
+    this.endRun(run, { type: 'run.finished', status: 'failed', error, durationMs: this.elapsed(run) });
+    return true;
   }
 
   /** Cancels a queued run (removed, one run.finished 'cancelled') or a running one (aborted). */

@@ -15,6 +15,7 @@ import { RunQueue } from './queue.ts';
 import { resolveRunnerId } from './runner-id.ts';
 import { createRunnerRouter, type RunnerCapabilities, type RunnerCore } from './router.ts';
 import { attachSockets } from './sockets.ts';
+import { type ClusterWorker, type ClusterWorkerOptions, startClusterWorker } from './cluster/worker.ts';
 
 export type ExecuteFn = (opts: ExecuteOptions, runFns?: Record<string, NodeRunFn>) => Promise<ExecuteResult>;
 
@@ -50,6 +51,8 @@ export interface RunnerServerOptions {
   outputCacheEntries?: number;
   /** Feature cache and image decode limits handed to every node (FEATURE_CACHE_*, IMAGE_MAX_PIXELS). */
   limits?: RuntimeLimits;
+  /** Cluster mode (REDIS_URL): take runs from the BullMQ queue and publish events to Redis as well. */
+  cluster?: Pick<ClusterWorkerOptions, 'redisUrl' | 'lockMs' | 'stalledCheckMs' | 'beforeAppend' | 'prepareRun' | 'predict'>;
 }
 
 export interface RunnerServer {
@@ -139,7 +142,8 @@ export async function createRunnerServer(opts: RunnerServerOptions): Promise<Run
         {
           runId: run.runId,
           graph: run.graph,
-          sink,
+          // run.started names the runner that holds the run (several may serve one web server in cluster mode).
+          sink: (event) => sink(event.type === 'run.started' ? { ...event, runnerId } : event),
           signal,
           dirs: { ...dirs, runDir: eventLog.runDir(run.runId) },
           cache: runtime.cache,
@@ -210,6 +214,18 @@ export async function createRunnerServer(opts: RunnerServerOptions): Promise<Run
   });
   const port = (httpServer.address() as AddressInfo).port;
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  const cluster: ClusterWorker | null = opts.cluster
+    ? await startClusterWorker({
+        ...opts.cluster,
+        runnerId,
+        version: VERSION,
+        backend,
+        concurrency,
+        queue,
+        eventLog,
+        log,
+      })
+    : null;
 
   let closing: Promise<void> | undefined;
   return {
@@ -222,7 +238,8 @@ export async function createRunnerServer(opts: RunnerServerOptions): Promise<Run
     idle: () => queue.idle(),
     close() {
       closing ??= (async () => {
-        await queue.shutdown(opts.cancelGraceMs ?? 5000);
+        // Cluster: the job workers stop taking runs and return once the run queue has ended the running ones.
+        await Promise.all([cluster?.close(), queue.shutdown(opts.cancelGraceMs ?? 5000)]);
         // Give the final run.finished events a moment to leave before the sockets close.
         await new Promise((r) => setTimeout(r, 50));
         await new Promise<void>((resolve) => {

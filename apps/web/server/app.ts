@@ -26,6 +26,8 @@ import { appRouter } from './router.ts';
 import { resolveRunnerId } from '@defectflow/runner/runner-id';
 import { RunnerBridge } from './runner-bridge.ts';
 import { connectRunner, plainRunnerWarning, type RunnerLink } from './runner-link.ts';
+import { connectRedisLink, type RedisLink } from './cluster/redis-link.ts';
+import { createAdapter as createStreamsAdapter } from '@socket.io/redis-streams-adapter';
 import { type EmbeddedRunner, startEmbeddedRunner } from './runner-process.ts';
 import { SameSplitScorer } from './reviews/same-split.ts';
 import { ensureSampleDatasets, seedDatabase } from './seed.ts';
@@ -101,7 +103,13 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
 
     let embedded: EmbeddedRunner | null = null;
     let link: RunnerLink;
-    if (env.runnerUrl) {
+    let clusterLink: RedisLink | null = null;
+    if (env.cluster) {
+      // Cluster mode: runners anywhere take runs from the Redis queue; no runner of our own.
+      clusterLink = connectRedisLink({ redisUrl: env.cluster.redisUrl, consumer: env.cluster.webId, log: consoleLogger('cluster') });
+      link = clusterLink;
+      log.info(`cluster mode: runs go to the queue at ${clusterLink.url}; this server reads events as "${env.cluster.webId}"`);
+    } else if (env.runnerUrl) {
       const warning = plainRunnerWarning(env.runnerUrl);
       if (warning) log.warn(warning);
       const runnerUrl = env.runnerUrl;
@@ -207,6 +215,8 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
       auth,
       joinLimit: env.socketJoinLimit,
       log,
+      // Its own connection: the adapter blocks on XREAD.
+      adapter: clusterLink ? createStreamsAdapter(clusterLink.redis.duplicate()) : undefined,
     });
     // After socket.io attached its listeners: every request and upgrade passes the guard first.
     installRequestGuard(server, guard, log);
@@ -218,8 +228,14 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
       runsDir: join(env.dataDir, 'runs'),
       log: consoleLogger('bridge'),
       restarts: embedded ? embedded.restarts : undefined,
-      // The embedded runner shares DATA_DIR, hence its id (runner-id), known before it first connects.
-      runnerId: embedded ? resolveRunnerId(env.dataDir, options.childEnv?.RUNNER_ID) : undefined,
+      // The embedded runner shares DATA_DIR, hence its id (runner-id), known before it first connects. In cluster mode
+      // no runner is this server's: the id names this web server, the owner of the sweeps it drives.
+      runnerId: embedded
+        ? resolveRunnerId(env.dataDir, options.childEnv?.RUNNER_ID)
+        : env.cluster
+          ? `web:${env.cluster.webId}`
+          : undefined,
+      cluster: clusterLink ? { runners: () => clusterLink.cluster().runners } : undefined,
     });
     const sweeps = new SweepController({ repo: db.repo, runner: bridge, maxRunning: env.sweepMaxRunning, log: consoleLogger('sweeps') });
     ctx = {

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { IMAGE_MAX_PIXELS } from '@defectflow/engine/data';
@@ -34,6 +35,10 @@ const EnvSchema = z
     DATASETS_ROOT: z.string().min(1).optional(),
     DATABASE_URL: z.string().url().optional(),
     RUNNER_URL: z.string().url().optional(),
+    /** Cluster mode: runs go to the BullMQ queue on this Redis, runners anywhere take them (docs/SCALING.md). */
+    REDIS_URL: z.string().regex(/^rediss?:\/\/.+/, 'must look like redis://host:6379 (or rediss:// for TLS)').optional(),
+    /** Cluster mode: this web server's name in the event stream's consumer group; keep it across restarts. */
+    WEB_ID: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/, 'must be 1-128 characters of [A-Za-z0-9_.:-]').optional(),
     RUNNER_TOKEN: z.string().min(16, 'must be at least 16 characters (the runner refuses shorter tokens)').optional(),
     /** Port for the embedded runner child; 0 picks a free one. */
     RUNNER_PORT: port.default(3100),
@@ -143,6 +148,13 @@ const EnvSchema = z
         message: 'set ADMIN_USERNAME and ADMIN_PASSWORD together',
       });
     }
+    if (env.RUNNER_URL && env.REDIS_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REDIS_URL'],
+        message: 'set REDIS_URL (runners take runs from the queue) or RUNNER_URL (one runner), not both',
+      });
+    }
     if (env.RUNNER_URL && !env.RUNNER_TOKEN) {
       ctx.addIssue({
         code: 'custom',
@@ -163,6 +175,8 @@ export interface WebEnv {
   runnerUrl?: string;
   runnerToken: string;
   runnerPort: number;
+  /** Cluster mode (REDIS_URL): the queue and event streams, and this server's consumer name. */
+  cluster?: { redisUrl: string; webId: string };
   nodeEnv: 'development' | 'production' | 'test';
   dev: boolean;
   skipSampleData: boolean;
@@ -270,6 +284,7 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     // Embedded mode: a fresh random token per start; only this process and its child know it.
     runnerToken: e.RUNNER_TOKEN ?? randomBytes(24).toString('hex'),
     runnerPort: e.RUNNER_PORT,
+    cluster: e.REDIS_URL ? { redisUrl: e.REDIS_URL, webId: e.WEB_ID ?? `${hostname()}-${e.PORT}` } : undefined,
     nodeEnv: e.NODE_ENV ?? (e.WEB_DEV ? 'development' : 'production'),
     dev: e.WEB_DEV,
     skipSampleData: e.SKIP_SAMPLE_DATA,

@@ -8,6 +8,7 @@ import type { Repositories, SweepTrialInfo } from '@defectflow/db';
 import type { GraphError, PipelineGraph } from '@defectflow/nodes';
 import { TRPCError } from '@trpc/server';
 import { errorMessage } from './log.ts';
+import type { RunOptions } from './runner-link.ts';
 import { found, type RunnerControl } from './trpc.ts';
 
 export interface RunSourceInput {
@@ -59,6 +60,8 @@ export interface SubmitRunInput {
   runId?: string;
   sweepId?: string;
   sweepTrial?: SweepTrialInfo;
+  /** Queue placement (cluster mode: priority, a GPU runner, one retry when its runner dies). */
+  queue?: RunOptions;
 }
 
 export type SubmitRunResult = { ok: true; runId: string; position: number } | { ok: false; runId: string; errors: GraphError[] };
@@ -90,7 +93,7 @@ export async function submitRun(deps: { repo: Repositories; runner: RunnerContro
   };
   let result: Awaited<ReturnType<RunnerControl['startRun']>>;
   try {
-    result = await runner.startRun(runId, input.graph, record);
+    result = await runner.startRun(runId, input.graph, record, input.queue);
   } catch (err) {
     if (!(await repo.runs.get(runId))) throw err; // the insert itself failed
     if (runnerErrorCode(err) === 'TOO_MANY_REQUESTS') {

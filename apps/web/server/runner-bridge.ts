@@ -20,7 +20,7 @@ import { type PipelineGraph, type RunEvent, deploySummary } from '@defectflow/no
 import { z } from 'zod';
 import { errorMessage, type Logger, silentLogger } from './log.ts';
 import { modelDirInside, PathOutsideRootError } from './paths.ts';
-import type { RunnerCapabilities, RunnerLink, RunnerStartResult, RunnerStatus } from './runner-link.ts';
+import type { RunnerCapabilities, RunnerLink, RunnerStartResult, RunnerStatus, RunOptions } from './runner-link.ts';
 
 export interface RunRelay {
   /** A run event for browsers in room `run:<runId>`. */
@@ -54,6 +54,13 @@ export interface RunnerBridgeOptions {
   runnerId?: string;
   /** First delay before a batch that failed to persist is fetched again (doubling up to 30 s). */
   retryAfterMs?: number;
+  /**
+   * Cluster mode (REDIS_URL): many runners behind a queue. Runs are not judged lost by this bridge (a dead runner's
+   * job is noticed by the queue and ended by another runner), every unfinished run is resynced periodically, and an
+   * event that arrives ahead of the stored ones brings the missing ones with it (they may have gone to another
+   * web server that has not stored them yet), so the runs row always changes in event order.
+   */
+  cluster?: { runners(): RunnerStatus['runners']; resyncEveryMs?: number };
 }
 
 /** Row changes an event causes, applied inside the transaction that stores it; returns what to tell browsers after commit. */
@@ -117,6 +124,7 @@ export class RunnerBridge {
   /** Told when a run's final status is stored (the sweep controller waits for its trials this way). */
   private readonly endListeners = new Set<(runId: string, status: string) => void>();
   private stopped = false;
+  private resyncTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: RunnerBridgeOptions) {
     this.repo = options.repo;
@@ -149,6 +157,12 @@ export class RunnerBridge {
     );
     if (this.link.isConnected()) this.handleConnection(true);
     else this.armLostTimer();
+    if (this.options.cluster) {
+      this.resyncTimer = setInterval(() => {
+        if (this.link.isConnected()) void this.enqueue(() => this.resync());
+      }, this.options.cluster.resyncEveryMs ?? 15_000);
+      this.resyncTimer.unref?.();
+    }
   }
 
   stop(): void {
@@ -156,6 +170,8 @@ export class RunnerBridge {
     for (const off of this.unsubscribe.splice(0)) off();
     if (this.lostTimer) clearTimeout(this.lostTimer);
     this.lostTimer = null;
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
+    this.resyncTimer = null;
     for (const { timer } of this.retries.values()) clearTimeout(timer);
     this.retries.clear();
   }
@@ -171,6 +187,8 @@ export class RunnerBridge {
       queue: caps?.queue ?? [],
       currentRunId: caps?.currentRunId ?? null,
       ...(this.options.restarts ? { restarts: this.options.restarts() } : {}),
+      mode: this.options.cluster ? 'cluster' : this.options.restarts ? 'embedded' : 'remote',
+      ...(this.options.cluster ? { runners: this.options.cluster.runners() } : {}),
     };
   }
 
@@ -188,14 +206,15 @@ export class RunnerBridge {
    * failures on the row. From before the insert until the runner has it, a reconnect resync must not
    * judge the run by a capabilities snapshot that predates it.
    */
-  async startRun(runId: string, graph: PipelineGraph, record: () => Promise<void>): Promise<RunnerStartResult> {
+  async startRun(runId: string, graph: PipelineGraph, record: () => Promise<void>, options?: RunOptions): Promise<RunnerStartResult> {
     this.starting.add(runId);
     try {
       await record();
       // The row names its runner before the runner has it: from then on only this runner's web server judges it.
-      const runnerId = this.knownRunnerId ?? (await this.fetchRunnerId());
+      // In cluster mode the runner is not known yet: run.started names it.
+      const runnerId = this.options.cluster ? null : (this.knownRunnerId ?? (await this.fetchRunnerId()));
       if (runnerId) await this.repo.runs.update(runId, { runnerId });
-      return await this.link.start(runId, graph);
+      return await this.link.start(runId, graph, options);
     } finally {
       this.starting.delete(runId);
       this.startedSinceSnapshot.add(runId);
@@ -237,9 +256,25 @@ export class RunnerBridge {
 
   // ---------------------------------------------------------------- events
 
-  private handleLiveEvent(event: RunEvent): void {
+  private handleLiveEvent(event: RunEvent): Promise<void> {
     this.relayIfNew(event);
-    this.enqueue(() => this.persist([event]));
+    if (!this.options.cluster) return this.enqueue(() => this.persist([event]));
+    return this.enqueue(async () => {
+      const stored = await this.repo.runEvents.lastSeq(event.runId);
+      if (event.seq <= stored) return;
+      if (event.seq === stored + 1) return this.persist([event]);
+      // Ahead of what is stored: the events between went to another web server (or are still on their way).
+      let batch: RunEvent[];
+      try {
+        batch = (await this.link.events(event.runId, stored)).filter((e) => e.seq <= event.seq);
+      } catch (err) {
+        this.scheduleRetry(event.runId, err);
+        return;
+      }
+      if (!batch.some((e) => e.seq === event.seq)) batch.push(event);
+      for (const e of batch) this.relayIfNew(e);
+      await this.persist(batch);
+    });
   }
 
   private relayIfNew(event: RunEvent): void {
@@ -340,12 +375,15 @@ export class RunnerBridge {
     switch (event.type) {
       case 'run.started':
         return async (repo) => {
+          const runnerId = event.runnerId ?? this.knownRunnerId;
+          // A retried run (cluster mode) starts twice; neither start may undo a final status stored meanwhile.
+          const run = await repo.runs.get(event.runId);
           await repo.runs.update(event.runId, {
-            status: 'running',
+            ...(run && !UNFINISHED.has(run.status) ? {} : { status: 'running' as const }),
             backend: event.backend,
             device: event.device,
             startedAt: new Date(event.ts),
-            ...(this.knownRunnerId ? { runnerId: this.knownRunnerId } : {}),
+            ...(runnerId ? { runnerId } : {}),
           });
           return undefined;
         };
@@ -466,7 +504,8 @@ export class RunnerBridge {
   }
 
   private armLostTimer(): void {
-    if (this.lostTimer || this.stopped) return;
+    // Cluster: runs are not this server's to judge lost (the queue notices a dead runner; another runner ends its run).
+    if (this.lostTimer || this.stopped || this.options.cluster) return;
     this.lostTimer = setTimeout(() => {
       this.lostTimer = null;
       if (this.link.isConnected() || this.stopped) return;
@@ -488,7 +527,7 @@ export class RunnerBridge {
     } catch (err) {
       this.log.warn(`runner capabilities failed: ${errorMessage(err)}`);
     }
-    const unfinished = await this.repo.runs.listUnfinished({ runnerId: this.knownRunnerId });
+    const unfinished = await this.repo.runs.listUnfinished(this.options.cluster ? {} : { runnerId: this.knownRunnerId });
     const lost: string[] = [];
     for (const run of unfinished) {
       if (this.starting.has(run.id)) continue;
@@ -502,7 +541,7 @@ export class RunnerBridge {
       await this.persist(missed);
       if (missed.length) this.log.info(`run ${run.id}: recovered ${missed.length} missed event(s)`);
       const after = await this.repo.runs.get(run.id);
-      if (!after || !UNFINISHED.has(after.status)) continue;
+      if (!after || !UNFINISHED.has(after.status) || this.options.cluster) continue;
       const caps = this.capabilities;
       const known = caps
         ? caps.currentRunId === run.id || caps.queue.includes(run.id) || (caps.running ?? []).includes(run.id)

@@ -9,15 +9,27 @@ import { createRunnerClient } from '@defectflow/runner/client';
 export type { RunnerCapabilities };
 export type RunnerStartResult = StartRunResult;
 
+/** How a run is queued; only cluster mode (REDIS_URL) has a shared queue to order and route, others ignore it. */
+export interface RunOptions {
+  priority?: 'high' | 'normal' | 'low';
+  /** Capabilities the runner must have: 'gpu' sends it to runners with a GPU backend only. */
+  requires?: Array<'gpu'>;
+  /** Run it once more, on any runner, if the runner holding it dies (else it ends interrupted). */
+  retryOnLoss?: boolean;
+}
+
 export interface RunnerLink {
   readonly url: string;
   capabilities(): Promise<RunnerCapabilities>;
-  start(runId: string, graph: PipelineGraph): Promise<RunnerStartResult>;
+  start(runId: string, graph: PipelineGraph, options?: RunOptions): Promise<RunnerStartResult>;
   cancel(runId: string): Promise<{ cancelled: boolean }>;
   /** Events of a run with seq > since, from the runner's events.jsonl. */
   events(runId: string, since: number): Promise<RunEvent[]>;
-  /** Every live event of every run (socket `subscribe:all`). Returns an unsubscribe function. */
-  onEvent(listener: (event: RunEvent) => void): () => void;
+  /**
+   * Every live event of every run (socket `subscribe:all`; cluster: this server's share of the Redis stream, which is
+   * acknowledged once the listener's promise settles). Returns an unsubscribe function.
+   */
+  onEvent(listener: (event: RunEvent) => void | Promise<void>): () => void;
   onStatus(listener: (status: RunnerCapabilities) => void): () => void;
   onConnectionChange(listener: (connected: boolean) => void): () => void;
   isConnected(): boolean;
@@ -35,6 +47,10 @@ export interface RunnerStatus {
   currentRunId: string | null;
   /** Embedded runner child process restarts since the web server started. */
   restarts?: number;
+  /** embedded child, one external runner (RUNNER_URL), or a cluster of runners behind a Redis queue (REDIS_URL). */
+  mode?: 'embedded' | 'remote' | 'cluster';
+  /** Cluster mode: the runners alive now (their last heartbeat). */
+  runners?: Array<{ runnerId: string; host: string; backend: string; device: string; concurrency: number; running: string[]; freeMemory: number }>;
 }
 
 /**

@@ -8,7 +8,7 @@
  */
 import type { IncomingHttpHeaders, Server as HttpServer, IncomingMessage } from 'node:http';
 import type { RunEvent } from '@defectflow/nodes';
-import { Server } from 'socket.io';
+import { Server, type ServerOptions } from 'socket.io';
 import { z } from 'zod';
 import type { ClientToServerEvents, JoinAck, RunStatusUpdate, ServerToClientEvents } from '../src/client/socket-events.ts';
 import { accessDenied, type Principal } from './auth/principal.ts';
@@ -33,6 +33,8 @@ export interface BrowserSocketsOptions {
   /** run:join per socket per 10 s (SOCKET_JOIN_LIMIT). */
   joinLimit: number;
   log: Logger;
+  /** Cluster mode: socket.io's Redis streams adapter, so an emit reaches the browsers of every web server. */
+  adapter?: ServerOptions['adapter'];
 }
 
 interface SocketData {
@@ -61,6 +63,7 @@ export const runRoom = (runId: string) => `run:${runId}`;
 export function attachBrowserSockets(httpServer: HttpServer, opts: BrowserSocketsOptions): BrowserSockets {
   const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>(httpServer, {
     serveClient: false,
+    ...(opts.adapter ? { adapter: opts.adapter } : {}),
     // Other upgrade requests (Next's dev HMR websocket) are not ours to close.
     destroyUpgrade: false,
     allowRequest: (req, callback) => {

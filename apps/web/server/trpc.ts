@@ -7,14 +7,14 @@ import type { AuthService, ClientMeta } from './auth/service.ts';
 import type { PredictionLog } from './predictions/log.ts';
 import type { SameSplitScorer } from './reviews/same-split.ts';
 import type { AlarmMonitor } from './monitoring/alarms.ts';
-import type { RunnerStartResult, RunnerStatus } from './runner-link.ts';
+import type { RunnerStartResult, RunnerStatus, RunOptions } from './runner-link.ts';
 import type { SweepController } from './sweeps/controller.ts';
 
 /** What the routers need from the runner side (RunnerBridge in the server, a fake in tests). */
 export interface RunnerControl {
   status(): RunnerStatus;
   /** Inserts the run (`record`) and hands it to the runner; throws when the runner cannot be reached. */
-  startRun(runId: string, graph: PipelineGraph, record: () => Promise<void>): Promise<RunnerStartResult>;
+  startRun(runId: string, graph: PipelineGraph, record: () => Promise<void>, options?: RunOptions): Promise<RunnerStartResult>;
   cancelRun(runId: string): Promise<{ cancelled: boolean }>;
   /** Calls `listener` when a run's final status is stored (RunnerBridge); without it, waiters poll the row. */
   onRunEnded?(listener: (runId: string, status: string) => void): () => void;

@@ -34,7 +34,8 @@ export interface TrainBatchEvent {
 }
 
 export type RunEventBody =
-  | { type: 'run.started'; backend: string; device: string }
+  /** `runnerId`: the runner that holds the run (stamped by the runner; one of several in cluster mode). */
+  | { type: 'run.started'; backend: string; device: string; runnerId?: string }
   | { type: 'node.started'; nodeId: string; nodeType: string }
   | {
       type: 'node.cached';

@@ -25,6 +25,10 @@ export const runsRouter = {
         /** The template (version) the editor's document comes from, when it is the template itself or is linked to one. */
         templateId: z.string().min(1).optional(),
         templateVersionId: z.string().min(1).optional(),
+        /** Cluster mode (REDIS_URL): place in the shared queue, a GPU runner, one retry when the runner dies. */
+        priority: z.enum(['high', 'normal', 'low']).optional(),
+        requires: z.array(z.literal('gpu')).max(1).optional(),
+        retryOnLoss: z.boolean().optional(),
       }),
     )
     .mutation(async ({ ctx, input }) => {
@@ -34,7 +38,8 @@ export const runsRouter = {
       const source = await resolveRunSource(ctx.repo, input);
       // A deploy node left at "defect-model" registers its model under the pipeline's (or template's) name.
       const graph = nameDeployNodes(pinned, source.sourceName);
-      const result = await submitRun(ctx, { graph, source });
+      const { priority, requires, retryOnLoss } = input;
+      const result = await submitRun(ctx, { graph, source, queue: { priority, requires, retryOnLoss } });
       return result.ok
         ? { ok: true as const, runId: result.runId, position: result.position }
         : { ok: false as const, runId: result.runId, errors: result.errors };
