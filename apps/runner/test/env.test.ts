@@ -8,6 +8,15 @@ describe('readEnv', () => {
     expect(() => readEnv({ RUNNER_TOKEN: 'short' })).toThrow(/RUNNER_TOKEN must be at least 16 characters/);
   });
 
+  it('cluster mode (REDIS_URL) needs no RUNNER_TOKEN, checks the URL and reads the lock settings', () => {
+    const env = readEnv({ REDIS_URL: 'redis://10.0.0.5:6379', RUNNER_LOCK_MS: '5000', RUNNER_STALLED_CHECK_MS: '1000' });
+    expect(env.cluster).toEqual({ redisUrl: 'redis://10.0.0.5:6379', lockMs: 5000, stalledCheckMs: 1000 });
+    expect(env.token.length).toBeGreaterThanOrEqual(16);
+    expect(readEnv({ RUNNER_TOKEN: 'x'.repeat(16) }).cluster).toBeUndefined();
+    expect(() => readEnv({ REDIS_URL: 'http://nope' })).toThrow(/REDIS_URL must look like redis:\/\/host:6379/);
+    expect(() => readEnv({ REDIS_URL: 'redis://h:1', RUNNER_LOCK_MS: '10' })).toThrow(/RUNNER_LOCK_MS/);
+  });
+
   it('fills defaults and resolves DATA_DIR against the repo root', () => {
     const env = readEnv({ RUNNER_TOKEN: 'x'.repeat(16) });
     const root = findRepoRoot();

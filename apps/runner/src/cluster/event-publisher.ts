@@ -62,9 +62,10 @@ export class EventPublisher {
     }
     // ioredis queues commands while reconnecting (maxRetriesPerRequest: null): a Redis restart delays, never drops.
     const outcome = await appendEvent(this.opts.redis, event.runId, event, { seq: event.seq, holder });
-    if (outcome.ok || outcome.reason === 'finished') return;
-    if (outcome.reason === 'fenced') {
-      this.opts.log(`run ${event.runId}: another runner holds this run now; stopping it here (event ${event.seq} not sent)`);
+    if (outcome.ok) return;
+    if (outcome.reason === 'fenced' || (outcome.reason === 'finished' && event.type !== 'run.finished')) {
+      // Another attempt holds the run, or has already ended it: this one only wastes a slot.
+      this.opts.log(`run ${event.runId}: another runner holds or ended this run; stopping it here (event ${event.seq} not sent)`);
       this.holders.delete(event.runId);
       this.opts.onFenced(event.runId);
       return;
