@@ -30,6 +30,8 @@ export interface StartAppOptions {
   sampleData?: boolean;
   /** How long to wait for "defectflow web on …". */
   startTimeoutMs?: number;
+  /** The command that starts the server (default `node --import tsx server.ts` in apps/web), e.g. a systemd unit's ExecStart. */
+  command?: { file: string; args: string[]; cwd: string };
 }
 
 export interface AppHandle {
@@ -89,8 +91,9 @@ export async function startApp(options: StartAppOptions = {}): Promise<AppHandle
       failed = rej;
     });
     // `--import tsx` resolves from the cwd (apps/web → the root node_modules), like scripts/start.sh.
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'server.ts'], {
-      cwd: WEB_DIR,
+    const command = options.command ?? { file: process.execPath, args: ['--import', 'tsx', 'server.ts'], cwd: WEB_DIR };
+    const proc = spawn(command.file, command.args, {
+      cwd: command.cwd,
       env: {
         ...process.env,
         NODE_ENV: 'production',

@@ -93,7 +93,9 @@ export function findRepoRoot(start = path.dirname(fileURLToPath(import.meta.url)
 
 /** Parses the environment; throws one Error whose message names every bad variable. */
 export function readEnv(source: NodeJS.ProcessEnv = process.env): RunnerEnv {
-  const parsed = EnvSchema.safeParse(source);
+  // An empty variable (`RUNNER_TOKEN=` in a unit file or compose env) means unset, as for the web server.
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== ''));
+  const parsed = EnvSchema.safeParse(cleaned);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
     throw new Error(`Invalid runner environment:\n${lines.join('\n')}`);

@@ -30,6 +30,14 @@ export function useRunnerStatus(): RunnerStatus | undefined {
 /** "runner: connected · wasm · idle" / "runner: disconnected". */
 export function describeRunner(status: RunnerStatus | undefined): string {
   if (!status) return 'runner: …';
+  if (status.mode === 'cluster') {
+    if (!status.connected) return 'queue: Redis unreachable';
+    const runners = status.runners ?? [];
+    const busy = runners.filter((r) => r.running.length > 0).length;
+    const parts = [`runners: ${runners.length}`, runners.length ? `${busy} busy` : 'none connected'];
+    if (status.queue.length) parts.push(`${status.queue.length} queued`);
+    return parts.join(' · ');
+  }
   if (!status.connected) return 'runner: disconnected';
   const activity = status.busy ? (status.queue.length ? `busy, ${status.queue.length} queued` : 'busy') : 'idle';
   return ['runner: connected', status.backend, activity].filter(Boolean).join(' · ');

@@ -18,10 +18,16 @@ const LINKS = [
 
 export function RunnerBadge() {
   const status = useRunnerStatus();
-  const state = !status ? 'unknown' : status.connected ? (status.busy ? 'busy' : 'ok') : 'down';
-  const title = status
-    ? [status.url, status.device, status.currentRunId ? `running ${status.currentRunId}` : null].filter(Boolean).join(' · ')
-    : 'checking the runner…';
+  const noRunners = status?.mode === 'cluster' && (status.runners ?? []).length === 0;
+  const state = !status ? 'unknown' : status.connected && !noRunners ? (status.busy ? 'busy' : 'ok') : 'down';
+  const title = !status
+    ? 'checking the runner…'
+    : status.mode === 'cluster'
+      ? // One line per runner: what it is and what it runs.
+        (status.runners ?? [])
+          .map((r) => `${r.runnerId} on ${r.host}: ${r.backend}, ${r.running.length}/${r.concurrency} running`)
+          .join('\n') || 'no runner has announced itself to the queue'
+      : [status.url, status.device, status.currentRunId ? `running ${status.currentRunId}` : null].filter(Boolean).join(' · ');
   return (
     <span className={`df-runner-badge df-runner-${state}`} data-testid="runner-badge" title={title}>
       <span className="df-dot" aria-hidden="true" />

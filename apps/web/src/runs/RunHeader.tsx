@@ -9,6 +9,7 @@ import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useEffect, useState } from 'react';
 import { NEEDS_ADMIN, NEEDS_ENGINEER, useMe } from '../client/auth.ts';
+import { useRunnerStatus } from '../client/runner-status.ts';
 import { useTRPC } from '../client/trpc.ts';
 import { Modal } from '../editor/Modal.tsx';
 import { formatDateTime, shortId } from './format.ts';
@@ -21,6 +22,35 @@ interface RunRow {
   createdAt?: string | Date;
   /** Set when the run is a trial (or the final run) of a sweep. */
   sweep?: { id: string; name: string; role: 'trial' | 'final'; index: number } | null;
+  /** The runner that holds (held) the run, once it started. */
+  runnerId?: string | null;
+  backend?: string | null;
+}
+
+/**
+ * Where the run is: its place in the queue while it waits (the shared queue of every runner in cluster mode), then
+ * the runner that holds it.
+ */
+function RunPlacement({ run }: { run: RunRow }) {
+  const status = useRunnerStatus();
+  if (run.status === 'queued') {
+    const index = status?.queue.indexOf(run.id) ?? -1;
+    const runners = status?.mode === 'cluster' ? (status.runners ?? []).length : null;
+    const where = status?.mode === 'cluster' ? 'in the shared queue' : 'in the runner\'s queue';
+    return (
+      <span data-testid="run-placement">
+        {index >= 0 ? `queued: position ${index + 1} of ${status?.queue.length} ${where}` : 'queued'}
+        {runners === 0 ? ' · no runner is connected: it starts when one joins' : ''}
+      </span>
+    );
+  }
+  if (!run.runnerId) return null;
+  return (
+    <span data-testid="run-placement">
+      {run.status === 'running' ? 'running on' : 'ran on'} runner <code>{run.runnerId}</code>
+      {run.backend ? ` (${run.backend})` : ''}
+    </span>
+  );
 }
 
 export function RunHeader({ run }: { run: RunRow }) {
@@ -75,6 +105,7 @@ export function RunHeader({ run }: { run: RunRow }) {
           </span>
         ) : null}
         {run.createdAt ? <span>created {formatDateTime(run.createdAt)}</span> : null}
+        <RunPlacement run={run} />
         {l?.productLine ? (
           <span>
             product line <Link href={`/product-lines/${encodeURIComponent(l.productLine.id)}`}>{l.productLine.name}</Link>
