@@ -1,5 +1,5 @@
 import type { RunEvent } from '@defectflow/nodes';
-import { createTRPCClient, httpBatchLink } from '@trpc/client';
+import { createTRPCClient, httpBatchLink, httpLink } from '@trpc/client';
 import { io, type ManagerOptions, type SocketOptions } from 'socket.io-client';
 import { createHttpsFetch } from './https-fetch.ts';
 import type { RunnerCapabilities, RunnerRouter } from './router.ts';
@@ -7,6 +7,23 @@ import type { SubscribeAllPayload, SubscribePayload } from './sockets.ts';
 
 export type { RunEvent } from '@defectflow/nodes';
 export type { RunnerCapabilities, RunnerRouter, StartRunResult } from './router.ts';
+export type { BackboneInspection, BackboneMeasurement } from './predict/backbones.ts';
+export type { DecisionCall, DriftCall, HeatMap, Prediction, PredictRequest, PredictResponse } from './predict/types.ts';
+
+/**
+ * A plain tRPC client of the runner (no socket): one HTTP request per call (httpLink, never batched, so a quick
+ * prediction never waits for a slow one sharing its batch). What the web server's prediction transport uses.
+ */
+export function createRunnerTrpc(opts: Pick<RunnerClientOptions, 'url' | 'token' | 'ca'>) {
+  const base = opts.url.replace(/\/+$/, '');
+  const authorization = `Bearer ${opts.token}`;
+  const https = base.startsWith('https:') ? createHttpsFetch({ ca: opts.ca }) : null;
+  return createTRPCClient<RunnerRouter>({
+    links: [httpLink({ url: `${base}/trpc`, headers: () => ({ authorization }), fetch: https?.fetch })],
+  });
+}
+
+export type RunnerTrpc = ReturnType<typeof createRunnerTrpc>;
 
 export interface RunnerClientOptions {
   /** Runner base URL, e.g. http://127.0.0.1:3100, or https://gpu-box:3100 (RUNNER_TLS_CERT on the runner). */

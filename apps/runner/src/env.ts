@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import type { PredictLimits } from './predict/types.ts';
 import { RUNNER_ID_PATTERN } from './runner-id.ts';
 
 /** The runner's configuration. This module is the only reader of process.env in apps/runner. */
@@ -43,6 +44,14 @@ const EnvSchema = z.object({
   FEATURE_CACHE_MEMORY_BYTES: z.coerce.number().int().min(0).default(512 * 1024 ** 2),
   /** Images over this many pixels are reported unreadable instead of decoded (the engine's IMAGE_MAX_PIXELS default). */
   IMAGE_MAX_PIXELS: z.coerce.number().int().min(1).default(100_000_000),
+  /** Prediction requests waiting for the prediction worker (the one running included); one more is refused as busy. */
+  PREDICT_MAX_QUEUE: z.coerce.number().int().min(1).max(10_000).default(8),
+  /** Images per prediction request. */
+  PREDICT_MAX_IMAGES: z.coerce.number().int().min(1).max(10_000).default(32),
+  /** Bytes per predicted image (a larger one gets its own error). */
+  PREDICT_MAX_IMAGE_BYTES: z.coerce.number().int().min(1).default(20 * 1024 ** 2),
+  /** Models the prediction worker keeps loaded (least recently used unloaded first). */
+  PREDICT_MAX_MODELS: z.coerce.number().int().min(1).max(100).default(3),
   /** PEM certificate and key files: serve https (the web server then needs RUNNER_URL=https://… and, for a
    * self-signed certificate, RUNNER_CA). */
   RUNNER_TLS_CERT: z.string().min(1).optional(),
@@ -69,6 +78,8 @@ export interface RunnerEnv {
   outputCacheEntries: number;
   /** FEATURE_CACHE_MAX_BYTES, FEATURE_CACHE_MEMORY_BYTES and IMAGE_MAX_PIXELS, as the nodes take them. */
   limits: { featureCacheMaxBytes: number; featureCacheMemoryBytes: number; imageMaxPixels: number };
+  /** PREDICT_MAX_QUEUE / _IMAGES / _IMAGE_BYTES / _MODELS and IMAGE_MAX_PIXELS (predict/). */
+  predict: PredictLimits;
   /** PEM text of RUNNER_TLS_CERT / RUNNER_TLS_KEY: serve https. */
   tls?: { cert: string; key: string };
 }
@@ -138,6 +149,13 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): RunnerEnv {
       featureCacheMaxBytes: env.FEATURE_CACHE_MAX_BYTES,
       featureCacheMemoryBytes: env.FEATURE_CACHE_MEMORY_BYTES,
       imageMaxPixels: env.IMAGE_MAX_PIXELS,
+    },
+    predict: {
+      maxQueue: env.PREDICT_MAX_QUEUE,
+      maxImages: env.PREDICT_MAX_IMAGES,
+      maxImageBytes: env.PREDICT_MAX_IMAGE_BYTES,
+      maxModels: env.PREDICT_MAX_MODELS,
+      maxPixels: env.IMAGE_MAX_PIXELS,
     },
     tls:
       env.RUNNER_TLS_CERT && env.RUNNER_TLS_KEY

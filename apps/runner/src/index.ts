@@ -5,3 +5,4 @@ export { RunQueue } from './queue.ts';
 export type { RunnerCapabilities, RunnerRouter, StartRunResult } from './router.ts';
 export { createRunnerServer, type ExecuteFn, type RunnerServer, type RunnerServerOptions } from './server.ts';
 export type { SubscribeAllPayload, SubscribePayload } from './sockets.ts';
+export * from './predict/index.ts';

@@ -2,6 +2,8 @@ import type { GraphError, RunEvent } from '@defectflow/nodes';
 import { initTRPC, TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { RUN_ID_PATTERN } from './event-log.ts';
+import type { BackboneInspection, BackboneMeasurement } from './predict/backbones.ts';
+import type { PredictResponse } from './predict/types.ts';
 
 export interface RunnerCapabilities {
   version: string;
@@ -29,6 +31,10 @@ export interface RunnerCore {
   start(runId: string, graph: unknown): StartRunResult;
   cancel(runId: string): boolean;
   events(runId: string, since: number): RunEvent[];
+  /** predict/handler.ts (request validated there); throws TRPCError with the code of its refusal. */
+  predict(request: unknown): Promise<PredictResponse>;
+  backboneCutPoints(name: string): Promise<BackboneInspection>;
+  backboneMeasure(name: string, images: number): Promise<BackboneMeasurement>;
 }
 
 export interface RunnerContext {
@@ -48,6 +54,8 @@ const authed = t.procedure.use(({ ctx, next }) => {
 
 const RunId = z.string().regex(RUN_ID_PATTERN, 'runId must be 1-128 characters of [A-Za-z0-9_.-], not starting with . _ or -');
 
+const BackboneName = z.string().min(1).max(80);
+
 export function createRunnerRouter(core: RunnerCore) {
   return t.router({
     capabilities: authed.query(() => core.capabilities()),
@@ -63,6 +71,16 @@ export function createRunnerRouter(core: RunnerCore) {
       events: authed
         .input(z.object({ runId: RunId, since: z.number().int().min(0).default(0) }))
         .query(({ input }) => core.events(input.runId, input.since)),
+    }),
+    /** Predicts images with an exported model folder of DATA_DIR/models (PredictRequest, predict/types.ts). */
+    predict: authed.input(z.unknown()).mutation(({ input }) => core.predict(input)),
+    backbones: t.router({
+      /** Cut points with shapes, parameters and settings of DATA_DIR/backbones/<name> (ONNX Runtime). */
+      cutPoints: authed.input(z.object({ name: BackboneName })).query(({ input }) => core.backboneCutPoints(input.name)),
+      /** images/s through ONNX Runtime on this machine (a few random images). */
+      measure: authed
+        .input(z.object({ name: BackboneName, images: z.int().min(8).max(256).default(16) }))
+        .mutation(({ input }) => core.backboneMeasure(input.name, input.images)),
     }),
   });
 }

@@ -11,6 +11,10 @@ import { bearerToken, tokenMatches } from './auth.ts';
 import { initRunnerBackend, type RunnerBackend } from './backend.ts';
 import type { BackendPreference } from './env.ts';
 import { EventLog, type EventLogOptions } from './event-log.ts';
+import { type BackboneDeps, BackboneError, backbonesDirOf, inspectBackbone, measureBackbone } from './predict/backbones.ts';
+import { handlePredictRequest, type PredictDeps } from './predict/handler.ts';
+import { createPredictQueue } from './predict/queue.ts';
+import { DEFAULT_PREDICT_LIMITS, PredictBusyError, PredictInputError, type PredictLimits, PredictModelNotFoundError } from './predict/types.ts';
 import { RunQueue } from './queue.ts';
 import { resolveRunnerId } from './runner-id.ts';
 import { createRunnerRouter, type RunnerCapabilities, type RunnerCore } from './router.ts';
@@ -52,7 +56,14 @@ export interface RunnerServerOptions {
   /** Feature cache and image decode limits handed to every node (FEATURE_CACHE_*, IMAGE_MAX_PIXELS). */
   limits?: RuntimeLimits;
   /** Cluster mode (REDIS_URL): take runs from the BullMQ queue and publish events to Redis as well. */
-  cluster?: Pick<ClusterWorkerOptions, 'redisUrl' | 'lockMs' | 'stalledCheckMs' | 'beforeAppend' | 'prepareRun' | 'predict'>;
+  cluster?: Pick<ClusterWorkerOptions, 'redisUrl' | 'lockMs' | 'stalledCheckMs' | 'beforeAppend' | 'prepareRun'>;
+  /** Prediction limits (PREDICT_* and IMAGE_MAX_PIXELS); the defaults of env.ts when absent. */
+  predict?: Partial<PredictLimits>;
+  /** Where model folders are read for predictions (default DATA_DIR/models; tests point it elsewhere). */
+  predictModelsDir?: string;
+  /** Cluster mode: fetch a model folder / backbone file before it is read (predict/handler.ts, backbones.ts). */
+  ensureModel?: PredictDeps['ensureModel'];
+  ensureBackbone?: BackboneDeps['ensureBackbone'];
 }
 
 export interface RunnerServer {
@@ -108,6 +119,22 @@ async function loadRuntime(executeFn: ExecuteFn | undefined, maxEntries: number)
     cache: runtime.createOutputCache({ maxEntries }),
     runFns: runtime.nodeRunFunctions,
   };
+}
+
+/** Prediction and backbone refusals as tRPC errors with their meaning; anything else keeps its message. */
+async function asTrpcError<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof TRPCError) throw err;
+    const message = err instanceof Error ? err.message : String(err);
+    if (err instanceof PredictBusyError) throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message, cause: err });
+    if (err instanceof PredictInputError) throw new TRPCError({ code: 'BAD_REQUEST', message, cause: err });
+    if (err instanceof PredictModelNotFoundError) throw new TRPCError({ code: 'NOT_FOUND', message, cause: err });
+    if (err instanceof BackboneError) throw new TRPCError({ code: err.status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST', message, cause: err });
+    // The engine's own failures (a model that does not load, a file that is not ONNX): said as they are.
+    throw new TRPCError({ code: 'UNPROCESSABLE_CONTENT', message, cause: err });
+  }
 }
 
 /** One node:http server: tRPC at /trpc and socket.io at /socket.io, both behind RUNNER_TOKEN. */
@@ -171,7 +198,7 @@ export async function createRunnerServer(opts: RunnerServerOptions): Promise<Run
     };
   };
 
-  const core: RunnerCore = {
+  const runCore: Omit<RunnerCore, 'predict' | 'backboneCutPoints' | 'backboneMeasure'> = {
     capabilities,
     start(runId, graph) {
       const validation = validateGraph(graph);
@@ -186,8 +213,26 @@ export async function createRunnerServer(opts: RunnerServerOptions): Promise<Run
     events: (runId, since): RunEvent[] => eventLog.read(runId, since),
   };
 
+  const predictLimits: PredictLimits = { ...DEFAULT_PREDICT_LIMITS, ...opts.predict };
+  const predictQueue = createPredictQueue(predictLimits);
+  const predictDeps: PredictDeps = {
+    modelsDir: opts.predictModelsDir ?? dirs.modelsDir,
+    queue: predictQueue,
+    limits: predictLimits,
+    ensureModel: opts.ensureModel,
+  };
+  const backboneDeps: BackboneDeps = { backbonesDir: backbonesDirOf(opts.dataDir), ensureBackbone: opts.ensureBackbone };
+  const core: RunnerCore = {
+    ...runCore,
+    predict: (request) => asTrpcError(() => handlePredictRequest(request, predictDeps)),
+    backboneCutPoints: (name) => asTrpcError(() => inspectBackbone(backboneDeps, name)),
+    backboneMeasure: (name, images) => asTrpcError(() => measureBackbone(backboneDeps, name, images)),
+  };
+
   const trpcHandler = createHTTPHandler({
     router: createRunnerRouter(core),
+    // A prediction request carries up to PREDICT_MAX_IMAGES images of PREDICT_MAX_IMAGE_BYTES, base64 (4/3).
+    maxBodySize: Math.ceil((predictLimits.maxImages * predictLimits.maxImageBytes * 4) / 3) + 4 * 1024 ** 2,
     basePath: '/trpc/',
     createContext: ({ req }) => ({ authorized: tokenMatches(opts.token, bearerToken(req.headers.authorization)) }),
   });
@@ -224,6 +269,14 @@ export async function createRunnerServer(opts: RunnerServerOptions): Promise<Run
         queue,
         eventLog,
         log,
+        // Predictions and backbone inspection from the web servers' df-predict jobs, as the tRPC procedures answer them.
+        serve: (name, data) => {
+          if (name === 'predict') return handlePredictRequest(data as Parameters<typeof handlePredictRequest>[0], predictDeps);
+          const { name: backbone, images } = data as { name: string; images?: number };
+          if (name === 'cutPoints') return inspectBackbone(backboneDeps, backbone);
+          if (name === 'measure') return measureBackbone(backboneDeps, backbone, images ?? 16);
+          throw new Error(`unknown request "${name}"`);
+        },
       })
     : null;
 
@@ -240,6 +293,7 @@ export async function createRunnerServer(opts: RunnerServerOptions): Promise<Run
       closing ??= (async () => {
         // Cluster: the job workers stop taking runs and return once the run queue has ended the running ones.
         await Promise.all([cluster?.close(), queue.shutdown(opts.cancelGraceMs ?? 5000)]);
+        await predictQueue.close();
         // Give the final run.finished events a moment to leave before the sockets close.
         await new Promise((r) => setTimeout(r, 50));
         await new Promise<void>((resolve) => {

@@ -33,7 +33,14 @@ describe('readEnv', () => {
       limits: { featureCacheMaxBytes: 4 * 1024 ** 3, featureCacheMemoryBytes: 512 * 1024 ** 2, imageMaxPixels: 100_000_000 },
       runnerId: undefined,
       cancelDeadlineMs: 60_000,
+      predict: { maxQueue: 8, maxImages: 32, maxImageBytes: 20 * 1024 ** 2, maxModels: 3, maxPixels: 100_000_000 },
     });
+  });
+
+  it('takes the prediction limits (PREDICT_*), refusing bad ones by name', () => {
+    const env = readEnv({ RUNNER_TOKEN: 'x'.repeat(16), PREDICT_MAX_QUEUE: '2', PREDICT_MAX_IMAGES: '4', PREDICT_MAX_IMAGE_BYTES: '1000', PREDICT_MAX_MODELS: '1', IMAGE_MAX_PIXELS: '5000' });
+    expect(env.predict).toEqual({ maxQueue: 2, maxImages: 4, maxImageBytes: 1000, maxModels: 1, maxPixels: 5000 });
+    expect(() => readEnv({ RUNNER_TOKEN: 'x'.repeat(16), PREDICT_MAX_QUEUE: '0', PREDICT_MAX_MODELS: 'many' })).toThrow(/PREDICT_MAX_QUEUE[\s\S]*PREDICT_MAX_MODELS/);
   });
 
   it('takes RUNNER_ID and RUNNER_CANCEL_DEADLINE_S, refusing bad ones by name', () => {

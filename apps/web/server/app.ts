@@ -18,6 +18,7 @@ import { createDatasetUploadRoutes } from './datasets/upload.ts';
 import { createFileRoutes } from './http-files.ts';
 import { consoleLogger, errorMessage, type Logger } from './log.ts';
 import { createPredictor } from './predict.ts';
+import { trpcPredictTransport } from './predict-transport.ts';
 import { createPredictionApiRoutes } from './predictions/api-routes.ts';
 import { PredictionLog } from './predictions/log.ts';
 import { AlarmMonitor } from './monitoring/alarms.ts';
@@ -176,8 +177,15 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
     });
     const uploadRoutes = createDatasetUploadRoutes({ repo: db.repo, datasetsRoot: env.datasetsRoot, log, limits: env.uploads });
     cleanups.push(() => uploadRoutes.close()); // the idle-upload sweep timer
-    const backboneUpload = createBackboneUploadRoute({ dataDir: env.dataDir, maxBytes: env.backboneUploadMaxBytes, log });
-    const predictor = createPredictor({ ...env.predict, maxPixels: env.imageMaxPixels });
+    // Predictions and ONNX inspection run in the runner (this process loads neither TF.js nor ONNX Runtime).
+    const predictTransport = trpcPredictTransport({
+      url: embedded ? embedded.url : link.url,
+      token: env.runnerToken,
+      ca: env.runnerCa,
+      timeoutMs: env.predict.timeoutMs,
+    });
+    const backboneUpload = createBackboneUploadRoute({ dataDir: env.dataDir, maxBytes: env.backboneUploadMaxBytes, log, inspector: predictTransport });
+    const predictor = createPredictor({ transport: predictTransport, modelsDir: env.modelsDir, limits: env.predict });
     cleanups.push(() => predictor.close());
     const predictionApi = createPredictionApiRoutes({
       repo: db.repo,
@@ -244,6 +252,7 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
       sweeps,
       paths: { dataDir: env.dataDir, datasetsRoot: env.datasetsRoot, modelsDir: env.modelsDir },
       predict: predictor.predict,
+      backbones: predictTransport,
       predictionLog,
       alarms,
       sameSplit: new SameSplitScorer({

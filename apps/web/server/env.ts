@@ -65,12 +65,12 @@ const EnvSchema = z
     IMAGE_MAX_PIXELS: count.default(IMAGE_MAX_PIXELS), // the engine's default, shared with the runner
     /** Disk bytes of cached thumbnails (DATA_DIR/cache/thumbs); the least recently used go first. */
     THUMB_CACHE_MAX_BYTES: count.default(256 * MiB),
-    /** Prediction requests waiting for the prediction worker (the one running included). */
-    PREDICT_MAX_QUEUE: count.max(10_000).default(8),
+    /** Images per prediction request and bytes per image, checked here before a request goes to the runner (the
+     * runner reads the same variables, with PREDICT_MAX_QUEUE and PREDICT_MAX_MODELS: apps/runner/src/env.ts). */
     PREDICT_MAX_IMAGES: count.max(10_000).default(32),
     PREDICT_MAX_IMAGE_BYTES: count.default(20 * MiB),
-    /** Models the prediction worker keeps loaded (least recently used unloaded first). */
-    PREDICT_MAX_MODELS: count.max(100).default(3),
+    /** A prediction (or backbone inspection) the runner has not answered by then fails as unavailable (503). */
+    PREDICT_TIMEOUT_MS: count.max(3_600_000).default(120_000),
     /** Hyperparameter sweeps this web server drives at once (server/sweeps/); another start is refused, naming it. */
     SWEEP_MAX_RUNNING: count.max(1_000).default(4),
     /** Prediction API (/api/v1/…/predict) requests per API token (or user) per minute. */
@@ -211,8 +211,8 @@ export interface WebEnv {
   backboneUploadMaxBytes: number;
   imageMaxPixels: number;
   thumbCacheMaxBytes: number;
-  /** The prediction worker (predict.ts). */
-  predict: { maxQueue: number; maxImages: number; maxImageBytes: number; maxModels: number };
+  /** Prediction requests (predict.ts; the queue and loaded models are the runner's). */
+  predict: { maxImages: number; maxImageBytes: number; timeoutMs: number };
   /** SWEEP_MAX_RUNNING: sweeps driven at once. */
   sweepMaxRunning: number;
   /** Prediction API requests per token (or user) per minute (PREDICT_RATE_PER_MIN). */
@@ -317,10 +317,9 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     imageMaxPixels: e.IMAGE_MAX_PIXELS,
     thumbCacheMaxBytes: e.THUMB_CACHE_MAX_BYTES,
     predict: {
-      maxQueue: e.PREDICT_MAX_QUEUE,
       maxImages: e.PREDICT_MAX_IMAGES,
       maxImageBytes: e.PREDICT_MAX_IMAGE_BYTES,
-      maxModels: e.PREDICT_MAX_MODELS,
+      timeoutMs: e.PREDICT_TIMEOUT_MS,
     },
     sweepMaxRunning: e.SWEEP_MAX_RUNNING,
     predictRatePerMin: e.PREDICT_RATE_PER_MIN,

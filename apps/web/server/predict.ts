@@ -1,40 +1,21 @@
 /**
- * models.predict, off the main thread: one long-lived worker thread (predict-worker.ts) holds TensorFlow.js and
- * the loaded models, so the web server's event loop keeps answering while a prediction computes.
- * Requests run one at a time in arrival order; past PREDICT_MAX_QUEUE waiting (the running one included) a
- * request is refused at once with PredictBusyError. Per request: at most PREDICT_MAX_IMAGES images (else
- * PredictInputError); an image over PREDICT_MAX_IMAGE_BYTES, empty, unreadable or over IMAGE_MAX_PIXELS gets
- * its own error in the answer while the others are predicted. A crashed worker fails its request and is
- * started again for the next one.
+ * models.predict, the prediction API, same-split scoring and heat maps, as the web server sees them: a PredictFn
+ * that hands the images to a runner through a PredictTransport (predict-transport.ts). The web server loads no
+ * TensorFlow.js: the runner's prediction worker does (apps/runner/src/predict/: the queue, PREDICT_MAX_QUEUE and
+ * PREDICT_MAX_MODELS, IMAGE_MAX_PIXELS, per-image decode errors, a crashed worker restarted).
+ * What can be checked without TF is checked here, before anything crosses the wire: more than PREDICT_MAX_IMAGES
+ * images → PredictInputError; an empty image or one over PREDICT_MAX_IMAGE_BYTES gets its own error and is not sent.
  */
-import { Worker } from 'node:worker_threads';
+import path from 'node:path';
+import type { PredictTransport } from './predict-transport.ts';
 import type { Prediction, PredictFn, PredictImage } from './trpc.ts';
 
 export interface PredictorLimits {
-  /** Requests waiting or running (PREDICT_MAX_QUEUE). */
-  maxQueue: number;
   /** Images per request (PREDICT_MAX_IMAGES). */
   maxImages: number;
   /** Bytes per image (PREDICT_MAX_IMAGE_BYTES). */
   maxImageBytes: number;
-  /** Models kept loaded in the worker (PREDICT_MAX_MODELS). */
-  maxModels: number;
-  /** Pixels per decoded image (IMAGE_MAX_PIXELS). */
-  maxPixels: number;
 }
-
-/** What the worker gets: the images, or an error already known for one (too large, empty). */
-export interface PredictRequest {
-  id: number;
-  modelDir: string;
-  images: Array<{ name: string; data: Uint8Array; error?: string }>;
-  /** Add each prediction's class activation map (the heat map of the enlarged view). */
-  heatmap?: boolean;
-  maxModels: number;
-  maxPixels: number;
-}
-
-export type PredictResponse = { id: number; predictions: Prediction[] } | { id: number; error: string };
 
 export class PredictBusyError extends Error {
   constructor(message: string) {
@@ -50,115 +31,85 @@ export class PredictInputError extends Error {
   }
 }
 
-interface Job {
-  request: PredictRequest;
-  resolve(predictions: Prediction[]): void;
-  reject(err: Error): void;
+/** The runner cannot be reached, is restarting, or did not answer in time: 503, try again. */
+export class PredictUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PredictUnavailableError';
+  }
 }
 
 export interface Predictor {
   predict: PredictFn;
-  /** Requests waiting or running. */
+  /** Requests sent to the runner and not yet answered. */
   readonly pending: number;
   close(): Promise<void>;
+}
+
+export interface PredictorOptions {
+  transport: PredictTransport;
+  /** The web server's DATA_DIR/models: model folders are sent relative to it (the runner has its own). */
+  modelsDir: string;
+  limits: PredictorLimits;
 }
 
 function formatMiB(n: number): string {
   return `${(n / 1024 ** 2).toFixed(1)} MiB`;
 }
 
-export function createPredictor(limits: PredictorLimits): Predictor {
-  const waiting: Job[] = [];
-  let running: Job | null = null;
-  let worker: Worker | null = null;
-  let nextId = 1;
+/** The image's own error when it is empty or too large; null when it goes to the runner. */
+function localError(image: PredictImage, maxImageBytes: number): string | null {
+  if (image.data.length === 0) return 'the file is empty';
+  if (image.data.length > maxImageBytes) {
+    return `the file is ${formatMiB(image.data.length)}; the limit is ${formatMiB(maxImageBytes)} (PREDICT_MAX_IMAGE_BYTES)`;
+  }
+  return null;
+}
+
+export function createPredictor(opts: PredictorOptions): Predictor {
+  const { limits } = opts;
+  const inFlight = new Set<AbortController>();
   let closed = false;
 
-  const startWorker = (): Worker => {
-    const w = new Worker(new URL('./predict-worker-boot.mjs', import.meta.url), {
-      workerData: { entry: new URL('./predict-worker.ts', import.meta.url).href },
-    });
-    w.unref(); // an idle worker never keeps the process alive
-    w.on('message', (res: PredictResponse) => {
-      const job = running;
-      if (!job || job.request.id !== res.id) return;
-      running = null;
-      if ('error' in res) job.reject(new Error(res.error));
-      else job.resolve(res.predictions);
-      pump();
-    });
-    const lost = (why: string) => {
-      if (worker !== w) return;
-      worker = null;
-      const job = running;
-      running = null;
-      job?.reject(new Error(`the prediction worker stopped (${why}); try again`));
-      pump();
-    };
-    w.on('error', (err) => lost(err.message));
-    w.on('exit', (code) => lost(`exit code ${code}`));
-    return w;
-  };
-
-  const pump = () => {
-    if (running || closed) return;
-    const job = waiting.shift();
-    if (!job) return;
-    running = job;
-    worker ??= startWorker();
-    const buffers = job.request.images.map((i) => i.data.buffer as ArrayBuffer);
-    worker.postMessage(job.request, [...new Set(buffers)]);
-  };
-
-  const predict: PredictFn = (modelDir, images, options = {}) => {
-    if (closed) return Promise.reject(new Error('the prediction worker is shut down'));
+  const predict: PredictFn = async (modelDir, images, options = {}) => {
+    if (closed) throw new Error('the web server is shutting down');
     if (images.length > limits.maxImages) {
-      return Promise.reject(
-        new PredictInputError(`${images.length} images sent; the limit is ${limits.maxImages} per request (PREDICT_MAX_IMAGES)`),
-      );
+      throw new PredictInputError(`${images.length} images sent; the limit is ${limits.maxImages} per request (PREDICT_MAX_IMAGES)`);
     }
-    const pending = waiting.length + (running ? 1 : 0);
-    if (pending >= limits.maxQueue) {
-      return Promise.reject(
-        new PredictBusyError(
-          `The prediction worker is busy: ${pending} requests are waiting or running (limit PREDICT_MAX_QUEUE=${limits.maxQueue}); try again shortly`,
-        ),
-      );
+    const folder = path.relative(path.resolve(opts.modelsDir), path.resolve(modelDir));
+    if (folder === '' || folder.startsWith('..') || path.isAbsolute(folder)) {
+      throw new PredictInputError(`the model folder ${modelDir} is not inside the models folder`);
     }
-    const request: PredictRequest = {
-      id: nextId++,
-      modelDir,
-      heatmap: options.heatmap === true,
-      maxModels: limits.maxModels,
-      maxPixels: limits.maxPixels,
-      images: images.map((image: PredictImage) => {
-        if (image.data.length === 0) return { name: image.name, data: new Uint8Array(0), error: 'the file is empty' };
-        if (image.data.length > limits.maxImageBytes) {
-          const error = `the file is ${formatMiB(image.data.length)}; the limit is ${formatMiB(limits.maxImageBytes)} (PREDICT_MAX_IMAGE_BYTES)`;
-          return { name: image.name, data: new Uint8Array(0), error };
-        }
-        return { name: image.name, data: new Uint8Array(image.data) }; // own copy: its buffer is transferred
-      }),
-    };
-    return new Promise<Prediction[]>((resolve, reject) => {
-      waiting.push({ request, resolve, reject });
-      pump();
-    });
+    const results: Prediction[] = images.map((image) => ({ name: image.name, error: localError(image, limits.maxImageBytes) ?? 'not predicted' }));
+    const sent = images.flatMap((image, k) => (localError(image, limits.maxImageBytes) === null ? [k] : []));
+    if (sent.length === 0) return results;
+    const controller = new AbortController();
+    inFlight.add(controller);
+    try {
+      const { predictions } = await opts.transport.predict(
+        {
+          modelId: options.modelId ?? folder.split(path.sep).join('/'),
+          modelDir: folder.split(path.sep).join('/'),
+          images: sent.map((k) => ({ name: images[k]?.name as string, data: (images[k] as PredictImage).data.toString('base64') })),
+          ...(options.heatmap ? { heatmap: true } : {}),
+        },
+        { signal: controller.signal },
+      );
+      for (const [i, k] of sent.entries()) results[k] = predictions[i] ?? { name: images[k]?.name as string, error: 'the runner returned no prediction' };
+      return results;
+    } finally {
+      inFlight.delete(controller);
+    }
   };
 
   return {
     predict,
     get pending() {
-      return waiting.length + (running ? 1 : 0);
+      return inFlight.size;
     },
     async close() {
       closed = true;
-      for (const job of waiting.splice(0)) job.reject(new Error('the web server is shutting down'));
-      const w = worker;
-      worker = null;
-      running?.reject(new Error('the web server is shutting down'));
-      running = null;
-      await w?.terminate();
+      for (const controller of inFlight) controller.abort(new Error('the web server is shutting down'));
     },
   };
 }

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Repositories } from '@defectflow/db';
 // Type only: the engine itself is loaded lazily below.
-import type { SampleDatasetKind as SampleKind } from '@defectflow/engine';
+import type { SampleDatasetKind as SampleKind } from '@defectflow/engine/data';
 import { createDefaultPipeline, type PipelineGraph, PipelineGraphSchema } from '@defectflow/nodes';
 import { errorMessage, type Logger } from './log.ts';
 
@@ -155,8 +155,8 @@ export async function ensureSampleDataset(
     }
     let generate: GenerateFn | undefined;
     try {
-      // Loaded lazily: the engine pulls in image libraries the web server otherwise never needs.
-      const engine = (await import('@defectflow/engine')) as { generateSampleDataset?: GenerateFn };
+      // The engine's data entry (sharp only, no TensorFlow.js / ONNX Runtime), loaded lazily: first start only.
+      const engine = (await import('@defectflow/engine/data')) as { generateSampleDataset?: GenerateFn };
       generate = engine.generateSampleDataset;
     } catch (err) {
       log.warn(`sample dataset skipped: the engine could not be loaded (${errorMessage(err)})`);

@@ -1,9 +1,11 @@
 /** tRPC setup of the web API: context, error mapping, the procedure builders the routers use. */
 import { isDatabaseUnreachable, type Repositories } from '@defectflow/db';
 import type { PipelineGraph } from '@defectflow/nodes';
+import type { Prediction } from '@defectflow/runner/client';
 import { initTRPC, TRPCError } from '@trpc/server';
 import { accessDenied, type Principal, type Role } from './auth/principal.ts';
 import type { AuthService, ClientMeta } from './auth/service.ts';
+import type { BackboneInspector } from './predict-transport.ts';
 import type { PredictionLog } from './predictions/log.ts';
 import type { SameSplitScorer } from './reviews/same-split.ts';
 import type { AlarmMonitor } from './monitoring/alarms.ts';
@@ -27,51 +29,19 @@ export interface PredictImage {
   data: Buffer;
 }
 
-/** Where the spatial head looked (engine classActivationMap: values 0..1, row-major), or why there is no map. */
-export type HeatMap =
-  | { label: string; confidence: number; width: number; height: number; values: number[]; fit: 'stretch' | 'letterbox' }
-  | { unavailable: string };
+// One image's answer and its parts: the runner's wire types (apps/runner/src/predict/types.ts), one definition.
+export type { DecisionCall, DriftCall, HeatMap, Prediction } from '@defectflow/runner/client';
 
 /**
- * The model's defect-vs-good rule applied to one image (engine decision.ts): defect score = 1 − p(goodClass);
- * `defect` when it is at least `threshold`. Absent when the model has no operating point (plain argmax).
- */
-export interface DecisionCall {
-  defect: boolean;
-  defectScore: number;
-  threshold: number;
-  goodClass: string;
-}
-
-/**
- * Input drift of one image (engine drift.ts): the k-NN distance of its pooled backbone features to the training
- * set's, and the model's threshold (the 99th percentile on its validation split). Absent for a model without one.
- */
-export interface DriftCall {
-  score: number;
-  threshold: number;
-  drifted: boolean;
-}
-
-/** One image's answer: its class, or why this file could not be predicted (named by the user's file name). */
-export type Prediction =
-  | {
-      name: string;
-      label: string;
-      confidence: number;
-      scores: Record<string, number>;
-      decision?: DecisionCall;
-      drift?: DriftCall;
-      heatmap?: HeatMap;
-      error?: undefined;
-    }
-  | { name: string; error: string };
-
-/**
- * Runs an exported model folder on images; the server wires the engine's predict function in. `heatmap: true` adds
+ * Runs an exported model folder on images (in a runner: predict.ts, predict-transport.ts). `heatmap: true` adds
  * each prediction's class activation map (meant for one image at a time: the enlarged view asks for it).
  */
-export type PredictFn = (modelDir: string, images: PredictImage[], options?: { heatmap?: boolean }) => Promise<Prediction[]>;
+export type PredictFn = (
+  modelDir: string,
+  images: PredictImage[],
+  /** `modelId`: the model's id as the runner should name it (and fetch it, in cluster mode); default its folder. */
+  options?: { heatmap?: boolean; modelId?: string },
+) => Promise<Prediction[]>;
 
 export interface WebContext {
   repo: Repositories;
@@ -80,6 +50,8 @@ export interface WebContext {
   sweeps: SweepController;
   paths: { dataDir: string; datasetsRoot: string; modelsDir: string };
   predict: PredictFn;
+  /** ONNX backbone cut points and throughput, computed by the runner (absent: the backbone routes refuse). */
+  backbones?: BackboneInspector;
   /** Where models.predict (the model page's drop-an-image) records its predictions. */
   predictionLog: PredictionLog;
   /** The monitoring alarm evaluator (absent in tests that do not need it). */

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackboneUploadRoute } from '../server/backbones/upload.ts';
 import { silentLogger } from '../server/log.ts';
 import { FakeRunnerControl, makeCaller, memoryDb, tempDir } from './helpers.ts';
+import { inProcessBackbones } from './runner-predictor.ts';
 
 const db = await memoryDb();
 const dataDir = tempDir('df-backbones-');
@@ -22,7 +23,7 @@ const caller = makeCaller(db, new FakeRunnerControl(), { paths: { dataDir, datas
 const fixture = resnetFixtureOnnx({ size: 64 });
 
 beforeAll(async () => {
-  const route = createBackboneUploadRoute({ dataDir, maxBytes: fixture.length + 1000, log: silentLogger });
+  const route = createBackboneUploadRoute({ dataDir, maxBytes: fixture.length + 1000, log: silentLogger, inspector: inProcessBackbones(dataDir) });
   server = createServer((req, res) => {
     void route(req, res, new URL(req.url ?? '/', 'http://x')).then((handled) => (handled ? undefined : res.writeHead(404).end()));
   });

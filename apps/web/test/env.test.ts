@@ -43,10 +43,10 @@ describe('loadEnv', () => {
       maxRatio: 200,
     });
     expect(env).toMatchObject({ imageMaxPixels: 100_000_000, thumbCacheMaxBytes: 256 * 1024 ** 2 });
-    expect(env.predict).toEqual({ maxQueue: 8, maxImages: 32, maxImageBytes: 20 * 1024 ** 2, maxModels: 3 });
-    const set = loadEnv({ UPLOAD_STAGING_MAX_BYTES: '1000000', UPLOAD_STAGING_TTL_MIN: '5', PREDICT_MAX_QUEUE: '2', IMAGE_MAX_PIXELS: '4000000' });
+    expect(env.predict).toEqual({ maxImages: 32, maxImageBytes: 20 * 1024 ** 2, timeoutMs: 120_000 }); // the queue's limits are the runner's
+    const set = loadEnv({ UPLOAD_STAGING_MAX_BYTES: '1000000', UPLOAD_STAGING_TTL_MIN: '5', PREDICT_TIMEOUT_MS: '2000', IMAGE_MAX_PIXELS: '4000000' });
     expect(set.uploads).toMatchObject({ maxStagingBytes: 1_000_000, ttlMs: 300_000 });
-    expect(set).toMatchObject({ imageMaxPixels: 4_000_000, predict: { maxQueue: 2 } });
+    expect(set).toMatchObject({ imageMaxPixels: 4_000_000, predict: { timeoutMs: 2000 } });
     expect(() => loadEnv({ UPLOAD_MAX_OPEN: '0', THUMB_CACHE_MAX_BYTES: 'lots' })).toThrow(/UPLOAD_MAX_OPEN[\s\S]*THUMB_CACHE_MAX_BYTES/);
   });
 

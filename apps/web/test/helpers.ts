@@ -7,6 +7,7 @@ import type { PipelineGraph, RunEvent, RunEventBody } from '@defectflow/nodes';
 import { LOCAL_PRINCIPAL } from '../server/auth/principal.ts';
 import { AuthService } from '../server/auth/service.ts';
 import { silentLogger } from '../server/log.ts';
+import { inProcessBackbones } from './runner-predictor.ts';
 import { PredictionLog, type PredictionLogOptions } from '../server/predictions/log.ts';
 import { appRouter } from '../server/router.ts';
 import type { RunRelay } from '../server/runner-bridge.ts';
@@ -80,6 +81,8 @@ export function makeCaller(db: DbHandle, runner: RunnerControl, overrides: Parti
     ...authOff(db),
     ...overrides,
   };
+  // Backbone inspection: the runner's own functions, in-process (ONNX Runtime in the test process only).
+  ctx.backbones ??= inProcessBackbones(ctx.paths.dataDir);
   return createCallerFactory(appRouter)(ctx);
 }
 

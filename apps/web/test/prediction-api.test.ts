@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../server/auth/principal.ts';
-import { createPredictor, type Predictor } from '../server/predict.ts';
 import { Client, startTestServer, type TestServer } from './auth-server.ts';
-import { writeTinyModel } from './model-fixture.ts';
+import { writeTinyModel } from '../../runner/test/model-fixture.ts';
+import { type RunnerPredictor, startRunnerPredictor } from './runner-predictor.ts';
 
 const LIMITS = { maxQueue: 8, maxImages: 3, maxImageBytes: 256 * 1024, maxModels: 3, maxPixels: 100_000_000 };
 
@@ -49,7 +49,7 @@ interface ImageAnswer {
 }
 
 let srv: TestServer;
-let predictor: Predictor;
+let predictor: RunnerPredictor;
 let admin: Client;
 let engineerToken: string;
 let viewerToken: string;
@@ -92,14 +92,14 @@ async function registerModel(id: string, productLineId: string, opts: { decision
 }
 
 beforeAll(async () => {
-  predictor = createPredictor(LIMITS);
   srv = await startTestServer({
     auth: { admin: { username: 'root', password: 'root password 123' } },
-    predict: predictor.predict,
+    predict: (dir, images, options) => predictor.predict(dir, images, options), // through a real runner
     // v1 answers p = 0.5 for each label (a head of zeros): below 0.6, so each of its images is kept (low confidence).
     predictionLog: { sampleRate: 0, lowConfidence: 0.6 },
     predictLimits: { maxImages: LIMITS.maxImages, maxImageBytes: LIMITS.maxImageBytes },
   });
+  predictor = await startRunnerPredictor(LIMITS, srv.paths.modelsDir);
   admin = new Client(srv);
   await admin.signIn('root', 'root password 123');
   const engineer = await userToken('eddie', 'engineer');
@@ -308,7 +308,10 @@ describe('prediction log', () => {
 
 describe('prediction API: rate limit', () => {
   it('429 with Retry-After past PREDICT_RATE_PER_MIN per token; another token still passes', async () => {
-    const limited = await startTestServer({ auth: { admin: { username: 'root', password: 'root password 123' } }, predict: predictor.predict, predictRatePerMin: 2 });
+    let ownRunner: RunnerPredictor | undefined; // reads this server's models folder
+    const predict: typeof predictor.predict = (dir, images, options) => (ownRunner as RunnerPredictor).predict(dir, images, options);
+    const limited = await startTestServer({ auth: { admin: { username: 'root', password: 'root password 123' } }, predict, predictRatePerMin: 2 });
+    ownRunner = await startRunnerPredictor(LIMITS, limited.paths.modelsDir);
     try {
       const line = await limited.db.repo.productLines.create('Rate line');
       const dir = join(limited.paths.modelsDir, 'rate-v1');
@@ -337,6 +340,7 @@ describe('prediction API: rate limit', () => {
       expect(await limited.db.repo.predictions.count()).toBe(3); // the refused call predicted nothing
     } finally {
       await limited.close();
+      await ownRunner.close();
     }
   }, 60_000);
 });

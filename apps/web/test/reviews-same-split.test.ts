@@ -10,13 +10,13 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../server/auth/principal.ts';
-import { createPredictor, type Predictor } from '../server/predict.ts';
 import type { PredictFn } from '../server/trpc.ts';
 import { Client, startTestServer, type TestServer } from './auth-server.ts';
-import { writeSpatialModel } from './model-fixture.ts';
+import { writeSpatialModel } from '../../runner/test/model-fixture.ts';
+import { type RunnerPredictor, startRunnerPredictor } from './runner-predictor.ts';
 
 const LIMITS = { maxQueue: 4, maxImages: 2, maxImageBytes: 256 * 1024, maxModels: 2, maxPixels: 100_000_000 };
-let predictor: Predictor;
+let predictor: RunnerPredictor;
 let srv: TestServer;
 let viewer: Client;
 let lineId: string;
@@ -51,7 +51,6 @@ function runGraph() {
 }
 
 beforeAll(async () => {
-  predictor = createPredictor(LIMITS);
   const counted: PredictFn = (dir, images, options) => {
     batches.push(images.length);
     return predictor.predict(dir, images, options);
@@ -61,6 +60,7 @@ beforeAll(async () => {
     predict: counted,
     predictLimits: { maxImages: LIMITS.maxImages, maxImageBytes: LIMITS.maxImageBytes },
   });
+  predictor = await startRunnerPredictor(LIMITS, srv.paths.modelsDir);
   const user = await srv.auth.createUser('vic', 'a long enough password', 'viewer');
   const principal: Principal = { kind: 'user', via: 'session', user };
   viewer = new Client(srv, { authorization: `Bearer ${(await srv.auth.createToken(principal, 'vic')).token}` });

@@ -20,7 +20,7 @@ const REPO_ROOT = join(import.meta.dirname, '../../..');
 
 // The engine's generator, replaced: these tests check what the seed asks for, not 1,300 rendered images.
 const generate = vi.hoisted(() => vi.fn());
-vi.mock('@defectflow/engine', () => ({ generateSampleDataset: generate }));
+vi.mock('@defectflow/engine/data', () => ({ generateSampleDataset: generate }));
 
 let db: DbHandle;
 beforeEach(async () => {

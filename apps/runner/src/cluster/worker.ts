@@ -45,8 +45,11 @@ export interface ClusterWorkerOptions {
   beforeAppend?: (event: RunEvent) => Promise<void>;
   /** Makes what the graph reads available locally (datasets from the store); throwing fails the run. */
   prepareRun?: (graph: PipelineGraph, runId: string) => Promise<void>;
-  /** Answers a prediction job (df-predict); absent: this runner does not serve predictions. */
-  predict?: (data: unknown) => Promise<unknown>;
+  /**
+   * Answers a df-predict job by its name ('predict', 'cutPoints', 'measure'); absent: this runner serves no
+   * predictions. A thrown error travels back as `{ error: { name, message } }`, so the web server can tell busy from bad input.
+   */
+  serve?: (name: string, data: unknown) => Promise<unknown>;
   log: (message: string) => void;
 }
 
@@ -147,9 +150,18 @@ export async function startClusterWorker(opts: ClusterWorkerOptions): Promise<Cl
     name: runnerId,
   };
   const workers = queues.map((name) => new Worker<RunJobData>(name, processRun, workerOptions));
-  if (opts.predict) {
-    const predict = opts.predict;
-    workers.push(new Worker(PREDICT_QUEUE, (job: Job) => predict(job.data), { connection: redis, concurrency: 1, name: runnerId }));
+  if (opts.serve) {
+    const serve = opts.serve;
+    const answer = async (job: Job) => {
+      try {
+        return { result: await serve(job.name, job.data) };
+      } catch (err) {
+        const e = err instanceof Error ? err : new Error(String(err));
+        return { error: { name: e.name, message: e.message } };
+      }
+    };
+    // Concurrency 2: a prediction waits in the runner's own predict queue (one worker thread), not behind a job lock.
+    workers.push(new Worker(PREDICT_QUEUE, answer, { connection: redis, concurrency: 2, name: runnerId }));
   }
   for (const worker of workers) worker.on('error', (err) => log(`queue worker error: ${err.message}`));
 
@@ -168,7 +180,7 @@ export async function startClusterWorker(opts: ClusterWorkerOptions): Promise<Cl
       version: opts.version,
       backend: opts.backend.name,
       device: opts.backend.device,
-      queues: opts.predict ? [...queues, PREDICT_QUEUE] : queues,
+      queues: opts.serve ? [...queues, PREDICT_QUEUE] : queues,
       concurrency: opts.concurrency,
       running: queue.runningIds,
       freeMemory: os.freemem(),
@@ -181,7 +193,7 @@ export async function startClusterWorker(opts: ClusterWorkerOptions): Promise<Cl
   await beat();
   const timer = setInterval(() => void beat().catch(() => {}), HEARTBEAT_MS);
   timer.unref();
-  log(`cluster mode: runner ${runnerId} takes runs from ${queues.join(', ')}${opts.predict ? ` and predictions from ${PREDICT_QUEUE}` : ''}`);
+  log(`cluster mode: runner ${runnerId} takes runs from ${queues.join(', ')}${opts.serve ? ` and predictions from ${PREDICT_QUEUE}` : ''}`);
 
   let closing: Promise<void> | undefined;
   return {

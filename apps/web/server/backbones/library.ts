@@ -1,21 +1,16 @@
 /**
  * The backbone library: imported ONNX backbones in DATA_DIR/backbones (one `<name>.onnx` each, settings
  * in the sidecar `<name>.onnx.json`). What the /backbones page and the editor's backbone node form show:
- * cut points with shapes, parameter count, input size, settings — from the engine's TensorFlow.js-free
- * ONNX module, remembered per file content so a page load does not run every graph again.
+ * cut points with shapes, parameter count, input size, settings — computed by the runner (ONNX Runtime lives
+ * there, not in the web server: `BackboneInspector`, predict-transport.ts), which remembers them per file content
+ * so a page load does not run every graph again. The web server itself only lists files and writes sidecars.
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BACKBONES_DIR } from '@defectflow/engine/constants';
-import {
-  type OnnxBackboneInfo,
-  type OnnxSidecar,
-  inspectOnnxBackbone,
-  measureOnnxFileThroughput,
-  readSidecar,
-  writeSidecar,
-} from '@defectflow/engine/onnx-backbone';
+import { type OnnxSidecar, readSidecar, writeSidecar } from '@defectflow/engine/onnx-backbone';
 import { resolveInsideRoot } from '../paths.ts';
+import type { BackboneInspection, BackboneInspector } from '../predict-transport.ts';
 
 export const BACKBONE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\.onnx$/;
 
@@ -25,7 +20,7 @@ export function backbonesRoot(dataDir: string): string {
 
 export class BackboneLibraryError extends Error {
   constructor(
-    readonly status: 400 | 404 | 409 | 413,
+    readonly status: 400 | 404 | 409 | 413 | 503,
     message: string,
   ) {
     super(message);
@@ -63,8 +58,7 @@ export interface BackboneSummary {
   error: string | null;
 }
 
-/** Inspections by file identity (path, size, mtime, sidecar mtime): a re-upload or new settings inspect again. */
-const inspected = new Map<string, Promise<OnnxBackboneInfo>>();
+/** Throughput measured on the runner, by file identity (path, size, mtime, sidecar mtime). */
 const measured = new Map<string, number>();
 
 async function identity(file: string): Promise<string> {
@@ -72,18 +66,7 @@ async function identity(file: string): Promise<string> {
   return `${file}|${a.size}|${a.mtimeMs}|${b?.mtimeMs ?? 0}`;
 }
 
-async function inspectCached(file: string): Promise<OnnxBackboneInfo> {
-  const key = await identity(file);
-  let info = inspected.get(key);
-  if (!info) {
-    info = inspectOnnxBackbone(file);
-    info.catch(() => inspected.delete(key));
-    inspected.set(key, info);
-  }
-  return info;
-}
-
-function summary(name: string, info: OnnxBackboneInfo, ips: number | null): BackboneSummary {
+function summary(name: string, info: BackboneInspection, ips: number | null): BackboneSummary {
   return {
     name,
     bytes: info.bytes,
@@ -93,34 +76,39 @@ function summary(name: string, info: OnnxBackboneInfo, ips: number | null): Back
     layout: info.settings.layout,
     normalization: info.settings.normalization,
     cut: info.settings.cut || (info.cutPoints.at(-1)?.name ?? ''),
-    cutPoints: info.cutPoints.map((p) => ({ name: p.name, label: p.label, featureShape: p.featureShape })),
+    cutPoints: info.cutPoints,
     imagesPerSecond: ips,
     error: null,
   };
 }
 
-export async function describeBackbone(dataDir: string, name: string): Promise<BackboneSummary> {
+export async function describeBackbone(dataDir: string, name: string, inspector: BackboneInspector): Promise<BackboneSummary> {
   const file = await backboneFile(dataDir, name);
   try {
-    return summary(name, await inspectCached(file), measured.get(await identity(file)) ?? null);
+    return summary(name, await inspector.cutPoints(name), measured.get(await identity(file)) ?? null);
   } catch (err) {
     return { name, bytes: (await stat(file)).size, params: 0, opset: 0, inputSize: 0, layout: '', normalization: '', cut: '', cutPoints: [], imagesPerSecond: null, error: err instanceof Error ? err.message : String(err) };
   }
 }
 
-export async function listBackbones(dataDir: string): Promise<BackboneSummary[]> {
+export async function listBackbones(dataDir: string, inspector: BackboneInspector): Promise<BackboneSummary[]> {
   const names = (await readdir(backbonesRoot(dataDir)).catch(() => [] as string[])).filter((n) => BACKBONE_NAME_RE.test(n)).sort();
-  return Promise.all(names.map((n) => describeBackbone(dataDir, n)));
+  return Promise.all(names.map((n) => describeBackbone(dataDir, n, inspector)));
 }
 
 /** Saves the settings form as the sidecar; the cut must be one of the graph's cut points. */
-export async function saveBackboneSettings(dataDir: string, name: string, settings: OnnxSidecar): Promise<BackboneSummary> {
+export async function saveBackboneSettings(
+  dataDir: string,
+  name: string,
+  settings: OnnxSidecar,
+  inspector: BackboneInspector,
+): Promise<BackboneSummary> {
   const file = await backboneFile(dataDir, name);
   const current = await readSidecar(file);
   const next = { ...current, ...settings };
   try {
     await writeSidecar(file, next);
-    const info = await inspectCached(file);
+    const info = await inspector.cutPoints(name);
     if (next.cut && !info.cutPoints.some((p) => p.name === next.cut)) {
       await writeSidecar(file, current);
       throw new Error(`"${next.cut}" is not a cut point of ${name}`);
@@ -128,16 +116,13 @@ export async function saveBackboneSettings(dataDir: string, name: string, settin
   } catch (err) {
     throw new BackboneLibraryError(400, `Backbone ${name}: ${err instanceof Error ? err.message : String(err)}`);
   }
-  return describeBackbone(dataDir, name);
+  return describeBackbone(dataDir, name, inspector);
 }
 
-/** Measures images/s through ONNX Runtime on a few random images (one at a time per process). */
-let measuring: Promise<unknown> = Promise.resolve();
-export async function measureBackbone(dataDir: string, name: string, images: number): Promise<BackboneSummary> {
+/** Measures images/s through ONNX Runtime on the runner, a few random images (one measurement at a time there). */
+export async function measureBackbone(dataDir: string, name: string, images: number, inspector: BackboneInspector): Promise<BackboneSummary> {
   const file = await backboneFile(dataDir, name);
-  const run = measuring.then(() => measureOnnxFileThroughput(file, images));
-  measuring = run.catch(() => undefined);
-  const result = await run;
+  const result = await inspector.measure(name, images);
   measured.set(await identity(file), result.imagesPerSecond);
-  return describeBackbone(dataDir, name);
+  return describeBackbone(dataDir, name, inspector);
 }

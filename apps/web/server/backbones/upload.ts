@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { errorMessage, type Logger } from '../log.ts';
+import { PredictUnavailableError } from '../predict.ts';
+import type { BackboneInspector } from '../predict-transport.ts';
 import { BackboneLibraryError, backbonesRoot, checkBackboneName, describeBackbone } from './library.ts';
 
 export interface BackboneUploadOptions {
@@ -18,6 +20,8 @@ export interface BackboneUploadOptions {
   /** BACKBONE_UPLOAD_MAX_BYTES. */
   maxBytes: number;
   log: Logger;
+  /** The runner's cut point listing: an upload that is not a usable backbone is removed again. */
+  inspector: BackboneInspector;
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
@@ -56,7 +60,16 @@ export function createBackboneUploadRoute(opts: BackboneUploadOptions) {
     } finally {
       await rm(tmp, { force: true });
     }
-    const described = await describeBackbone(opts.dataDir, name);
+    try {
+      await opts.inspector.cutPoints(name);
+    } catch (err) {
+      if (err instanceof PredictUnavailableError) {
+        await rm(target, { force: true });
+        throw new BackboneLibraryError(503, `${name} was not imported: ${err.message}`);
+      }
+      // Any other failure is the file's own: described below and refused.
+    }
+    const described = await describeBackbone(opts.dataDir, name, opts.inspector);
     if (described.error || described.cutPoints.length === 0) {
       await rm(target, { force: true });
       throw new BackboneLibraryError(400, `${name} is not a usable backbone: ${described.error ?? 'the graph has no 4-D feature map to cut at'}`);

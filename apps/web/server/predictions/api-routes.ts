@@ -13,7 +13,7 @@ import type { Principal } from '../auth/principal.ts';
 import { SlidingWindowLimiter } from '../auth/rate-limit.ts';
 import { errorMessage, type Logger } from '../log.ts';
 import { PathOutsideRootError } from '../paths.ts';
-import { PredictBusyError, PredictInputError } from '../predict.ts';
+import { PredictBusyError, PredictInputError, PredictUnavailableError } from '../predict.ts';
 import type { PredictFn } from '../trpc.ts';
 import { BodyError, readPredictImages } from './body.ts';
 import type { PredictionLog } from './log.ts';
@@ -110,6 +110,7 @@ export function createPredictionApiRoutes(opts: PredictionApiOptions) {
     } catch (err) {
       if (err instanceof PredictBusyError) throw new ApiError(429, err.message, { 'retry-after': '1' });
       if (err instanceof PredictInputError) throw new ApiError(400, err.message);
+      if (err instanceof PredictUnavailableError) throw new ApiError(503, err.message, { 'retry-after': '5' });
       if (err instanceof PathOutsideRootError) throw new ApiError(500, err.message);
       throw new ApiError(503, `model ${model.id} could not predict: ${errorMessage(err)}`);
     }

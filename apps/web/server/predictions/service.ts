@@ -34,7 +34,7 @@ export async function predictAndLog(
   // Outside the models dir: PathOutsideRootError naming the model, before anything is loaded.
   const dir = modelDirInside(deps.modelsDir, model);
   const started = performance.now();
-  const predictions = await deps.predict(dir, images);
+  const predictions = await deps.predict(dir, images, { modelId: model.id });
   const latencyMs = performance.now() - started;
   const answered: number[] = [];
   predictions.forEach((p, k) => {

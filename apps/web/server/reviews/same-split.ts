@@ -148,7 +148,7 @@ export class SameSplitScorer {
         }
       }
       if (images.length === 0) continue;
-      const answers = await this.predictWhenFree(dir, images);
+      const answers = await this.predictWhenFree(dir, images, production.id);
       sent.forEach((item, k) => {
         const a = answers[k];
         if (a && a.error === undefined) produced.push({ ...item, predLabel: a.label });
@@ -172,11 +172,11 @@ export class SameSplitScorer {
     };
   }
 
-  private async predictWhenFree(dir: string, images: PredictImage[]) {
+  private async predictWhenFree(dir: string, images: PredictImage[], modelId: string) {
     const until = Date.now() + BUSY_RETRY_MS;
     for (;;) {
       try {
-        return await this.opts.predict(dir, images);
+        return await this.opts.predict(dir, images, { modelId });
       } catch (err) {
         if (!(err instanceof PredictBusyError) || Date.now() > until) throw err;
         await sleep(1000);

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { runImageFile } from '../http-files.ts';
 import { errorMessage } from '../log.ts';
 import { modelDirInside } from '../paths.ts';
-import { PredictBusyError, PredictInputError } from '../predict.ts';
+import { PredictBusyError, PredictInputError, PredictUnavailableError } from '../predict.ts';
 import { predictAndLog } from '../predictions/service.ts';
 import { adminProcedure, engineerProcedure, found, viewerProcedure } from '../trpc.ts';
 
@@ -84,8 +84,9 @@ export const modelsRouter = {
   }),
 
   /**
-   * Classifies uploaded images with a deployed model (the exported folder, loaded by the engine in the prediction
-   * worker). Each image gets its prediction or its own error; limits (count, bytes, queue) are in predict.ts.
+   * Classifies uploaded images with a deployed model (the exported folder, loaded by the engine in the runner's
+   * prediction worker). Each image gets its prediction or its own error; limits: count and bytes in predict.ts,
+   * the queue in the runner (busy → TOO_MANY_REQUESTS); a runner that is not reachable → SERVICE_UNAVAILABLE.
    * Answered images go to the prediction log (source 'ui').
    */
   predict: engineerProcedure
@@ -137,7 +138,7 @@ export const modelsRouter = {
       }
       let prediction: Awaited<ReturnType<typeof ctx.predict>>[number] | undefined;
       try {
-        [prediction] = await ctx.predict(dir, [{ name: basename(file), data: await readFile(file) }], { heatmap: true });
+        [prediction] = await ctx.predict(dir, [{ name: basename(file), data: await readFile(file) }], { heatmap: true, modelId: model.id });
       } catch (err) {
         throw predictError(model.id, err);
       }
@@ -152,5 +153,6 @@ function predictError(modelId: string, err: unknown): TRPCError {
   if (err instanceof TRPCError) return err;
   if (err instanceof PredictBusyError) return new TRPCError({ code: 'TOO_MANY_REQUESTS', message: err.message, cause: err });
   if (err instanceof PredictInputError) return new TRPCError({ code: 'BAD_REQUEST', message: err.message, cause: err });
+  if (err instanceof PredictUnavailableError) return new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: err.message, cause: err });
   return new TRPCError({ code: 'BAD_REQUEST', message: `Model ${modelId} could not predict: ${errorMessage(err)}`, cause: err });
 }

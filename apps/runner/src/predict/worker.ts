@@ -1,6 +1,6 @@
 /**
- * The prediction worker thread (started by predict.ts through predict-worker-boot.mjs): TensorFlow.js and the
- * loaded models live here, so a prediction never blocks the web server's event loop. One request at a time;
+ * The prediction worker thread (started by queue.ts through worker-boot.mjs): TensorFlow.js and the
+ * loaded models live here, so a prediction never blocks the runner's event loop (its tRPC and socket.io). One request at a time;
  * models are kept per folder, the least recently used unloaded past `maxModels`.
  * Every image gets its own answer: a file that is not an image, too large, over the pixel limit or with
  * corrupt pixel data gets an error naming the user's file, and the others are still predicted.
@@ -9,8 +9,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { parentPort } from 'node:worker_threads';
-import type { PredictRequest, PredictResponse } from './predict.ts';
-import type { Prediction } from './trpc.ts';
+import type { WorkerRequest, WorkerResponse } from './queue.ts';
+import type { Prediction } from './types.ts';
 
 type EngineApi = typeof import('@defectflow/engine');
 type LoadedModel = Awaited<ReturnType<EngineApi['loadExportedModel']>>;
@@ -60,7 +60,7 @@ function userFacing(err: unknown, tempPath: string, name: string): string {
     .replace(new RegExp(`^cannot read image ${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `, 'i'), '');
 }
 
-async function predict(req: PredictRequest): Promise<Prediction[]> {
+async function predict(req: WorkerRequest): Promise<Prediction[]> {
   const api = await engine();
   const model = await loadModel(api, req.modelDir, req.maxModels);
   const dir = await mkdtemp(join(tmpdir(), 'defectflow-predict-'));
@@ -137,10 +137,10 @@ async function predict(req: PredictRequest): Promise<Prediction[]> {
 }
 
 const port = parentPort;
-if (!port) throw new Error('predict-worker.ts runs as a worker thread (see predict.ts)');
-port.on('message', (req: PredictRequest) => {
+if (!port) throw new Error('predict/worker.ts runs as a worker thread (see queue.ts)');
+port.on('message', (req: WorkerRequest) => {
   predict(req).then(
-    (predictions) => port.postMessage({ id: req.id, predictions } satisfies PredictResponse),
-    (err: unknown) => port.postMessage({ id: req.id, error: err instanceof Error ? err.message : String(err) } satisfies PredictResponse),
+    (predictions) => port.postMessage({ id: req.id, predictions } satisfies WorkerResponse),
+    (err: unknown) => port.postMessage({ id: req.id, error: err instanceof Error ? err.message : String(err) } satisfies WorkerResponse),
   );
 });
