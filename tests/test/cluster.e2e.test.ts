@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ClusterRunner, startClusterRunner, startClusterWeb } from '../src/cluster.ts';
 import { type AppHandle, launchBrowser, REPO_ROOT, startApp } from '../src/harness.ts';
 import { type PgServer, startPgServer } from '../src/postgres-server.ts';
-import { quickGraph, waitUntil } from '../src/reliability.ts';
+import { endlessGraph, quickGraph, waitUntil } from '../src/reliability.ts';
 
 // The browser build of the client the app bundles (npm hoists it to the root).
 const SOCKET_IO_CLIENT = join(REPO_ROOT, 'node_modules/socket.io-client/dist/socket.io.min.js');
@@ -41,9 +41,9 @@ socket.on('connect', () => { for (const id of window.__df.runs) socket.emit('run
 window.__df.join = (id) => { window.__df.runs.add(id); if (socket.connected) socket.emit('run:join', { runId: id, since: maxSeq(id) }); };
 `;
 
-/** Three quick graphs (they differ by seed) and a slow one that is still training when its runner is killed. */
+/** Three quick graphs (they differ by seed), a longer one, and one that trains until its runner is killed. */
 const quick = (k: number): PipelineGraph => quickGraph('tiny', { seed: (k % 3) + 1 });
-const slow = (seed: number): PipelineGraph => quickGraph('tiny', { epochs: 200, batchSize: 2, seed });
+const longer = (seed: number): PipelineGraph => quickGraph('tiny', { epochs: 200, batchSize: 2, seed });
 
 function evaluateSummary(events: RunEvent[]): Record<string, unknown> | undefined {
   const e = events.find((x) => (x.type === 'node.finished' || x.type === 'node.cached') && x.nodeType === 'evaluate');
@@ -129,9 +129,9 @@ describe('cluster mode: 2 web servers, 3 runners, Redis, PostgreSQL', () => {
         { graph, retryOnLoss },
       );
 
-    // Two slow runs first (one asks to be retried if its runner dies), then 18 quick ones, alternating web servers.
-    const slowLost = await submit(pages[0] as Page, slow(11));
-    const slowRetried = await submit(pages[1] as Page, slow(12), true);
+    // A run that trains until its runner is killed and a longer one first, then 18 quick ones, alternating web servers.
+    const slowLost = await submit(pages[0] as Page, endlessGraph('tiny', 11));
+    const slowRetried = await submit(pages[1] as Page, longer(12), true);
     const quickRuns: Array<{ runId: string; k: number }> = [];
     for (let k = 0; k < 18; k++) quickRuns.push({ runId: await submit(pages[k % 2] as Page, quick(k)), k });
     const all = [slowLost, slowRetried, ...quickRuns.map((r) => r.runId)];
@@ -148,10 +148,11 @@ describe('cluster mode: 2 web servers, 3 runners, Redis, PostgreSQL', () => {
       120_000,
     );
     const killed = runners.find((r) => r.runnerId === victim) as ClusterRunner;
-    const heldByVictim = (await web1.trpc<{ runners: Array<{ runnerId: string; running: string[] }> }>('runner.status')).runners.find(
-      (r) => r.runnerId === victim,
-    )?.running;
-    expect(heldByVictim).toContain(slowLost);
+    // The runners page's view agrees: the victim's heartbeat lists the run.
+    await waitUntil('the runner status to list the run on its runner', async () => {
+      const s = await web1.trpc<{ runners: Array<{ runnerId: string; running: string[] }> }>('runner.status');
+      return s.runners.find((r) => r.runnerId === victim)?.running.includes(slowLost);
+    });
     await killed.kill('SIGKILL');
     // While the cluster recovers, one web server restarts (same WEB_ID: it resumes its share of the event stream).
     await web2.restart();

@@ -18,7 +18,8 @@ import { createDatasetUploadRoutes } from './datasets/upload.ts';
 import { createFileRoutes } from './http-files.ts';
 import { consoleLogger, errorMessage, type Logger } from './log.ts';
 import { createPredictor } from './predict.ts';
-import { trpcPredictTransport } from './predict-transport.ts';
+import { type PredictTransport, trpcPredictTransport } from './predict-transport.ts';
+import { queuePredictTransport } from './cluster/predict-queue.ts';
 import { createPredictionApiRoutes } from './predictions/api-routes.ts';
 import { PredictionLog } from './predictions/log.ts';
 import { AlarmMonitor } from './monitoring/alarms.ts';
@@ -178,12 +179,24 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
     const uploadRoutes = createDatasetUploadRoutes({ repo: db.repo, datasetsRoot: env.datasetsRoot, log, limits: env.uploads });
     cleanups.push(() => uploadRoutes.close()); // the idle-upload sweep timer
     // Predictions and ONNX inspection run in the runner (this process loads neither TF.js nor ONNX Runtime).
-    const predictTransport = trpcPredictTransport({
-      url: embedded ? embedded.url : link.url,
-      token: env.runnerToken,
-      ca: env.runnerCa,
-      timeoutMs: env.predict.timeoutMs,
-    });
+    let predictTransport: PredictTransport;
+    if (clusterLink) {
+      const cluster = clusterLink;
+      const viaQueue = queuePredictTransport({
+        redis: cluster.redis,
+        timeoutMs: env.predict.timeoutMs,
+        runnersAlive: () => cluster.cluster().runners.length,
+      });
+      cleanups.push(() => viaQueue.close());
+      predictTransport = viaQueue;
+    } else {
+      predictTransport = trpcPredictTransport({
+        url: embedded ? embedded.url : link.url,
+        token: env.runnerToken,
+        ca: env.runnerCa,
+        timeoutMs: env.predict.timeoutMs,
+      });
+    }
     const backboneUpload = createBackboneUploadRoute({ dataDir: env.dataDir, maxBytes: env.backboneUploadMaxBytes, log, inspector: predictTransport });
     const predictor = createPredictor({ transport: predictTransport, modelsDir: env.modelsDir, limits: env.predict });
     cleanups.push(() => predictor.close());

@@ -257,8 +257,12 @@ export class RunnerBridge {
   // ---------------------------------------------------------------- events
 
   private handleLiveEvent(event: RunEvent): Promise<void> {
-    this.relayIfNew(event);
-    if (!this.options.cluster) return this.enqueue(() => this.persist([event]));
+    if (!this.options.cluster) {
+      this.relayIfNew(event);
+      return this.enqueue(() => this.persist([event]));
+    }
+    // Cluster: relayed once stored (persist), through the adapter to every web server's browsers. A browser joins
+    // the room before it reads the stored history, so an event relayed after its commit is never missed by both.
     return this.enqueue(async () => {
       const stored = await this.repo.runEvents.lastSeq(event.runId);
       if (event.seq <= stored) return;
@@ -272,7 +276,6 @@ export class RunnerBridge {
         return;
       }
       if (!batch.some((e) => e.seq === event.seq)) batch.push(event);
-      for (const e of batch) this.relayIfNew(e);
       await this.persist(batch);
     });
   }
@@ -317,6 +320,7 @@ export class RunnerBridge {
     try {
       await this.repo.runEvents.append(events, {
         onStored: async (stored: RunEvent[], tx: Db) => {
+          if (this.options.cluster) afterCommit.push(() => stored.forEach((e) => this.relay.runEvent(e)));
           const repo = createRepositories(tx);
           for (const event of stored) {
             const notify = await writers.get(event.seq)?.(repo);
@@ -537,7 +541,7 @@ export class RunnerBridge {
       } catch (err) {
         this.log.warn(`run ${run.id}: could not fetch missed events (${errorMessage(err)})`);
       }
-      for (const event of missed) this.relayIfNew(event);
+      if (!this.options.cluster) for (const event of missed) this.relayIfNew(event);
       await this.persist(missed);
       if (missed.length) this.log.info(`run ${run.id}: recovered ${missed.length} missed event(s)`);
       const after = await this.repo.runs.get(run.id);

@@ -130,7 +130,7 @@ export function connectRedisLink(opts: RedisLinkOptions): RedisLink {
 
   let lastJson = '';
   const statusTimer = setInterval(() => {
-    if (!connected || statusListeners.size === 0) return;
+    if (!connected) return;
     refresh().then(
       (s) => {
         const caps = capabilitiesOf(s);
