@@ -2,8 +2,9 @@
  * The local-filesystem store: key `a/b/c` is the file `<root>/a/b/c`. Rooted at DATA_DIR (the embedded
  * default) the keys are today's paths, so nothing is copied; putFile/getToFile of a file onto itself are no-ops.
  */
-import { copyFile, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
+import type { Readable } from 'node:stream';
 import { checkKey, checkPrefix, InvalidKeyError } from './keys.ts';
 
 import type { ArtifactStore, StoredObject } from './store.ts';
@@ -38,6 +39,22 @@ export class FsStore implements ArtifactStore {
       if (missing(err)) return null;
       throw err;
     }
+  }
+
+  async getStream(key: string): Promise<Readable | null> {
+    // Opened before returning, so a missing file is null here and not a stream error later.
+    let handle: import('node:fs/promises').FileHandle;
+    try {
+      handle = await open(this.pathOf(key), 'r');
+      if (!(await handle.stat()).isFile()) {
+        await handle.close();
+        return null;
+      }
+    } catch (err) {
+      if (missing(err)) return null;
+      throw err;
+    }
+    return handle.createReadStream();
   }
 
   async getToFile(key: string, path: string): Promise<boolean> {

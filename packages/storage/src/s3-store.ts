@@ -72,7 +72,7 @@ export class S3Store implements ArtifactStore {
     );
   }
 
-  private async open(key: string): Promise<Readable | null> {
+  async getStream(key: string): Promise<Readable | null> {
     try {
       const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(checkKey(key)) }));
       return res.Body as Readable;
@@ -83,7 +83,7 @@ export class S3Store implements ArtifactStore {
   }
 
   async get(key: string): Promise<Buffer | null> {
-    const body = await this.open(key);
+    const body = await this.getStream(key);
     if (!body) return null;
     const chunks: Buffer[] = [];
     for await (const chunk of body) chunks.push(chunk as Buffer);
@@ -91,7 +91,7 @@ export class S3Store implements ArtifactStore {
   }
 
   async getToFile(key: string, path: string): Promise<boolean> {
-    const body = await this.open(key);
+    const body = await this.getStream(key);
     if (!body) return false;
     const target = resolve(path);
     await mkdir(dirname(target), { recursive: true });

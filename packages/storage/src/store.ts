@@ -8,6 +8,8 @@
  * Filesystem rooted at DATA_DIR (embedded default: the keys ARE today's paths) or S3-compatible.
  */
 
+import type { Readable } from 'node:stream';
+
 export interface StoredObject {
   key: string;
   size: number;
@@ -20,6 +22,8 @@ export interface ArtifactStore {
   putFile(key: string, path: string): Promise<void>;
   /** The object's bytes, or null when there is none. */
   get(key: string): Promise<Buffer | null>;
+  /** The object's bytes as a stream (serving big files: model archives, ONNX exports), or null when there is none. */
+  getStream(key: string): Promise<Readable | null>;
   /** Downloads to a local file (streamed, temp file + rename); false when there is no such object. */
   getToFile(key: string, path: string): Promise<boolean>;
   has(key: string): Promise<boolean>;

@@ -41,6 +41,11 @@ export function storeContract(name: string, makeStore: () => ArtifactStore): voi
       expect(await s.getToFile('models/m2/weights.bin', join(dir, 'out', 'deep', 'w.bin'))).toBe(true);
       expect((await readFile(join(dir, 'out', 'deep', 'w.bin'))).equals(big)).toBe(true);
       expect(await s.getToFile('models/m2/missing.bin', join(dir, 'missing.bin'))).toBe(false);
+      const stream = await s.getStream('models/m2/weights.bin');
+      const chunks: Buffer[] = [];
+      for await (const c of stream!) chunks.push(c as Buffer);
+      expect(Buffer.concat(chunks).equals(big)).toBe(true);
+      expect(await s.getStream('models/m2/missing.bin')).toBeNull();
       await expect(readFile(join(dir, 'missing.bin'))).rejects.toThrow(/ENOENT/);
     });
 

@@ -23,6 +23,10 @@ export function counting(inner: ArtifactStore): ArtifactStore & { gets: string[]
       gets.push(k);
       return inner.getToFile(k, p);
     },
+    getStream(k) {
+      gets.push(k);
+      return inner.getStream(k);
+    },
     has: (k) => inner.has(k),
     list: (p) => inner.list(p),
     delete: (k) => inner.delete(k),
