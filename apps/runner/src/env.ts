@@ -66,10 +66,8 @@ export interface RunnerEnv {
   limits: { featureCacheMaxBytes: number; featureCacheMemoryBytes: number; imageMaxPixels: number };
   /** PEM text of RUNNER_TLS_CERT / RUNNER_TLS_KEY: serve https. */
   tls?: { cert: string; key: string };
-  /** STORAGE_URL and S3_* (validated); createRunnerStore (storage.ts) builds the store. */
-  storage: StorageEnv;
-  /** This machine's content-addressed blob cache for materialized datasets (DATA_DIR/cache/blobs). */
-  casDir: string;
+  /** STORAGE_URL and S3_* (validated) when STORAGE_URL is set; createRunnerStore (storage.ts) builds the store. */
+  storage?: StorageEnv;
 }
 
 /** The monorepo root (the package.json with "workspaces"); relative paths in env resolve against it. */
@@ -148,7 +146,6 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): RunnerEnv {
             key: readPem('RUNNER_TLS_KEY', env.RUNNER_TLS_KEY, /-----BEGIN [A-Z ]*PRIVATE KEY-----/),
           }
         : undefined,
-    storage,
-    casDir: path.join(dataDir, 'cache', 'blobs'),
+    storage: storage.STORAGE_URL?.trim() ? storage : undefined,
   };
 }

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { FsStore, S3Store } from '@defectflow/storage';
 import { describe, expect, it } from 'vitest';
 import { readEnv } from '../src/env.ts';
-import { createRunnerStore } from '../src/storage.ts';
+import { createRunnerStore, runnerCasDir } from '../src/storage.ts';
 
 const TOKEN = { RUNNER_TOKEN: 'a-long-enough-test-token' };
 
@@ -12,7 +12,7 @@ describe('runner storage env', () => {
     const store = createRunnerStore(env);
     expect(store).toBeInstanceOf(FsStore);
     expect((store as FsStore).root).toBe('/srv/df');
-    expect(env.casDir).toBe(join('/srv/df', 'cache', 'blobs'));
+    expect(runnerCasDir(env)).toBe(join('/srv/df', 'cache', 'blobs'));
   });
 
   it('STORAGE_URL=s3://… gives an S3Store; a bad value names its variable', () => {
