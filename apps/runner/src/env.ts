@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type StorageEnv, storeFromEnv } from '@defectflow/storage';
 import { z } from 'zod';
 import type { PredictLimits } from './predict/types.ts';
 import { RUNNER_ID_PATTERN } from './runner-id.ts';
@@ -56,6 +57,11 @@ const EnvSchema = z.object({
    * self-signed certificate, RUNNER_CA). */
   RUNNER_TLS_CERT: z.string().min(1).optional(),
   RUNNER_TLS_KEY: z.string().min(1).optional(),
+  /** Where run artifacts, models and published datasets live (unset: DATA_DIR itself); see @defectflow/storage. */
+  STORAGE_URL: z.string().optional(),
+  S3_ACCESS_KEY_ID: z.string().optional(),
+  S3_SECRET_ACCESS_KEY: z.string().optional(),
+  S3_REGION: z.string().optional(),
 });
 
 export interface RunnerEnv {
@@ -82,6 +88,8 @@ export interface RunnerEnv {
   predict: PredictLimits;
   /** PEM text of RUNNER_TLS_CERT / RUNNER_TLS_KEY: serve https. */
   tls?: { cert: string; key: string };
+  /** STORAGE_URL and S3_* (validated) when STORAGE_URL is set; createRunnerStore (storage.ts) builds the store. */
+  storage?: StorageEnv;
 }
 
 /** The monorepo root (the package.json with "workspaces"); relative paths in env resolve against it. */
@@ -130,6 +138,17 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): RunnerEnv {
   if (!env.RUNNER_TOKEN && !env.REDIS_URL) {
     throw new Error('Invalid runner environment:\n  RUNNER_TOKEN: RUNNER_TOKEN is required (a shared secret of at least 16 characters)');
   }
+  const storage: StorageEnv = {
+    STORAGE_URL: env.STORAGE_URL,
+    S3_ACCESS_KEY_ID: env.S3_ACCESS_KEY_ID,
+    S3_SECRET_ACCESS_KEY: env.S3_SECRET_ACCESS_KEY,
+    S3_REGION: env.S3_REGION,
+  };
+  try {
+    storeFromEnv(storage, dataDir); // its errors name the variable
+  } catch (err) {
+    throw new Error(`Invalid runner environment:\n  ${(err as Error).message}`);
+  }
   return {
     port: env.RUNNER_PORT,
     host: env.RUNNER_HOST,
@@ -164,5 +183,6 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): RunnerEnv {
             key: readPem('RUNNER_TLS_KEY', env.RUNNER_TLS_KEY, /-----BEGIN [A-Z ]*PRIVATE KEY-----/),
           }
         : undefined,
+    storage: storage.STORAGE_URL?.trim() ? storage : undefined,
   };
 }

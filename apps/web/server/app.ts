@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createDb, type DbHandle } from '@defectflow/db';
+import { storeFromEnv } from '@defectflow/storage';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import next from 'next';
 import { appendSetCookie } from './auth/cookies.ts';
@@ -34,6 +35,7 @@ import { type EmbeddedRunner, startEmbeddedRunner } from './runner-process.ts';
 import { SameSplitScorer } from './reviews/same-split.ts';
 import { ensureSampleDatasets, seedDatabase } from './seed.ts';
 import { attachBrowserSockets } from './sockets.ts';
+import { createDatasetPublisher } from './storage.ts';
 import { SweepController } from './sweeps/controller.ts';
 import { ThumbCache } from './thumb-cache.ts';
 import type { WebContext } from './trpc.ts';
@@ -85,6 +87,11 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
     cleanups.push(() => db.close());
     log.info(`database: ${db.kind === 'pglite' ? `PGlite in ${join(env.dataDir, 'pg')}` : 'PostgreSQL (DATABASE_URL)'}`);
     await seedDatabase(db.repo, REPO_ROOT, log);
+    // Run files and model folders are read through this store (default: DATA_DIR itself, nothing copied).
+    const store = storeFromEnv(env.storage, env.dataDir);
+    log.info(`storage: ${store.describe()}`);
+    // Cluster mode only: datasets changed here are published for runners on other machines.
+    const datasetPublisher = createDatasetPublisher({ store, datasetsRoot: env.datasetsRoot, enabled: Boolean(env.storage.STORAGE_URL), log });
 
     const auth = new AuthService(db.repo, env.auth, log);
     await auth.bootstrap();
@@ -164,19 +171,20 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
     const { webhook: webhookConfig, ...thresholds } = env.alarms;
     const webhook = webhookConfig ? new AlarmWebhook({ ...webhookConfig, log }) : null;
     if (webhook) cleanups.push(() => webhook.close());
-    const alarms = new AlarmMonitor({ repo: db.repo, thresholds, modelsDir: env.modelsDir, webhook, log });
+    const alarms = new AlarmMonitor({ repo: db.repo, thresholds, modelsDir: env.modelsDir, store, webhook, log });
     // Judged after each logged batch, off the prediction's path (observe is serial per model and never throws).
     predictionLog.onRecorded = (modelId, rows) => void alarms.observe(modelId, rows);
     const imageRoutes = createFileRoutes({
       repo: db.repo,
       datasetsRoot: env.datasetsRoot,
       modelsDir: env.modelsDir,
+      store,
       log,
       thumbs: new ThumbCache({ dir: join(env.dataDir, 'cache', 'thumbs'), maxBytes: env.thumbCacheMaxBytes }),
       maxPixels: env.imageMaxPixels,
       predictionLog,
     });
-    const uploadRoutes = createDatasetUploadRoutes({ repo: db.repo, datasetsRoot: env.datasetsRoot, log, limits: env.uploads });
+    const uploadRoutes = createDatasetUploadRoutes({ repo: db.repo, datasetsRoot: env.datasetsRoot, log, limits: env.uploads, publisher: datasetPublisher });
     cleanups.push(() => uploadRoutes.close()); // the idle-upload sweep timer
     // Predictions and ONNX inspection run in the runner (this process loads neither TF.js nor ONNX Runtime).
     let predictTransport: PredictTransport;
@@ -247,6 +255,7 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
       relay: sockets,
       modelsDir: env.modelsDir,
       runsDir: join(env.dataDir, 'runs'),
+      store,
       log: consoleLogger('bridge'),
       restarts: embedded ? embedded.restarts : undefined,
       // The embedded runner shares DATA_DIR, hence its id (runner-id), known before it first connects. In cluster mode
@@ -264,6 +273,8 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
       runner: bridge,
       sweeps,
       paths: { dataDir: env.dataDir, datasetsRoot: env.datasetsRoot, modelsDir: env.modelsDir },
+      store,
+      datasetPublisher,
       predict: predictor.predict,
       backbones: predictTransport,
       predictionLog,
@@ -273,6 +284,7 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
         datasetsRoot: env.datasetsRoot,
         modelsDir: env.modelsDir,
         runsDir: join(env.dataDir, 'runs'),
+        store,
         predict: predictor.predict,
         batchSize: env.predict.maxImages,
         log,
@@ -304,7 +316,7 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
     const sampleAbort = new AbortController();
     const sampleReady = env.skipSampleData
       ? Promise.resolve('skipped')
-      : ensureSampleDatasets(db.repo, env.datasetsRoot, log, sampleAbort.signal);
+      : ensureSampleDatasets(db.repo, env.datasetsRoot, log, sampleAbort.signal, datasetPublisher.enabled ? datasetPublisher.publishAfterChange : undefined);
 
     const activeBridge = bridge;
     // Cleanups run in reverse: sample generation, runner + bridge, sockets, HTTP server, then Next, link, db.

@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { IMAGE_MAX_PIXELS } from '@defectflow/engine/data';
+import { type StorageEnv, storeFromEnv } from '@defectflow/storage';
 import { z } from 'zod';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, USERNAME_PATTERN } from './auth/principal.ts';
 
@@ -39,6 +40,11 @@ const EnvSchema = z
     REDIS_URL: z.string().regex(/^rediss?:\/\/.+/, 'must look like redis://host:6379 (or rediss:// for TLS)').optional(),
     /** Cluster mode: this web server's name in the event stream's consumer group; keep it across restarts. */
     WEB_ID: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/, 'must be 1-128 characters of [A-Za-z0-9_.:-]').optional(),
+    /** Where run artifacts, models and published datasets live (unset: DATA_DIR itself; file:///abs or s3://bucket/prefix?endpoint=…). */
+    STORAGE_URL: z.string().min(1).optional(),
+    S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+    S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+    S3_REGION: z.string().min(1).optional(),
     RUNNER_TOKEN: z.string().min(16, 'must be at least 16 characters (the runner refuses shorter tokens)').optional(),
     /** Port for the embedded runner child; 0 picks a free one. */
     RUNNER_PORT: port.default(3100),
@@ -171,6 +177,8 @@ export interface WebEnv {
   datasetsRoot: string;
   modelsDir: string;
   databaseUrl?: string;
+  /** STORAGE_URL and S3_* as given (storeFromEnv in app.ts; validated here). `url` set = datasets are published to it. */
+  storage: StorageEnv;
   /** Set: connect to an external runner. Unset: spawn the embedded one. */
   runnerUrl?: string;
   runnerToken: string;
@@ -273,6 +281,17 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
   }
   const e = parsed.data;
   const dataDir = absolute(e.DATA_DIR, REPO_ROOT);
+  const storage: StorageEnv = {
+    STORAGE_URL: e.STORAGE_URL,
+    S3_ACCESS_KEY_ID: e.S3_ACCESS_KEY_ID,
+    S3_SECRET_ACCESS_KEY: e.S3_SECRET_ACCESS_KEY,
+    S3_REGION: e.S3_REGION,
+  };
+  try {
+    storeFromEnv(storage, dataDir); // its errors name the variable
+  } catch (err) {
+    throw new EnvError(`Invalid environment for the defectflow web server:\n  ${(err as Error).message}`);
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -280,6 +299,7 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     datasetsRoot: e.DATASETS_ROOT ? absolute(e.DATASETS_ROOT, REPO_ROOT) : resolve(dataDir, 'datasets'),
     modelsDir: resolve(dataDir, 'models'),
     databaseUrl: e.DATABASE_URL,
+    storage,
     runnerUrl: e.RUNNER_URL,
     // Embedded mode: a fresh random token per start; only this process and its child know it.
     runnerToken: e.RUNNER_TOKEN ?? randomBytes(24).toString('hex'),

@@ -13,17 +13,18 @@
  * over IMAGE_MAX_PIXELS (header checked first, then sharp's own limit), a 422 naming the limit.
  */
 import { createReadStream, type Stats } from 'node:fs';
-import { lstat, readFile, stat } from 'node:fs/promises';
+import { lstat, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { dirname, extname, join } from 'node:path';
+import { dirname, extname } from 'node:path';
 import type { Repositories } from '@defectflow/db';
 import { IMAGE_MAX_PIXELS, ImageReadError, readImageHeader } from '@defectflow/engine/data';
 import { isImageFile } from './datasets-fs.ts';
 import { errorMessage, type Logger } from './log.ts';
 import { archiveBaseName } from './model-names.ts';
-import { modelDirInside, PathOutsideRootError, resolveInsideRoot } from './paths.ts';
+import { PathOutsideRootError, resolveInsideRoot } from './paths.ts';
 import type { PredictionLog } from './predictions/log.ts';
-import { tarGzDirectory } from './tar.ts';
+import { type ArtifactStore, localDirsStore, modelKeyPrefix } from './storage.ts';
+import { tarGzStored } from './tar.ts';
 import { type ThumbCache, thumbKey } from './thumb-cache.ts';
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -44,6 +45,8 @@ export interface FileRoutesOptions {
   datasetsRoot: string;
   /** A model's archive is served only when its folder is inside this dir. */
   modelsDir: string;
+  /** Where model folders are read (app.ts: the STORAGE_URL store); absent: modelsDir itself. */
+  store?: ArtifactStore;
   log: Logger;
   /** Rendered thumbnails on disk; without one every thumbnail is rendered per request. */
   thumbs?: ThumbCache;
@@ -201,19 +204,19 @@ async function sendImageFile(req: IncomingMessage, res: ServerResponse, url: URL
   createReadStream(file).on('error', (err) => sendError(res, 500, errorMessage(err))).pipe(res);
 }
 
-async function serveModelArchive(res: ServerResponse, modelId: string, opts: FileRoutesOptions): Promise<void> {
+async function serveModelArchive(res: ServerResponse, modelId: string, opts: FileRoutesOptions, store: ArtifactStore): Promise<void> {
   const model = await opts.repo.models.get(modelId);
   if (!model) throw new HttpError(404, `model ${modelId} does not exist`);
-  const dir = modelDirInside(opts.modelsDir, model);
-  const info = await stat(dir).catch(() => null);
-  if (!info?.isDirectory()) throw new HttpError(410, `model ${modelId}: its folder ${model.dir} is gone`);
+  const prefix = modelKeyPrefix(opts.modelsDir, model);
+  const objects = await store.list(prefix);
+  if (objects.length === 0) throw new HttpError(410, `model ${modelId}: its folder ${model.dir} is gone`);
   const base = archiveBaseName(model); // `<model-name>-<short id>`
   res.writeHead(200, {
     'content-type': 'application/gzip',
     'content-disposition': `attachment; filename="${base}.tar.gz"`,
     'cache-control': 'no-store',
   });
-  const stream = tarGzDirectory(dir, base);
+  const stream = tarGzStored(store, objects, prefix, base);
   stream.on('error', (err) => {
     opts.log.error(`model archive ${modelId} failed: ${errorMessage(err)}`);
     res.destroy(err);
@@ -222,9 +225,11 @@ async function serveModelArchive(res: ServerResponse, modelId: string, opts: Fil
 }
 
 /** Why a model folder has no model.onnx, from its defectflow.json (`onnx.reason`); null when it says nothing. */
-async function onnxMissingReason(dir: string): Promise<string | null> {
+async function onnxMissingReason(store: ArtifactStore, prefix: string): Promise<string | null> {
   try {
-    const meta = JSON.parse(await readFile(join(dir, 'defectflow.json'), 'utf8')) as { onnx?: { available?: boolean; reason?: string } };
+    const raw = await store.get(`${prefix}defectflow.json`);
+    if (!raw) return null;
+    const meta = JSON.parse(raw.toString('utf8')) as { onnx?: { available?: boolean; reason?: string } };
     if (meta.onnx && meta.onnx.available === false && typeof meta.onnx.reason === 'string') return meta.onnx.reason;
     return meta.onnx ? null : 'the model was deployed before ONNX export existed; deploy it again to get one';
   } catch {
@@ -232,17 +237,15 @@ async function onnxMissingReason(dir: string): Promise<string | null> {
   }
 }
 
-async function serveModelOnnx(req: IncomingMessage, res: ServerResponse, modelId: string, opts: FileRoutesOptions): Promise<void> {
+async function serveModelOnnx(req: IncomingMessage, res: ServerResponse, modelId: string, opts: FileRoutesOptions, store: ArtifactStore): Promise<void> {
   const model = await opts.repo.models.get(modelId);
   if (!model) throw new HttpError(404, `model ${modelId} does not exist`);
-  const dir = modelDirInside(opts.modelsDir, model);
-  const info = await stat(dir).catch(() => null);
-  if (!info?.isDirectory()) throw new HttpError(410, `model ${modelId}: its folder ${model.dir} is gone`);
-  const file = join(dir, 'model.onnx');
-  // lstat: a model.onnx that is a symlink (pointing anywhere) is not served.
-  const onnx = await lstat(file).catch(() => null);
-  if (!onnx?.isFile()) {
-    const reason = await onnxMissingReason(dir);
+  const prefix = modelKeyPrefix(opts.modelsDir, model);
+  const objects = await store.list(prefix);
+  // Listings hold regular files only: a model.onnx that is a symlink (pointing anywhere) is not served.
+  const onnx = objects.find((o) => o.key === `${prefix}model.onnx`);
+  if (!onnx) {
+    const reason = await onnxMissingReason(store, prefix);
     throw new HttpError(404, `model ${modelId} has no ONNX export${reason ? `: ${reason}` : ''}`);
   }
   res.writeHead(200, {
@@ -256,11 +259,17 @@ async function serveModelOnnx(req: IncomingMessage, res: ServerResponse, modelId
     res.end();
     return;
   }
-  createReadStream(file).on('error', (err) => sendError(res, 500, errorMessage(err))).pipe(res);
+  const body = await store.getStream(onnx.key);
+  if (!body) {
+    res.destroy(new Error(`${onnx.key} vanished from ${store.describe()}`));
+    return;
+  }
+  body.on('error', (err) => res.destroy(err)).pipe(res);
 }
 
 /** Returns a handler that answers our routes and returns false for anything else. */
 export function createFileRoutes(opts: FileRoutesOptions) {
+  const store = opts.store ?? localDirsStore({ modelsDir: opts.modelsDir });
   return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
     const archive = /^\/api\/models\/([^/]+)\/archive\/?$/.exec(url.pathname);
     const onnx = /^\/api\/models\/([^/]+)\/model\.onnx$/.exec(url.pathname);
@@ -271,8 +280,8 @@ export function createFileRoutes(opts: FileRoutesOptions) {
       return true;
     }
     try {
-      if (archive) await serveModelArchive(res, decodeURIComponent(archive[1]!), opts);
-      else if (onnx) await serveModelOnnx(req, res, decodeURIComponent(onnx[1]!), opts);
+      if (archive) await serveModelArchive(res, decodeURIComponent(archive[1]!), opts, store);
+      else if (onnx) await serveModelOnnx(req, res, decodeURIComponent(onnx[1]!), opts, store);
       else if (predictionImage) await servePredictionImage(req, res, url, decodeURIComponent(predictionImage[1]!), opts);
       else await serveImage(req, res, url, opts);
     } catch (err) {

@@ -13,14 +13,14 @@
  * share one PostgreSQL, each with its own runner: a bridge marks interrupted only its own runner's
  * runs (and legacy rows naming none).
  */
-import { readFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { createRepositories, type Db, type Repositories } from '@defectflow/db';
 import { type PipelineGraph, type RunEvent, deploySummary } from '@defectflow/nodes';
 import { z } from 'zod';
 import { errorMessage, type Logger, silentLogger } from './log.ts';
 import { modelDirInside, PathOutsideRootError } from './paths.ts';
 import type { RunnerCapabilities, RunnerLink, RunnerStartResult, RunnerStatus, RunOptions } from './runner-link.ts';
+import { type ArtifactStore, localDirsStore, modelKeyPrefix, readStoredJson, runFileKey } from './storage.ts';
 
 export interface RunRelay {
   /** A run event for browsers in room `run:<runId>`. */
@@ -42,6 +42,11 @@ export interface RunnerBridgeOptions {
    * `<runsDir>/<runId>/metrics-<nodeId>.json`, too big for its node.finished summary; runs.metrics gets them.
    */
   runsDir?: string;
+  /**
+   * Where run files and model folders are read (app.ts: the STORAGE_URL store, by default DATA_DIR itself).
+   * Absent: the local folders above (modelsDir, runsDir).
+   */
+  store?: ArtifactStore;
   log?: Logger;
   /** How long the runner may stay unreachable before unfinished runs are marked interrupted. */
   lostAfterMs?: number;
@@ -83,9 +88,9 @@ const ExportMeta = z.object({
   metrics: z.record(z.string(), z.unknown()).nullish(),
 });
 
-async function readExportMeta(dir: string): Promise<z.infer<typeof ExportMeta>> {
+async function readExportMeta(store: ArtifactStore, modelPrefix: string): Promise<z.infer<typeof ExportMeta>> {
   try {
-    return ExportMeta.parse(JSON.parse(await readFile(join(dir, 'defectflow.json'), 'utf8')));
+    return ExportMeta.parse(await readStoredJson(store, `${modelPrefix}defectflow.json`));
   } catch {
     return {};
   }
@@ -126,7 +131,14 @@ export class RunnerBridge {
   private stopped = false;
   private resyncTimer: NodeJS.Timeout | null = null;
 
+  /** Model folders (defectflow.json at registration). */
+  private readonly models: ArtifactStore;
+  /** Run files (evaluate metrics); null = not readable here (no store and no runsDir). */
+  private readonly runFiles: ArtifactStore | null;
+
   constructor(private readonly options: RunnerBridgeOptions) {
+    this.models = options.store ?? localDirsStore({ modelsDir: options.modelsDir, runsDir: options.runsDir });
+    this.runFiles = options.store ?? (options.runsDir ? this.models : null);
     this.repo = options.repo;
     this.link = options.link;
     this.relay = options.relay;
@@ -442,9 +454,11 @@ export class RunnerBridge {
     const summary = event.summary ?? {};
     const origin = event.type === 'node.cached' && event.from ? event.from : { runId: event.runId, nodeId: event.nodeId };
     const name = `metrics-${origin.nodeId}.json`;
-    if (!this.options.runsDir || basename(name) !== name || basename(origin.runId) !== origin.runId) return summary;
+    if (!this.runFiles || basename(name) !== name || basename(origin.runId) !== origin.runId) return summary;
     try {
-      const full = JSON.parse(await readFile(join(this.options.runsDir, origin.runId, name), 'utf8')) as unknown;
+      const raw = await this.runFiles.get(runFileKey(origin.runId, name));
+      if (!raw) throw new Error(`${runFileKey(origin.runId, name)} is not in ${this.runFiles.describe()}`);
+      const full = JSON.parse(raw.toString('utf8')) as unknown;
       if (full && typeof full === 'object' && !Array.isArray(full)) return { ...summary, ...(full as Record<string, unknown>) };
     } catch (err) {
       this.log.warn(`run ${event.runId}: full metrics of ${origin.nodeId} (run ${origin.runId}) unreadable, keeping the summary (${errorMessage(err)})`);
@@ -464,15 +478,17 @@ export class RunnerBridge {
     }
     const modelId = s.modelId ?? basename(folder);
     let dir: string;
+    let prefix: string;
     try {
       // A node id or summary could name any folder; only one inside the models dir is registered (and served).
       dir = modelDirInside(this.options.modelsDir, { id: modelId, dir: folder });
+      prefix = modelKeyPrefix(this.options.modelsDir, { id: modelId, dir: folder });
     } catch (err) {
       if (!(err instanceof PathOutsideRootError)) throw err;
       this.log.warn(`run ${runId}: deploy folder refused, model not registered: ${err.message}`);
       return nothing;
     }
-    const meta = await readExportMeta(dir);
+    const meta = await readExportMeta(this.models, prefix);
     return async (repo) => {
       if (await repo.models.get(modelId)) return undefined;
       const run = await repo.runs.get(runId);

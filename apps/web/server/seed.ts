@@ -129,9 +129,17 @@ export async function ensureSampleDatasets(
   datasetsRoot: string,
   log: Logger,
   signal?: AbortSignal,
+  /** Cluster mode (STORAGE_URL set): publishes each sample dataset for runners on other machines; a failure is logged. */
+  publish?: (name: string) => Promise<void>,
 ): Promise<Record<string, EnsureResult>> {
   const results: Record<string, EnsureResult> = {};
-  for (const sample of SAMPLE_LINES) results[sample.dataset] = await ensureSampleDataset(repo, datasetsRoot, log, signal, sample);
+  for (const sample of SAMPLE_LINES) {
+    const result = await ensureSampleDataset(repo, datasetsRoot, log, signal, sample);
+    results[sample.dataset] = result;
+    if (publish && (result === 'exists' || result === 'generated') && !signal?.aborted) {
+      await publish(sample.dataset).catch((err: unknown) => log.warn(errorMessage(err)));
+    }
+  }
   return results;
 }
 

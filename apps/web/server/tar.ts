@@ -4,11 +4,9 @@
  * file bytes, so the whole writer is ~60 lines with no dependency; zip would need CRC32 tables and a
  * central directory. Every OS extracts .tar.gz (tar -xzf, Windows 10+ tar, 7-Zip).
  */
-import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
+import type { ArtifactStore, StoredObject } from '@defectflow/storage';
 
 const BLOCK = 512;
 
@@ -48,39 +46,55 @@ export function tarHeader(name: string, size: number, mtime: Date, type: 'file' 
   return header;
 }
 
-async function listFiles(dir: string): Promise<string[]> {
+/** The folders an archive needs before its files (`a/`, `a/b/` for `a/b/c.bin`), each once, in order. */
+function folderEntries(paths: string[]): string[] {
+  const seen = new Set<string>();
   const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const full = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(full, ...(await listFiles(full)));
-    else if (entry.isFile()) out.push(full); // symlinks and devices are skipped on purpose
+  for (const p of paths) {
+    const parts = p.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const folder = `${parts.slice(0, i).join('/')}/`;
+      if (!seen.has(folder)) {
+        seen.add(folder);
+        out.push(folder);
+      }
+    }
   }
-  return out.sort();
+  return out;
 }
 
-/** Streams `dir` as a gzipped tar whose entries sit under `rootName/`. */
-export function tarGzDirectory(dir: string, rootName: string): Readable {
+/**
+ * Streams the stored objects under `prefix` (a model folder, `models/<id>/`) as a gzipped tar whose entries sit
+ * under `rootName/`. Objects have no times: entries carry the archive's creation time.
+ */
+export function tarGzStored(store: ArtifactStore, objects: StoredObject[], prefix: string, rootName: string): Readable {
   const tar = new PassThrough();
   const gzip = createGzip();
   tar.pipe(gzip);
   (async () => {
-    const rootStat = await stat(dir);
-    tar.write(tarHeader(`${rootName}/`, 0, rootStat.mtime, 'dir'));
-    for (const full of await listFiles(dir)) {
-      const info = await stat(full);
-      const name = `${rootName}/${relative(dir, full).split(sep).join('/')}`;
-      if (info.isDirectory()) {
-        tar.write(tarHeader(`${name}/`, 0, info.mtime, 'dir'));
-        continue;
+    const now = new Date();
+    tar.write(tarHeader(`${rootName}/`, 0, now, 'dir'));
+    const files = objects.map((o) => ({ ...o, rel: o.key.slice(prefix.length) })).sort((a, b) => (a.rel < b.rel ? -1 : 1));
+    const folders = new Set(folderEntries(files.map((f) => f.rel)));
+    const written = new Set<string>();
+    for (const f of files) {
+      // Each file's folders first (ustar extractors create them anyway; explicit entries keep modes sane).
+      for (const folder of folderEntries([f.rel])) {
+        if (folders.has(folder) && !written.has(folder)) {
+          written.add(folder);
+          tar.write(tarHeader(`${rootName}/${folder}`, 0, now, 'dir'));
+        }
       }
-      tar.write(tarHeader(name, info.size, info.mtime, 'file'));
-      let written = 0;
-      for await (const chunk of createReadStream(full)) {
-        written += (chunk as Buffer).length;
+      const body = await store.getStream(f.key);
+      if (!body) throw new Error(`${f.key} vanished from ${store.describe()} while archiving`);
+      tar.write(tarHeader(`${rootName}/${f.rel}`, f.size, now, 'file'));
+      let size = 0;
+      for await (const chunk of body) {
+        size += (chunk as Buffer).length;
         if (!tar.write(chunk)) await new Promise((r) => tar.once('drain', r));
       }
-      if (written !== info.size) throw new Error(`${full} changed size while archiving`);
-      const pad = (BLOCK - (info.size % BLOCK)) % BLOCK;
+      if (size !== f.size) throw new Error(`${f.key} changed size while archiving`);
+      const pad = (BLOCK - (f.size % BLOCK)) % BLOCK;
       if (pad) tar.write(Buffer.alloc(pad, 0));
     }
     tar.end(Buffer.alloc(BLOCK * 2, 0)); // end-of-archive marker

@@ -11,6 +11,7 @@ import type { SameSplitScorer } from './reviews/same-split.ts';
 import type { AlarmMonitor } from './monitoring/alarms.ts';
 import type { RunnerStartResult, RunnerStatus, RunOptions } from './runner-link.ts';
 import type { SweepController } from './sweeps/controller.ts';
+import type { ArtifactStore, DatasetPublisher } from './storage.ts';
 
 /** What the routers need from the runner side (RunnerBridge in the server, a fake in tests). */
 export interface RunnerControl {
@@ -49,6 +50,10 @@ export interface WebContext {
   /** Drives the sweeps this server started (server/sweeps/controller.ts). */
   sweeps: SweepController;
   paths: { dataDir: string; datasetsRoot: string; modelsDir: string };
+  /** Run files and model folders (storage.ts); absent in tests: the local folders of `paths` (storeOf). */
+  store?: ArtifactStore;
+  /** Publishes a changed dataset when STORAGE_URL is set (cluster mode); absent = nothing to publish. */
+  datasetPublisher?: DatasetPublisher;
   predict: PredictFn;
   /** ONNX backbone cut points and throughput, computed by the runner (absent: the backbone routes refuse). */
   backbones?: BackboneInspector;

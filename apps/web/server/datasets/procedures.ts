@@ -29,12 +29,18 @@ export const datasetPageProcedures = {
   /** Moves images to another (possibly new) class: creates the next version. */
   relabel: engineerProcedure
     .input(z.object({ name: Name, ids: Ids, to: z.string().min(1).max(100), message: z.string().max(500).optional() }))
-    .mutation(({ ctx, input }) =>
-      editDataset(ctx.repo, ctx.paths.datasetsRoot, input.name, { kind: 'relabel', ids: input.ids, to: input.to }, input.message),
-    ),
+    .mutation(async ({ ctx, input }) => {
+      const result = await editDataset(ctx.repo, ctx.paths.datasetsRoot, input.name, { kind: 'relabel', ids: input.ids, to: input.to }, input.message);
+      await ctx.datasetPublisher?.publishAfterChange(input.name); // cluster mode: runners see the new version
+      return result;
+    }),
 
   /** Leaves images out of the next version (files stay on disk for earlier versions). */
   remove: engineerProcedure
     .input(z.object({ name: Name, ids: Ids, message: z.string().max(500).optional() }))
-    .mutation(({ ctx, input }) => editDataset(ctx.repo, ctx.paths.datasetsRoot, input.name, { kind: 'delete', ids: input.ids }, input.message)),
+    .mutation(async ({ ctx, input }) => {
+      const result = await editDataset(ctx.repo, ctx.paths.datasetsRoot, input.name, { kind: 'delete', ids: input.ids }, input.message);
+      await ctx.datasetPublisher?.publishAfterChange(input.name);
+      return result;
+    }),
 } satisfies TRPCRouterRecord;

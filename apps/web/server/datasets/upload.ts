@@ -27,6 +27,7 @@ import { ArchiveError, type ArchiveLimits, checkEntryName, DEFAULT_ARCHIVE_LIMIT
 import { inspectDataset } from './inspect.ts';
 import { ARCHIVE_FILE, EXTRACT_DIR, FILES_DIR, HttpError, StagingArea, type StagingLimits, type StagedUpload } from './staging.ts';
 import { ensureRegistered } from './versions.ts';
+import type { DatasetPublisher } from '../storage.ts';
 
 /** Archive checks plus staging bounds; server/env.ts fills them from UPLOAD_* variables. */
 export interface UploadLimits extends ArchiveLimits, StagingLimits {}
@@ -46,6 +47,8 @@ export interface UploadRoutesOptions {
   limits?: Partial<UploadLimits>;
   /** How often idle uploads are looked for (default: a quarter of the TTL, 1 s to 1 min). */
   sweepEveryMs?: number;
+  /** Cluster mode: publishes an uploaded or extended dataset for runners on other machines (storage.ts). */
+  publisher?: DatasetPublisher;
 }
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -216,6 +219,7 @@ export function createDatasetUploadRoutes(opts: UploadRoutesOptions) {
     try {
       const result = await addImagesToDataset(opts.repo, root, name, await unpack(upload));
       opts.log.info(`dataset ${name}: version ${result.version} adds ${result.addedImages} images`);
+      await opts.publisher?.publishAfterChange(name);
       return result;
     } finally {
       await staging.drop(upload.id);
@@ -273,6 +277,7 @@ export function createDatasetUploadRoutes(opts: UploadRoutesOptions) {
     await ensureRegistered(opts.repo, root, name);
     const inspection = await inspectDataset(root, name, 0);
     opts.log.info(`dataset ${name} uploaded: ${inspection.total} images in ${inspection.classes.length} classes`);
+    await opts.publisher?.publishAfterChange(name);
     return {
       name,
       version: inspection.version,

@@ -5,11 +5,9 @@
  * A rule that starts firing opens a `model_alarms` row (at most one open per model and rule) and, with
  * ALARM_WEBHOOK_URL, posts it; one that stops firing closes it. Work is serial per model.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { AlarmRule, Model, ModelAlarm, PredictionRow, Repositories } from '@defectflow/db';
 import { errorMessage, type Logger } from '../log.ts';
-import { modelDirInside } from '../paths.ts';
+import { type ArtifactStore, localDirsStore, modelKeyPrefix } from '../storage.ts';
 import { type AlarmThresholds, type RuleResult, type Signal, evaluateRules } from './rules.ts';
 import type { AlarmWebhook } from './webhook.ts';
 
@@ -17,6 +15,8 @@ export interface AlarmMonitorOptions {
   repo: Repositories;
   thresholds: AlarmThresholds;
   modelsDir: string;
+  /** Where model folders are read (app.ts: the STORAGE_URL store); absent: modelsDir itself. */
+  store?: ArtifactStore;
   webhook: AlarmWebhook | null;
   log: Logger;
 }
@@ -51,7 +51,11 @@ export class AlarmMonitor {
   private readonly chains = new Map<string, Promise<unknown>>();
   private readonly models = new Map<string, MonitoredModel>();
 
-  constructor(readonly options: AlarmMonitorOptions) {}
+  private readonly store: ArtifactStore;
+
+  constructor(readonly options: AlarmMonitorOptions) {
+    this.store = options.store ?? localDirsStore({ modelsDir: options.modelsDir });
+  }
 
   get thresholds(): AlarmThresholds {
     return this.options.thresholds;
@@ -63,7 +67,8 @@ export class AlarmMonitor {
     if (!meta) {
       meta = (async () => {
         try {
-          const json = JSON.parse(await readFile(join(modelDirInside(this.options.modelsDir, model), 'defectflow.json'), 'utf8'));
+          const raw = await this.store.get(`${modelKeyPrefix(this.options.modelsDir, model)}defectflow.json`);
+          const json = raw ? JSON.parse(raw.toString('utf8')) : null;
           const drift = json?.drift;
           return drift && typeof drift === 'object' && typeof drift.threshold === 'number' ? (drift as DriftMeta) : null;
         } catch {

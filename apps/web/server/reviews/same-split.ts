@@ -7,14 +7,14 @@
  * as DATA_DIR/runs/<runId>/same-split-<modelId>.json (a run's split never changes), so polls and restarts never
  * recompute it.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import type { Model, Repositories, Run } from '@defectflow/db';
 import { type ClassScores, labelScores } from '@defectflow/engine/decision';
 import { runImageFile } from '../http-files.ts';
 import { errorMessage, type Logger } from '../log.ts';
 import { modelDirInside } from '../paths.ts';
 import { PredictBusyError } from '../predict.ts';
+import { type ArtifactStore, localDirsStore, readStoredJson, runFileKey } from '../storage.ts';
 import type { PredictFn, PredictImage } from '../trpc.ts';
 
 export interface SplitScores {
@@ -76,6 +76,8 @@ export interface SameSplitOptions {
   modelsDir: string;
   /** DATA_DIR/runs: where the result is kept, next to the run's metrics files. */
   runsDir: string;
+  /** Where the kept result is read and written (app.ts: the STORAGE_URL store); absent: runsDir itself. */
+  store?: ArtifactStore;
   predict: PredictFn;
   /** Images per worker request (PREDICT_MAX_IMAGES). */
   batchSize: number;
@@ -86,18 +88,23 @@ export class SameSplitScorer {
   /** Scorings in progress, or failed and not reported yet (reported once, then forgotten: the next ask retries). */
   private readonly inFlight = new Map<string, { images: number; outcome: Promise<void>; error?: string }>();
 
-  constructor(private readonly opts: SameSplitOptions) {}
+  private readonly store: ArtifactStore;
 
-  private file(runId: string, modelId: string): string {
-    return join(this.opts.runsDir, encodeURIComponent(runId), `same-split-${encodeURIComponent(modelId)}.json`);
+  constructor(private readonly opts: SameSplitOptions) {
+    this.store = opts.store ?? localDirsStore({ modelsDir: opts.modelsDir, runsDir: opts.runsDir });
+  }
+
+  /** `runs/<runId>/same-split-<modelId>.json` (ids name files: the graph schema keeps them to safe characters). */
+  private key(runId: string, modelId: string): string {
+    return runFileKey(encodeURIComponent(runId), `same-split-${encodeURIComponent(modelId)}.json`);
   }
 
   /** Where the comparison of `production` on `run`'s split stands; starts scoring it when nobody has yet. */
   async state(run: Run, production: Model): Promise<SameSplitState> {
     const split = evaluatedSplit(run);
     if (typeof split === 'string') return { state: 'unavailable', reason: split };
-    const file = this.file(run.id, production.id);
-    const kept = await readFile(file, 'utf8').then((t) => JSON.parse(t) as SameSplitResult, () => null);
+    const file = this.key(run.id, production.id);
+    const kept = (await readStoredJson(this.store, file).catch(() => null)) as SameSplitResult | null;
     if (kept) return { state: 'done', ...kept };
     const key = `${run.id}\n${production.id}`;
     const entry = this.inFlight.get(key);
@@ -109,9 +116,7 @@ export class SameSplitScorer {
     const started = { images: split.predictions.length, outcome: Promise.resolve(), error: undefined as string | undefined };
     started.outcome = this.score(run, production, split).then(
       async (result) => {
-        await mkdir(join(file, '..'), { recursive: true });
-        await writeFile(`${file}.tmp`, JSON.stringify(result));
-        await rename(`${file}.tmp`, file);
+        await this.store.put(file, JSON.stringify(result)); // whole or not at all
         this.inFlight.delete(key);
       },
       (err: unknown) => {

@@ -1,4 +1,4 @@
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Model } from '@defectflow/db';
 import type { TRPCRouterRecord } from '@trpc/server';
@@ -9,6 +9,7 @@ import { errorMessage } from '../log.ts';
 import { modelDirInside } from '../paths.ts';
 import { PredictBusyError, PredictInputError, PredictUnavailableError } from '../predict.ts';
 import { predictAndLog } from '../predictions/service.ts';
+import { modelKeyPrefix, storeOf } from '../storage.ts';
 import { adminProcedure, engineerProcedure, found, viewerProcedure } from '../trpc.ts';
 
 const ModelName = z
@@ -70,14 +71,14 @@ export const modelsRouter = {
   /** Deletes the model's row and its exported folder; the run that made it stays. */
   delete: adminProcedure.input(z.object({ id: z.string().min(1) })).mutation(async ({ ctx, input }) => {
     const model = found(await ctx.repo.models.get(input.id), 'model', input.id);
-    let dir: string | null = null;
+    let prefix: string | null = null;
     try {
-      dir = modelDirInside(ctx.paths.modelsDir, model);
+      prefix = modelKeyPrefix(ctx.paths.modelsDir, model);
     } catch {
-      dir = null; // a row pointing outside the models dir: drop the row, touch no files
+      prefix = null; // a row pointing outside the models dir: drop the row, touch no files
     }
     await ctx.repo.models.remove(model.id); // its prediction log rows go with it (cascade)
-    if (dir) await rm(dir, { recursive: true, force: true });
+    if (prefix) await storeOf(ctx).deletePrefix(prefix);
     await ctx.predictionLog.forgetModel(model.id);
     ctx.alarms?.forget(model.id);
     return { deleted: true, id: model.id };

@@ -1,12 +1,12 @@
-import { rm } from 'node:fs/promises';
 import { validateGraph } from '@defectflow/nodes';
+import { checkPrefix } from '@defectflow/storage';
 import { TRPCError, type TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
 import { pinDatasetVersions } from '../datasets/versions.ts';
 import { errorMessage } from '../log.ts';
 import { nameDeployNodes } from '../model-names.ts';
-import { modelDirInside, resolveInsideRoot } from '../paths.ts';
 import { resolveRunSource, submitRun } from '../run-start.ts';
+import { modelKeyPrefix, storeOf } from '../storage.ts';
 import { adminProcedure, engineerProcedure, found, viewerProcedure } from '../trpc.ts';
 
 const RunId = z.string().min(1);
@@ -119,12 +119,12 @@ export const runsRouter = {
     const models = await ctx.repo.models.listByRun(run.id);
     for (const model of models) {
       await ctx.repo.models.remove(model.id); // its prediction log rows go with it (cascade)
-      await removeFolder(() => modelDirInside(ctx.paths.modelsDir, model));
+      await removePrefix(ctx, () => modelKeyPrefix(ctx.paths.modelsDir, model));
       await ctx.predictionLog.forgetModel(model.id);
       ctx.alarms?.forget(model.id);
     }
     await ctx.repo.runs.remove(run.id);
-    await removeFolder(() => resolveInsideRoot(ctx.paths.dataDir, `runs/${run.id}`));
+    await removePrefix(ctx, () => checkPrefix(`runs/${run.id}/`));
     return { deleted: true, runId: run.id, events: run.lastSeq, models: models.map((m) => m.id) };
   }),
 
@@ -168,14 +168,15 @@ export const runsRouter = {
 } satisfies TRPCRouterRecord;
 
 /** Removes a folder the row pointed at; a path outside its root (a bad row) is left alone. */
-async function removeFolder(resolve: () => string): Promise<void> {
-  let dir: string;
+/** Deletes a model's or run's stored files; a prefix that cannot be formed (a row outside the models dir) touches nothing. */
+async function removePrefix(ctx: Parameters<typeof storeOf>[0], prefix: () => string): Promise<void> {
+  let p: string;
   try {
-    dir = resolve();
+    p = prefix();
   } catch {
     return;
   }
-  await rm(dir, { recursive: true, force: true });
+  await storeOf(ctx).deletePrefix(p);
 }
 
 /** The numbers a history row shows; the full report stays behind runs.get. */
