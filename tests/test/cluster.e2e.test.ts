@@ -5,12 +5,14 @@
  * Then: every run has a final status; the database holds each run's events exactly once and gap-free, equal to
  * the Redis stream; both browsers saw the same sequence per run; and the results equal a single-machine run.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PipelineGraph, RunEvent } from '@defectflow/nodes';
 import { readRunEvents } from '@defectflow/runner/cluster-protocol';
 import { type RedisServer, startRedisServer } from '@defectflow/runner/testing/redis-server';
+import { publishDataset } from '@defectflow/storage';
+import { startTestS3Server, type TestS3Server } from '@defectflow/storage/testing';
 import { Redis } from 'ioredis';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,7 +44,7 @@ window.__df.join = (id) => { window.__df.runs.add(id); if (socket.connected) soc
 `;
 
 /** Three quick graphs (they differ by seed), a longer one, and one that trains until its runner is killed. */
-const quick = (k: number): PipelineGraph => quickGraph('tiny', { seed: (k % 3) + 1 });
+const quick = (k: number, deploy = false): PipelineGraph => quickGraph('tiny', { seed: (k % 3) + 1 }, deploy ? {} : false);
 const longer = (seed: number): PipelineGraph => quickGraph('tiny', { epochs: 200, batchSize: 2, seed });
 
 function evaluateSummary(events: RunEvent[]): Record<string, unknown> | undefined {
@@ -63,6 +65,7 @@ describe('cluster mode: 2 web servers, 3 runners, Redis, PostgreSQL', () => {
   let runners: ClusterRunner[] = [];
   let browser: Browser;
   let single: AppHandle | undefined;
+  let s3: TestS3Server;
 
   beforeAll(async () => {
     varLib = mkdtempSync(join(tmpdir(), 'defectflow-cluster-'));
@@ -72,12 +75,15 @@ describe('cluster mode: 2 web servers, 3 runners, Redis, PostgreSQL', () => {
       generateSampleDataset(dir: string, o: { perClass: number; size: number; seed: number; classes: string[] }): Promise<unknown>;
     };
     await engine.generateSampleDataset(join(datasetsRoot, 'tiny'), { perClass: 12, size: 64, seed: 7, classes: ['crazing', 'inclusion', 'scratches'] });
-    [redisServer, pg] = await Promise.all([startRedisServer(), startPgServer()]);
+    [redisServer, pg, s3] = await Promise.all([startRedisServer(), startPgServer(), startTestS3Server()]);
     redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
-    const shared = { REDIS_URL: redisServer.url, DATABASE_URL: pg.url, DATASETS_ROOT: datasetsRoot };
+    // Artifacts and datasets go through an S3-compatible store: runners share no disk with the web servers.
+    const storage = { STORAGE_URL: s3.storageUrl('cluster'), S3_ACCESS_KEY_ID: s3.accessKeyId, S3_SECRET_ACCESS_KEY: s3.secretAccessKey, S3_REGION: 'us-east-1' };
+    await publishDataset(s3.store('cluster'), datasetsRoot, 'tiny');
+    const shared = { REDIS_URL: redisServer.url, DATABASE_URL: pg.url, ...storage };
     // One after the other: the first migrates and seeds the database.
-    webs.push(await startClusterWeb(varLib, shared));
-    webs.push(await startClusterWeb(varLib, shared));
+    webs.push(await startClusterWeb(varLib, { ...shared, DATASETS_ROOT: datasetsRoot }));
+    webs.push(await startClusterWeb(varLib, { ...shared, DATASETS_ROOT: datasetsRoot }));
     runners = await Promise.all(
       ['runner-1', 'runner-2', 'runner-3'].map((id) =>
         startClusterRunner(id, varLib, { ...shared, RUNNER_LOCK_MS: '4000', RUNNER_STALLED_CHECK_MS: '1000' }),
@@ -93,6 +99,7 @@ describe('cluster mode: 2 web servers, 3 runners, Redis, PostgreSQL', () => {
     await single?.dispose();
     await redis?.quit();
     await redisServer?.stop();
+    await s3?.close();
     pg?.dispose();
     if (varLib) rmSync(varLib, { recursive: true, force: true });
   });
@@ -133,7 +140,8 @@ describe('cluster mode: 2 web servers, 3 runners, Redis, PostgreSQL', () => {
     const slowLost = await submit(pages[0] as Page, endlessGraph('tiny', 11));
     const slowRetried = await submit(pages[1] as Page, longer(12), true);
     const quickRuns: Array<{ runId: string; k: number }> = [];
-    for (let k = 0; k < 18; k++) quickRuns.push({ runId: await submit(pages[k % 2] as Page, quick(k)), k });
+    // The first three deploy a model (registered from the store: the runners share no disk with the web servers).
+    for (let k = 0; k < 18; k++) quickRuns.push({ runId: await submit(pages[k % 2] as Page, quick(k, k < 3)), k });
     const all = [slowLost, slowRetried, ...quickRuns.map((r) => r.runId)];
     for (const page of pages) await page.evaluate((ids) => ids.forEach((id) => (window as any).__df.join(id)), all);
 
@@ -202,6 +210,29 @@ describe('cluster mode: 2 web servers, 3 runners, Redis, PostgreSQL', () => {
       // Both web servers read the same database: web 2 (restarted) answers the same.
       expect((await web2.trpc<RunEvent[]>('runs.events', { runId: id, since: 0 })).length).toBe(events.length);
     }
+
+    // The report and the models page work as with an embedded runner, from either web server: full metrics (per-image
+    // predictions, confusion cells) read from the store, deployed models registered, archived and predicting.
+    for (const { runId } of quickRuns) {
+      const run = await web2.trpc<{ metrics: { confusion?: unknown; predictions?: unknown[] } | null }>('runs.get', { runId });
+      expect(run.metrics?.confusion, `run ${runId} full metrics`).toBeTruthy();
+      expect(run.metrics?.predictions?.length).toBeGreaterThan(0);
+    }
+    const models = await web2.trpc<Array<{ id: string; runId: string }>>('models.list');
+    const deployed = quickRuns.filter((r) => r.k < 3).map((r) => r.runId);
+    expect(models.filter((m) => deployed.includes(m.runId))).toHaveLength(3);
+    const model = models.find((m) => deployed.includes(m.runId)) as { id: string };
+    const archive = await fetch(`${web1.url}/api/models/${encodeURIComponent(model.id)}/archive`);
+    expect(archive.status).toBe(200);
+    expect((await archive.arrayBuffer()).byteLength).toBeGreaterThan(10_000);
+    const image = readFileSync(join(datasetsRoot, 'tiny', 'scratches', 'scratches_1.png')).toString('base64');
+    const { predictions } = await web1.trpc<{ predictions: Array<{ label?: string; error?: string; scores?: Record<string, number> }> }>(
+      'models.predict',
+      { modelId: model.id, images: [{ name: 'scratches_1.png', dataBase64: image }] },
+      'mutation',
+    );
+    expect(predictions[0]?.error).toBeUndefined();
+    expect(Object.keys(predictions[0]?.scores ?? {}).sort()).toEqual(['crazing', 'inclusion', 'scratches']);
 
     // Every browser saw the same sequence for every run (after de-duplication by seq, as the page does).
     for (const [p, page] of pages.entries()) {

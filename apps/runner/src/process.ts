@@ -1,4 +1,6 @@
+import { clusterArtifacts } from './cluster/artifacts.ts';
 import type { RunnerEnv } from './env.ts';
+import { createRunnerStore, runnerCasDir } from './storage.ts';
 import { createRunnerServer, type RunnerServer, type RunnerServerOptions } from './server.ts';
 
 /** Exit status when a cancelled run would not stop (EX_TEMPFAIL: try again, i.e. restart). */
@@ -14,9 +16,20 @@ export async function startRunnerProcess(
   overrides: Partial<RunnerServerOptions> = {},
 ): Promise<RunnerServer> {
   const { cluster, ...rest } = env;
+  // Cluster mode with a shared store: runs, datasets and models reach this machine through it (cluster/artifacts.ts).
+  const artifacts =
+    cluster && env.storage
+      ? clusterArtifacts(createRunnerStore(env), { dataDir: env.dataDir, datasetsRoot: env.datasetsRoot, casDir: runnerCasDir(env) })
+      : null;
+  if (cluster && !env.storage) {
+    console.warn(
+      '[runner] cluster mode without STORAGE_URL: datasets must already be in DATASETS_ROOT here, and the web servers cannot read this runner\'s run files or models; set STORAGE_URL as on the web servers',
+    );
+  }
   const server = await createRunnerServer({
     ...rest,
-    ...(cluster ? { cluster } : {}),
+    ...(cluster ? { cluster: { ...cluster, ...(artifacts ? { beforeAppend: artifacts.beforeAppend, prepareRun: artifacts.prepareRun } : {}) } } : {}),
+    ...(artifacts ? { ensureModel: (modelId: string) => artifacts.ensureModel(modelId) } : {}),
     backend: env.backend ?? 'auto',
     // A run that keeps computing after its end cannot be stopped from JS: restart on a clean process
     // (the web server, or the supervisor of a remote runner, starts it again) rather than run beside it.

@@ -118,6 +118,11 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
       clusterLink = connectRedisLink({ redisUrl: env.cluster.redisUrl, consumer: env.cluster.webId, log: consoleLogger('cluster') });
       link = clusterLink;
       log.info(`cluster mode: runs go to the queue at ${clusterLink.url}; this server reads events as "${env.cluster.webId}"`);
+      if (!env.storage.STORAGE_URL) {
+        log.warn(
+          'cluster mode without STORAGE_URL: run files and models stay on each runner\'s disk, so reports show headline metrics only and deployed models are not registered; set STORAGE_URL (s3://bucket/prefix?endpoint=… or file:///shared/folder) on every web server and runner',
+        );
+      }
     } else if (env.runnerUrl) {
       const warning = plainRunnerWarning(env.runnerUrl);
       if (warning) log.warn(warning);

@@ -13,7 +13,7 @@
  * share one PostgreSQL, each with its own runner: a bridge marks interrupted only its own runner's
  * runs (and legacy rows naming none).
  */
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { createRepositories, type Db, type Repositories } from '@defectflow/db';
 import { type PipelineGraph, type RunEvent, deploySummary } from '@defectflow/nodes';
 import { z } from 'zod';
@@ -476,13 +476,16 @@ export class RunnerBridge {
       this.log.warn(`run ${runId}: the deploy summary names no model folder (dir), model not registered`);
       return nothing;
     }
-    const modelId = s.modelId ?? basename(folder);
+    // Cluster mode: the folder is on the runner's machine; its files are in the store under models/<folder name>/,
+    // which is this server's models folder in the store's terms.
+    const local = this.options.cluster ? join(this.options.modelsDir, basename(folder)) : folder;
+    const modelId = s.modelId ?? basename(local);
     let dir: string;
     let prefix: string;
     try {
       // A node id or summary could name any folder; only one inside the models dir is registered (and served).
-      dir = modelDirInside(this.options.modelsDir, { id: modelId, dir: folder });
-      prefix = modelKeyPrefix(this.options.modelsDir, { id: modelId, dir: folder });
+      dir = modelDirInside(this.options.modelsDir, { id: modelId, dir: local });
+      prefix = modelKeyPrefix(this.options.modelsDir, { id: modelId, dir: local });
     } catch (err) {
       if (!(err instanceof PathOutsideRootError)) throw err;
       this.log.warn(`run ${runId}: deploy folder refused, model not registered: ${err.message}`);

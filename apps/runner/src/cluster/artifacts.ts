@@ -1,0 +1,43 @@
+/**
+ * Cluster mode with a shared store (STORAGE_URL): what a runner on another machine than the web servers needs.
+ * Before an evaluate/deploy event leaves, its files go to the store (the web server reads them while storing
+ * the event); before a run starts, its datasets are made equal to their published manifest (each blob fetched
+ * once per machine); before a prediction, the model folder is fetched once.
+ */
+import { join } from 'node:path';
+import type { PipelineGraph, RunEvent } from '@defectflow/nodes';
+import type { ArtifactStore } from '@defectflow/storage';
+import { ensureModelLocal, materializeDataset, uploadRunArtifacts } from '../storage.ts';
+
+export interface ClusterArtifacts {
+  beforeAppend(event: RunEvent): Promise<void>;
+  prepareRun(graph: PipelineGraph): Promise<void>;
+  ensureModel(modelId: string): Promise<void>;
+}
+
+export function clusterArtifacts(store: ArtifactStore, dirs: { dataDir: string; datasetsRoot: string; casDir: string }): ClusterArtifacts {
+  return {
+    async beforeAppend(event) {
+      // node.cached: the run that computed the node uploaded its files.
+      if (event.type !== 'node.finished' || (event.nodeType !== 'evaluate' && event.nodeType !== 'deploy')) return;
+      await uploadRunArtifacts(store, {
+        dataDir: dirs.dataDir,
+        runId: event.runId,
+        nodeType: event.nodeType,
+        nodeId: event.nodeId,
+        summary: event.summary,
+      });
+    },
+    async prepareRun(graph) {
+      const names = new Set<string>();
+      for (const node of graph.nodes) {
+        const path = (node.params as { path?: unknown } | undefined)?.path;
+        if (node.type === 'dataset' && typeof path === 'string' && path) names.add(path);
+      }
+      for (const name of names) await materializeDataset(store, dirs.datasetsRoot, name, dirs.casDir);
+    },
+    async ensureModel(modelId) {
+      await ensureModelLocal(store, modelId, join(dirs.dataDir, 'models'));
+    },
+  };
+}
