@@ -1,6 +1,7 @@
 /**
  * Issue 15 — cluster throughput with 1, 2 and 3 runners: small runs per minute through the real processes (Redis,
- * one web server on PGlite, N runners started from deploy/systemd/defectflow-runner@.service).
+ * one web server on PGlite, N runners started from deploy/systemd/defectflow-runner@.service, datasets and run files
+ * through an S3-compatible store — s3rver on loopback — as on separate machines).
  *
  *   npx tsx bench/cluster-throughput.ts [--runs 12] [--runners 1,2,3]
  *
@@ -14,6 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRedisServer } from '../apps/runner/src/testing/redis-server.ts';
 import { generateSampleDataset } from '../packages/engine/src/index.ts';
+import { publishDataset } from '../packages/storage/src/index.ts';
+import { startTestS3Server } from '../packages/storage/src/testing.ts';
 import { type ClusterRunner, startClusterRunner, startClusterWeb } from '../tests/src/cluster.ts';
 import type { AppHandle } from '../tests/src/harness.ts';
 import { quickGraph } from '../tests/src/reliability.ts';
@@ -50,8 +53,16 @@ try {
     const datasets = join(varLib, 'datasets');
     mkdirSync(datasets, { recursive: true });
     await generateSampleDataset(join(datasets, 'tiny'), { perClass: 12, size: 64, seed: 7, classes: ['crazing', 'inclusion', 'scratches'] });
-    const env = { REDIS_URL: redis.url, DATASETS_ROOT: datasets };
-    const web = await startClusterWeb(varLib, env);
+    const s3 = await startTestS3Server();
+    await publishDataset(s3.store('bench'), datasets, 'tiny');
+    const env = {
+      REDIS_URL: redis.url,
+      STORAGE_URL: s3.storageUrl('bench'),
+      S3_ACCESS_KEY_ID: s3.accessKeyId,
+      S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      S3_REGION: 'us-east-1',
+    };
+    const web = await startClusterWeb(varLib, { ...env, DATASETS_ROOT: datasets });
     const runners: ClusterRunner[] = [];
     try {
       for (let i = 1; i <= n; i++) runners.push(await startClusterRunner(`bench-${n}-${i}`, varLib, env));
@@ -65,6 +76,7 @@ try {
     } finally {
       await Promise.all(runners.map((r) => r.kill('SIGTERM')));
       await web.dispose();
+      await s3.close();
       rmSync(varLib, { recursive: true, force: true });
     }
   }

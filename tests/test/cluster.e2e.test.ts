@@ -35,17 +35,21 @@ type Seen = Record<string, Array<{ seq: number; type: string }>>;
 
 /** Injected into each page: a socket.io client that joins runs and records every event it receives (resumes after a reconnect). */
 const RECORDER = `
-window.__df = { seen: {}, runs: new Set() };
+window.__df = { seen: {}, runs: new Set(), errors: [] };
 const maxSeq = (id) => Math.max(0, ...(window.__df.seen[id] ?? []).map((e) => e.seq));
 const socket = io(location.origin, { transports: ['websocket'] });
+window.__df.socket = socket;
+socket.on('disconnect', (r) => window.__df.errors.push({ disconnect: r, at: Date.now() }));
 socket.on('run:event', (e) => { (window.__df.seen[e.runId] ??= []).push({ seq: e.seq, type: e.type }); });
+socket.on('error', (e) => window.__df.errors.push(e));
 socket.on('connect', () => { for (const id of window.__df.runs) socket.emit('run:join', { runId: id, since: maxSeq(id) }); });
 window.__df.join = (id) => { window.__df.runs.add(id); if (socket.connected) socket.emit('run:join', { runId: id, since: maxSeq(id) }); };
 `;
 
 /** Three quick graphs (they differ by seed), a longer one, and one that trains until its runner is killed. */
 const quick = (k: number, deploy = false): PipelineGraph => quickGraph('tiny', { seed: (k % 3) + 1 }, deploy ? {} : false);
-const longer = (seed: number): PipelineGraph => quickGraph('tiny', { epochs: 200, batchSize: 2, seed });
+const longer = (seed: number): PipelineGraph =>
+  quickGraph('tiny', { epochs: 80, batchSize: 2, seed }, false, { mode: 'upTo', upToBlock: 'block_3_expand_relu' });
 
 function evaluateSummary(events: RunEvent[]): Record<string, unknown> | undefined {
   const e = events.find((x) => (x.type === 'node.finished' || x.type === 'node.cached') && x.nodeType === 'evaluate');
@@ -162,8 +166,19 @@ describe('cluster mode: 2 web servers, 3 runners, Redis, PostgreSQL', () => {
       return s.runners.find((r) => r.runnerId === victim)?.running.includes(slowLost);
     });
     await killed.kill('SIGKILL');
-    // While the cluster recovers, one web server restarts (same WEB_ID: it resumes its share of the event stream).
+    // While the cluster recovers and the longer run trains, one web server restarts (same WEB_ID: it resumes its
+    // share of the event stream).
+    await waitUntil('the longer run to train', async () =>
+      (await web1.trpc<RunEvent[]>('runs.events', { runId: slowRetried, since: 0 })).some((e) => e.type === 'train.epoch'),
+    );
     await web2.restart();
+    expect((await web1.trpc<RunRow>('runs.get', { runId: slowRetried })).status, 'the longer run is still running after the restart').toBe('running');
+    // The run page says which runner holds the run, and the nav badge counts the runners left.
+    const runPage = await browser.newPage();
+    await runPage.goto(`${web2.url}/runs/${slowRetried}`);
+    await runPage.getByTestId('run-placement').filter({ hasText: /running on runner runner-\d/ }).waitFor({ timeout: 30_000 });
+    await runPage.getByTestId('runner-badge').filter({ hasText: 'runners: 2' }).waitFor({ timeout: 30_000 });
+    await runPage.close();
     await waitUntil('web server 2 back in the cluster', async () => (await web2.trpc<{ connected: boolean }>('runner.status')).connected);
 
     const finals = new Map<string, RunRow>();
@@ -243,7 +258,14 @@ describe('cluster mode: 2 web servers, 3 runners, Redis, PostgreSQL', () => {
           return all.every((id) => s[id]?.some((e) => e.type === 'run.finished')) ? s : null;
         },
         60_000,
-      );
+      ).catch(async (err: Error) => {
+        const s = (await page.evaluate(() => (window as any).__df.seen)) as Seen;
+        const errors = await page.evaluate(() => (window as any).__df.errors);
+        const lines = all.map((id) => `${id}: browser ${new Set((s[id] ?? []).map((e) => e.seq)).size} of ${stored.get(id)?.length} stored`);
+        const connected = await page.evaluate(() => (window as any).__df.socket?.connected);
+        const logs = webs.map((w, i) => `--- web ${i + 1}\n${w.logs().split('\n').filter((l) => !/AWS|node >=22|versions published|To continue|a\.co|trace-warnings/.test(l)).slice(-40).join('\n')}`);
+        throw new Error(`${err.message}\n${lines.join('\n')}\nerrors: ${JSON.stringify(errors)} connected: ${connected}\n${logs.join('\n')}`);
+      });
       for (const id of all) {
         const unique = new Map((seen[id] ?? []).map((e) => [e.seq, e.type]));
         const sequence = [...unique.entries()].sort((a, b) => a[0] - b[0]);

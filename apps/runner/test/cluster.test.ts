@@ -13,6 +13,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   appendEvent,
   CANCEL_CHANNEL,
+  PREDICT_QUEUE,
   readRunEvents,
   RUN_QUEUE,
   type RunJobData,
@@ -131,7 +132,7 @@ describe('a runner as a BullMQ worker', () => {
     expect(events.at(-1)).toMatchObject({ type: 'run.finished', status: 'succeeded' });
     expect(events.filter((e) => e.type === 'train.epoch')).toHaveLength(2);
     const beat = JSON.parse((await redis.get(runnerKey('runner-1'))) ?? 'null') as RunnerHeartbeat;
-    expect(beat).toMatchObject({ runnerId: 'runner-1', backend: 'stub', concurrency: 1, queues: [RUN_QUEUE] });
+    expect(beat).toMatchObject({ runnerId: 'runner-1', backend: 'stub', concurrency: 1, queues: [RUN_QUEUE, PREDICT_QUEUE] });
     expect(await redis.ttl(runnerKey('runner-1'))).toBeGreaterThan(0);
   });
 

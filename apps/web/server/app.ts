@@ -30,6 +30,7 @@ import { resolveRunnerId } from '@defectflow/runner/runner-id';
 import { RunnerBridge } from './runner-bridge.ts';
 import { connectRunner, plainRunnerWarning, type RunnerLink } from './runner-link.ts';
 import { connectRedisLink, type RedisLink } from './cluster/redis-link.ts';
+import { mirrorCasDir, startDatasetMirror } from './cluster/dataset-mirror.ts';
 import { createAdapter as createStreamsAdapter } from '@socket.io/redis-streams-adapter';
 import { type EmbeddedRunner, startEmbeddedRunner } from './runner-process.ts';
 import { SameSplitScorer } from './reviews/same-split.ts';
@@ -118,7 +119,19 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
       clusterLink = connectRedisLink({ redisUrl: env.cluster.redisUrl, consumer: env.cluster.webId, log: consoleLogger('cluster') });
       link = clusterLink;
       log.info(`cluster mode: runs go to the queue at ${clusterLink.url}; this server reads events as "${env.cluster.webId}"`);
-      if (!env.storage.STORAGE_URL) {
+      if (env.storage.STORAGE_URL) {
+        // Every web server mirrors the published datasets: a request needs nothing that only another server has.
+        const mirror = await startDatasetMirror({
+          redis: clusterLink.redis,
+          store,
+          datasetsRoot: env.datasetsRoot,
+          casDir: mirrorCasDir(env.dataDir),
+          webId: env.cluster.webId,
+          log: consoleLogger('datasets'),
+        });
+        datasetPublisher.onPublished = mirror.announce;
+        cleanups.push(() => mirror.close());
+      } else {
         log.warn(
           'cluster mode without STORAGE_URL: run files and models stay on each runner\'s disk, so reports show headline metrics only and deployed models are not registered; set STORAGE_URL (s3://bucket/prefix?endpoint=… or file:///shared/folder) on every web server and runner',
         );

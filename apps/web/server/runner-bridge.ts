@@ -500,7 +500,8 @@ export class RunnerBridge {
         runId,
         productLineId: run?.productLineId ?? null,
         name: s.name ?? meta.name ?? modelId,
-        dir,
+        // Cluster mode: relative to the models folder, so every web server (each with its own DATA_DIR) finds it.
+        dir: this.options.cluster ? basename(dir) : dir,
         labels: s.labels ?? meta.labels ?? [],
         inputSize: s.inputSize ?? meta.inputSize ?? 224,
         metrics: meta.metrics ?? run?.metrics ?? null,

@@ -139,13 +139,15 @@ export function attachBrowserSockets(httpServer: HttpServer, opts: BrowserSocket
       io.to(runRoom(update.runId)).emit('run:status', update);
     },
     runnerStatus(status: RunnerStatus) {
-      io.emit('runner:status', status);
+      // Each web server tells its own browsers (every server has the same view of the cluster).
+      io.local.emit('runner:status', status);
     },
     close: () =>
       new Promise<void>((resolve) => {
         stopRevocations();
         // io.close() would also close the HTTP server; the caller owns that.
-        io.disconnectSockets(true);
+        // Only the transports close (no socket.io disconnect packet): browsers reconnect by themselves — to this server
+        // when it is back, or to another behind the load balancer — and re-join from their last seq.
         io.engine.close();
         resolve();
       }),

@@ -84,12 +84,14 @@ export async function readStoredJson(store: ArtifactStore, key: string): Promise
 export interface DatasetPublisher {
   readonly enabled: boolean;
   publishAfterChange(name: string): Promise<void>;
+  /** Told after each successful publish (cluster mode: the other web servers' mirrors, cluster/dataset-mirror.ts). */
+  onPublished?: (name: string) => Promise<void>;
 }
 
 export function createDatasetPublisher(opts: { store: ArtifactStore; datasetsRoot: string; enabled: boolean; log: Logger }): DatasetPublisher {
   // One publish per dataset at a time; a change during a publish queues one more after it.
   const chains = new Map<string, Promise<void>>();
-  return {
+  const publisher: DatasetPublisher = {
     enabled: opts.enabled,
     publishAfterChange(name) {
       if (!opts.enabled) return Promise.resolve();
@@ -100,6 +102,7 @@ export function createDatasetPublisher(opts: { store: ArtifactStore; datasetsRoo
         } catch (err) {
           throw new Error(`Publishing dataset ${name} to ${opts.store.describe()} failed: ${errorMessage(err)}`);
         }
+        await publisher.onPublished?.(name).catch((err: unknown) => opts.log.warn(`dataset ${name}: telling the other web servers failed: ${errorMessage(err)}`));
       };
       const next = (chains.get(name) ?? Promise.resolve()).catch(() => undefined).then(run);
       chains.set(name, next);
@@ -109,4 +112,5 @@ export function createDatasetPublisher(opts: { store: ArtifactStore; datasetsRoo
       return next;
     },
   };
+  return publisher;
 }

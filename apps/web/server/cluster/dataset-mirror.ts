@@ -1,0 +1,64 @@
+/**
+ * Cluster mode with a store: every web server keeps a mirror of the published datasets in its DATASETS_ROOT, so
+ * whichever server a request lands on can pin a version, show thumbnails and serve images. At start it brings
+ * every published dataset up to date; afterwards a server that published a change says so on `df:datasets` and
+ * the others materialize that dataset (each blob fetched once per machine, the rest hard links). Two servers
+ * editing the same dataset at the same moment is not reconciled: the last publish wins.
+ */
+import { join } from 'node:path';
+import { type ArtifactStore, materializeDataset } from '@defectflow/storage';
+import type { Redis } from 'ioredis';
+import { errorMessage, type Logger } from '../log.ts';
+
+export const DATASETS_CHANNEL = 'df:datasets';
+
+export interface DatasetMirror {
+  /** After this server published `name`: tell the others. */
+  announce(name: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startDatasetMirror(opts: {
+  redis: Redis;
+  store: ArtifactStore;
+  datasetsRoot: string;
+  casDir: string;
+  webId: string;
+  log: Logger;
+}): Promise<DatasetMirror> {
+  const chains = new Map<string, Promise<void>>();
+  const sync = (name: string): Promise<void> => {
+    const next = (chains.get(name) ?? Promise.resolve()).then(async () => {
+      try {
+        const r = await materializeDataset(opts.store, opts.datasetsRoot, name, opts.casDir);
+        if (r.placed || r.removed) opts.log.info(`dataset ${name} mirrored from the store: ${r.placed} file(s) placed, ${r.removed} removed, ${r.fetchedBlobs} fetched`);
+      } catch (err) {
+        opts.log.warn(`dataset ${name}: mirroring from the store failed: ${errorMessage(err)}`);
+      }
+    });
+    chains.set(name, next);
+    return next;
+  };
+  const subscriber = opts.redis.duplicate();
+  await subscriber.subscribe(DATASETS_CHANNEL);
+  subscriber.on('message', (_channel: string, message: string) => {
+    const [from, name] = message.split('\n');
+    if (from !== opts.webId && name) void sync(name);
+  });
+  const published = new Set<string>();
+  for (const { key } of await opts.store.list('datasets/')) {
+    const match = /^datasets\/(.+)\/manifest\.json$/.exec(key);
+    if (match?.[1]) published.add(match[1]);
+  }
+  await Promise.all([...published].map(sync));
+  return {
+    announce: async (name) => {
+      await opts.redis.publish(DATASETS_CHANNEL, `${opts.webId}\n${name}`);
+    },
+    close: async () => {
+      subscriber.disconnect();
+    },
+  };
+}
+
+export const mirrorCasDir = (dataDir: string) => join(dataDir, 'cache', 'blobs');
