@@ -4,14 +4,24 @@
  * server (built .next, tests/src/harness.ts) trains one small model first (MobileNetV2 cut at block_13_expand_relu,
  * --input-size px, the tiny synthetic dataset), then sends one 200×200 PNG per request, sequentially.
  *
- *   npx tsx bench/predict-latency.ts [--requests 100] [--warmup 10] [--input-size 160]
+ *   npx tsx bench/predict-latency.ts [--requests 100] [--warmup 10] [--input-size 160] [--cluster]
+ *
+ * --cluster: the same through cluster mode — web server with REDIS_URL, one runner from its systemd unit, model and
+ * dataset through an S3-compatible store (s3rver): the prediction is a df-predict job the runner answers.
  *
  * Prints a Markdown section for docs/BENCHMARKS.md (target: p95 < 200 ms on CPU).
  */
 import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
 import { tinyTransferGraph } from '../tests/src/graphs.ts';
-import { createTinyDataset, startApp } from '../tests/src/harness.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startRedisServer } from '../apps/runner/src/testing/redis-server.ts';
+import { publishDataset } from '../packages/storage/src/index.ts';
+import { startTestS3Server } from '../packages/storage/src/testing.ts';
+import { startClusterRunner, startClusterWeb } from '../tests/src/cluster.ts';
+import { type AppHandle, createTinyDataset, startApp } from '../tests/src/harness.ts';
 import { waitForRunEnd } from '../tests/src/reliability.ts';
 import { arg, loadNow, machineHeader } from './lib/machine.ts';
 
@@ -24,10 +34,27 @@ function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] as number;
 }
 
-const app = await startApp({ env: { PREDICT_RATE_PER_MIN: '100000', PREDICTION_SAMPLE_RATE: '0' } });
+const CLUSTER = process.argv.includes('--cluster');
+const benchEnv = { PREDICT_RATE_PER_MIN: '100000', PREDICTION_SAMPLE_RATE: '0' };
+const cleanup: Array<() => Promise<unknown>> = [];
+let app: AppHandle;
+let publish = async (_name: string) => {};
+if (CLUSTER) {
+  const varLib = mkdtempSync(join(tmpdir(), 'defectflow-bench-latency-'));
+  const [redis, s3] = await Promise.all([startRedisServer(), startTestS3Server()]);
+  cleanup.push(() => redis.stop(), () => s3.close(), async () => rmSync(varLib, { recursive: true, force: true }));
+  const env = { REDIS_URL: redis.url, STORAGE_URL: s3.storageUrl('latency'), S3_ACCESS_KEY_ID: s3.accessKeyId, S3_SECRET_ACCESS_KEY: s3.secretAccessKey, S3_REGION: 'us-east-1' };
+  app = await startClusterWeb(varLib, { ...env, ...benchEnv });
+  const runner = await startClusterRunner('latency-1', varLib, env);
+  cleanup.unshift(() => runner.kill('SIGTERM'));
+  publish = async (name) => void (await publishDataset(s3.store('latency'), app.datasetsRoot, name));
+} else {
+  app = await startApp({ env: benchEnv });
+}
 try {
   await app.waitForRunner();
   const dataset = await createTinyDataset(app, 'latency-tiny', 12);
+  await publish(dataset);
   const graph = tinyTransferGraph({
     dataset: { path: dataset, valRatio: 0.2, testRatio: 0.2, seed: 1 },
     head: { hidden: 16 },
@@ -62,11 +89,12 @@ try {
   for (let i = 0; i < requests; i++) times.push(await once());
   const p50 = percentile(times, 50);
   const p95 = percentile(times, 95);
-  console.log(machineHeader('Prediction latency through web → runner (issue 15)'));
+  console.log(machineHeader(`Prediction latency through web → runner${CLUSTER ? ', cluster mode' : ''} (issue 15)`));
   console.log(
     `Model: MobileNetV2 cut at block_13_expand_relu, ${inputSize} px, dense head, trained in ${trainS.toFixed(0)} s (tiny synthetic dataset).`,
   );
-  console.log(`Path: POST /api/v1/models/<id>/predict (raw 200×200 PNG, ${image.length} bytes) → web (no TF.js) → runner tRPC → prediction worker; prediction log row written.`);
+  const hop = CLUSTER ? 'df-predict job on Redis (BullMQ) → runner' : 'runner tRPC';
+  console.log(`Path: POST /api/v1/models/<id>/predict (raw 200×200 PNG, ${image.length} bytes) → web (no TF.js) → ${hop} → prediction worker; prediction log row written.`);
   console.log(`${requests} sequential requests after ${warmup} warm-up; load average before: ${loadBefore}, after: ${loadNow()}.`);
   console.log('');
   console.log('| requests | p50 | p95 | max | target p95 |');
@@ -74,4 +102,5 @@ try {
   console.log(`| ${requests} | ${p50.toFixed(1)} ms | ${p95.toFixed(1)} ms | ${Math.max(...times).toFixed(1)} ms | < 200 ms: ${p95 < 200 ? 'met' : 'missed'} |`);
 } finally {
   await app.dispose();
+  for (const step of cleanup) await step();
 }

@@ -20,8 +20,11 @@ export const CONSUMER_GROUP = 'web';
 export const CANCEL_CHANNEL = 'df:cancel';
 /** Set of runner ids that ever announced themselves; each has a heartbeat key with a TTL. */
 export const RUNNERS_SET = 'df:runners';
-/** How long a finished run's own stream is kept (its events are in the database by then). */
-export const FINISHED_STREAM_TTL_S = 7 * 24 * 3600;
+/**
+ * How long a finished run's own stream is kept: long enough for every web server to have stored it (they resync
+ * unfinished runs every 15 s), short enough that Redis holds only runs in flight (~470 bytes per event, BENCHMARKS).
+ */
+export const FINISHED_STREAM_TTL_S = 3600;
 /** The shared stream is trimmed to about this many entries (web servers ack them within seconds). */
 export const EVENTS_STREAM_MAXLEN = 200_000;
 
@@ -68,7 +71,7 @@ export interface RunnerHeartbeat {
 }
 
 /**
- * KEYS: seq, stream, done, holder, events stream. ARGV: runId, seq ('' = next), holder token ('' = no fencing),
+ * KEYS: seq, stream, done, holder, events stream, attempts, runner, cancel. ARGV: runId, seq ('' = next), holder token ('' = no fencing),
  * event JSON, final ('1'/'0'), maxlen, finished TTL.
  * Returns {1, seq} appended · {0, last} the run already finished · {-1, last} fenced: another attempt holds it ·
  * {-2, last} seq is not last + 1 (a gap or a duplicate).
@@ -87,6 +90,7 @@ if ARGV[5] == '1' then
   redis.call('EXPIRE', KEYS[1], ARGV[7])
   redis.call('EXPIRE', KEYS[2], ARGV[7])
   redis.call('DEL', KEYS[4])
+  for i = 6, 8 do redis.call('EXPIRE', KEYS[i], ARGV[7]) end
 end
 return {1, seq}
 `;
@@ -114,12 +118,15 @@ export async function appendEvent(
   const event = JSON.stringify({ ...rest, runId, ts: (body as RunEvent).ts ?? Date.now() });
   const reply = (await redis.eval(
     APPEND_EVENT_LUA,
-    5,
+    8,
     k.seq,
     k.stream,
     k.done,
     k.holder,
     EVENTS_STREAM,
+    k.attempts,
+    k.runner,
+    k.cancel,
     runId,
     opts.seq === undefined ? '' : String(opts.seq),
     opts.holder ?? '',

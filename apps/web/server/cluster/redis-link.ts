@@ -241,7 +241,7 @@ export function connectRedisLink(opts: RedisLinkOptions): RedisLink {
     },
     async cancel(runId: string) {
       const k = runKeys(runId);
-      await redis.set(k.cancel, '1', 'EX', 7 * 24 * 3600);
+      await redis.set(k.cancel, '1', 'EX', 24 * 3600); // until the run's ending expires it sooner
       await redis.publish(CANCEL_CHANNEL, runId);
       let job: Job<RunJobData> | undefined;
       for (const queue of Object.values(queues)) job ??= await queue.getJob(runId);
