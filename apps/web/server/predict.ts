@@ -17,19 +17,10 @@ export interface PredictorLimits {
   maxImageBytes: number;
 }
 
-export class PredictBusyError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PredictBusyError';
-  }
-}
+// The runner's own error classes (its types module imports nothing but zod): one definition on both sides.
+import { PredictBusyError, PredictInputError } from '@defectflow/runner/predict-types';
 
-export class PredictInputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PredictInputError';
-  }
-}
+export { PredictBusyError, PredictInputError };
 
 /** The runner cannot be reached, is restarting, or did not answer in time: 503, try again. */
 export class PredictUnavailableError extends Error {

@@ -25,7 +25,7 @@ export function RunnerBadge() {
     : status.mode === 'cluster'
       ? // One line per runner: what it is and what it runs.
         (status.runners ?? [])
-          .map((r) => `${r.runnerId} on ${r.host}: ${r.backend}, ${r.running.length}/${r.concurrency} running`)
+          .map((r) => `${r.runnerId} on ${r.host}: ${r.backend}, ${r.running.length}/${r.concurrency} running, ${(r.freeMemory / 1024 ** 3).toFixed(1)} GiB free`)
           .join('\n') || 'no runner has announced itself to the queue'
       : [status.url, status.device, status.currentRunId ? `running ${status.currentRunId}` : null].filter(Boolean).join(' · ');
   return (
