@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PipelineGraph, RunEvent } from '@defectflow/nodes';
 import { readRunEvents } from '@defectflow/runner/cluster-protocol';
+import { resnetFixtureOnnx } from '@defectflow/engine/testing';
 import { type RedisServer, startRedisServer } from '@defectflow/runner/testing/redis-server';
 import { publishDataset } from '@defectflow/storage';
 import { startTestS3Server, type TestS3Server } from '@defectflow/storage/testing';
@@ -248,6 +249,18 @@ describe('cluster mode: 2 web servers, 3 runners, Redis, PostgreSQL', () => {
     );
     expect(predictions[0]?.error).toBeUndefined();
     expect(Object.keys(predictions[0]?.scores ?? {}).sort()).toEqual(['crazing', 'inclusion', 'scratches']);
+
+    // An ONNX backbone uploaded to one web server is listed, with cut points a runner read from the store, on the other.
+    const uploaded = await fetch(`${web2.url}/api/backbones/upload?name=resnet-tiny.onnx`, {
+      method: 'PUT',
+      headers: { origin: web2.url },
+      body: new Uint8Array(resnetFixtureOnnx({ size: 64 })),
+    });
+    expect(uploaded.status, await uploaded.clone().text()).toBe(200);
+    const described = await waitUntil('the backbone on the other web server', () =>
+      web1.trpc<{ name: string; cutPoints: Array<{ name: string }> }>('backbones.get', { name: 'resnet-tiny.onnx' }),
+    );
+    expect(described.cutPoints.map((c) => c.name)).toContain('layer2');
 
     // Every browser saw the same sequence for every run (after de-duplication by seq, as the page does).
     for (const [p, page] of pages.entries()) {

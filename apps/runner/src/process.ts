@@ -29,7 +29,9 @@ export async function startRunnerProcess(
   const server = await createRunnerServer({
     ...rest,
     ...(cluster ? { cluster: { ...cluster, ...(artifacts ? { beforeAppend: artifacts.beforeAppend, prepareRun: artifacts.prepareRun } : {}) } } : {}),
-    ...(artifacts ? { ensureModel: (modelId: string) => artifacts.ensureModel(modelId) } : {}),
+    ...(artifacts
+      ? { ensureModel: (modelId: string) => artifacts.ensureModel(modelId), ensureBackbone: (name: string) => artifacts.ensureBackbone(name) }
+      : {}),
     backend: env.backend ?? 'auto',
     // A run that keeps computing after its end cannot be stopped from JS: restart on a clean process
     // (the web server, or the supervisor of a remote runner, starts it again) rather than run beside it.

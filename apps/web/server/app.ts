@@ -114,6 +114,8 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
     let embedded: EmbeddedRunner | null = null;
     let link: RunnerLink;
     let clusterLink: RedisLink | null = null;
+    /** Cluster mode with a store: a backbone of this server's library goes to the store before a runner inspects it. */
+    let publishBackbone: ((name: string) => Promise<void>) | null = null;
     if (env.cluster) {
       // Cluster mode: runners anywhere take runs from the Redis queue; no runner of our own.
       clusterLink = connectRedisLink({ redisUrl: env.cluster.redisUrl, consumer: env.cluster.webId, log: consoleLogger('cluster') });
@@ -125,11 +127,13 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
           redis: clusterLink.redis,
           store,
           datasetsRoot: env.datasetsRoot,
+          backbonesDir: join(env.dataDir, 'backbones'),
           casDir: mirrorCasDir(env.dataDir),
           webId: env.cluster.webId,
           log: consoleLogger('datasets'),
         });
         datasetPublisher.onPublished = mirror.announce;
+        publishBackbone = mirror.publishBackbone;
         cleanups.push(() => mirror.close());
       } else {
         log.warn(
@@ -214,7 +218,15 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
         runnersAlive: () => cluster.cluster().runners.length,
       });
       cleanups.push(() => viaQueue.close());
-      predictTransport = viaQueue;
+      const publish = publishBackbone;
+      // The runner answering reads the backbone from the store: this server's copy (just uploaded or edited) first.
+      predictTransport = publish
+        ? {
+            predict: viaQueue.predict,
+            cutPoints: async (name) => (await publish(name), viaQueue.cutPoints(name)),
+            measure: async (name, images) => (await publish(name), viaQueue.measure(name, images)),
+          }
+        : viaQueue;
     } else {
       predictTransport = trpcPredictTransport({
         url: embedded ? embedded.url : link.url,

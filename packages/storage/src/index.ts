@@ -24,3 +24,4 @@ export {
   type UploadRunArtifactsInput,
   uploadRunArtifacts,
 } from './artifacts.ts';
+export { backboneKey, fetchBackbone, listStoredBackbones, publishBackbone } from './backbones.ts';

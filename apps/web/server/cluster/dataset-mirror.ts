@@ -1,12 +1,13 @@
 /**
- * Cluster mode with a store: every web server keeps a mirror of the published datasets in its DATASETS_ROOT, so
+ * Cluster mode with a store: every web server keeps a mirror of the published datasets in its DATASETS_ROOT (and of
+ * the ONNX backbone library in DATA_DIR/backbones), so
  * whichever server a request lands on can pin a version, show thumbnails and serve images. At start it brings
  * every published dataset up to date; afterwards a server that published a change says so on `df:datasets` and
  * the others materialize that dataset (each blob fetched once per machine, the rest hard links). Two servers
  * editing the same dataset at the same moment is not reconciled: the last publish wins.
  */
 import { join } from 'node:path';
-import { type ArtifactStore, materializeDataset } from '@defectflow/storage';
+import { type ArtifactStore, fetchBackbone, listStoredBackbones, materializeDataset, publishBackbone } from '@defectflow/storage';
 import type { Redis } from 'ioredis';
 import { errorMessage, type Logger } from '../log.ts';
 
@@ -15,6 +16,8 @@ export const DATASETS_CHANNEL = 'df:datasets';
 export interface DatasetMirror {
   /** After this server published `name`: tell the others. */
   announce(name: string): Promise<void>;
+  /** Publishes a backbone of this server's library (upload, settings saved) and tells the others. */
+  publishBackbone(name: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -22,6 +25,8 @@ export async function startDatasetMirror(opts: {
   redis: Redis;
   store: ArtifactStore;
   datasetsRoot: string;
+  /** DATA_DIR/backbones. */
+  backbonesDir: string;
   casDir: string;
   webId: string;
   log: Logger;
@@ -41,9 +46,15 @@ export async function startDatasetMirror(opts: {
   };
   const subscriber = opts.redis.duplicate();
   await subscriber.subscribe(DATASETS_CHANNEL);
+  const syncBackbone = (name: string) =>
+    fetchBackbone(opts.store, opts.backbonesDir, name).catch((err: unknown) =>
+      opts.log.warn(`backbone ${name}: mirroring from the store failed: ${errorMessage(err)}`),
+    );
   subscriber.on('message', (_channel: string, message: string) => {
     const [from, name] = message.split('\n');
-    if (from !== opts.webId && name) void sync(name);
+    if (from === opts.webId || !name) return;
+    if (name.startsWith('backbone:')) void syncBackbone(name.slice('backbone:'.length));
+    else void sync(name);
   });
   const published = new Set<string>();
   for (const { key } of await opts.store.list('datasets/')) {
@@ -51,9 +62,14 @@ export async function startDatasetMirror(opts: {
     if (match?.[1]) published.add(match[1]);
   }
   await Promise.all([...published].map(sync));
+  for (const name of await listStoredBackbones(opts.store)) await syncBackbone(name);
   return {
     announce: async (name) => {
       await opts.redis.publish(DATASETS_CHANNEL, `${opts.webId}\n${name}`);
+    },
+    publishBackbone: async (name) => {
+      await publishBackbone(opts.store, opts.backbonesDir, name);
+      await opts.redis.publish(DATASETS_CHANNEL, `${opts.webId}\nbackbone:${name}`);
     },
     close: async () => {
       subscriber.disconnect();
