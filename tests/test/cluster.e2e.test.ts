@@ -85,7 +85,8 @@ describe('cluster mode: 2 web servers, 3 runners, Redis, PostgreSQL', () => {
     // Artifacts and datasets go through an S3-compatible store: runners share no disk with the web servers.
     const storage = { STORAGE_URL: s3.storageUrl('cluster'), S3_ACCESS_KEY_ID: s3.accessKeyId, S3_SECRET_ACCESS_KEY: s3.secretAccessKey, S3_REGION: 'us-east-1' };
     await publishDataset(s3.store('cluster'), datasetsRoot, 'tiny');
-    const shared = { REDIS_URL: redisServer.url, DATABASE_URL: pg.url, ...storage };
+    // Every answered image is kept (the prediction log's sample), so the other web server must show it.
+    const shared = { REDIS_URL: redisServer.url, DATABASE_URL: pg.url, PREDICTION_SAMPLE_RATE: '1', ...storage };
     // One after the other: the first migrates and seeds the database.
     webs.push(await startClusterWeb(varLib, { ...shared, DATASETS_ROOT: datasetsRoot }));
     webs.push(await startClusterWeb(varLib, { ...shared, DATASETS_ROOT: datasetsRoot }));
@@ -249,6 +250,12 @@ describe('cluster mode: 2 web servers, 3 runners, Redis, PostgreSQL', () => {
     );
     expect(predictions[0]?.error).toBeUndefined();
     expect(Object.keys(predictions[0]?.scores ?? {}).sort()).toEqual(['crazing', 'inclusion', 'scratches']);
+    // The prediction log's kept image, kept by web server 1, is shown by web server 2.
+    const logged = await web2.trpc<{ items: Array<{ id: string; hasImage: boolean }> }>('predictions.list', { modelId: model.id });
+    expect(logged.items[0]?.hasImage).toBe(true);
+    const kept = await fetch(`${web2.url}/api/predictions/${logged.items[0]?.id}/image`);
+    expect(kept.status).toBe(200);
+    expect(Buffer.from(await kept.arrayBuffer())).toEqual(readFileSync(join(datasetsRoot, 'tiny', 'scratches', 'scratches_1.png')));
 
     // An ONNX backbone uploaded to one web server is listed, with cut points a runner read from the store, on the other.
     const uploaded = await fetch(`${web2.url}/api/backbones/upload?name=resnet-tiny.onnx`, {

@@ -187,7 +187,14 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
         if (error.code === 'INTERNAL_SERVER_ERROR') log.error(`tRPC ${path ?? '?'}: ${error.message}`);
       },
     });
-    const predictionLog = new PredictionLog({ repo: db.repo, dir: join(env.dataDir, 'predictions'), ...env.predictionLog, log });
+    const predictionLog = new PredictionLog({
+      repo: db.repo,
+      dir: join(env.dataDir, 'predictions'),
+      ...env.predictionLog,
+      log,
+      // Cluster mode with a store: kept images reach every web server through it.
+      ...(env.cluster && env.storage.STORAGE_URL ? { store } : {}),
+    });
     await predictionLog.start(); // prunes past PREDICTION_RETENTION_DAYS now and hourly
     cleanups.push(() => predictionLog.close());
     const { webhook: webhookConfig, ...thresholds } = env.alarms;

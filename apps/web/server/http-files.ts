@@ -13,7 +13,7 @@
  * over IMAGE_MAX_PIXELS (header checked first, then sharp's own limit), a 422 naming the limit.
  */
 import { createReadStream, type Stats } from 'node:fs';
-import { lstat, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, extname } from 'node:path';
 import type { Repositories } from '@defectflow/db';
@@ -163,10 +163,8 @@ async function servePredictionImage(req: IncomingMessage, res: ServerResponse, u
   if (!log) throw new HttpError(404, 'the prediction log is not available');
   const row = await opts.repo.predictions.get(id);
   if (!row) throw new HttpError(404, `prediction ${id} does not exist`);
-  const file = log.imageFile(row);
-  const info = file ? await lstat(file).catch(() => null) : null;
-  // lstat: a kept image that became a symlink is not followed.
-  if (!file || !info?.isFile()) throw new HttpError(404, `prediction ${id}: its image was not kept (or was dropped by the image budget)`);
+  const file = await log.localImage(row);
+  if (!file) throw new HttpError(404, `prediction ${id}: its image was not kept (or was dropped by the image budget)`);
   await sendImageFile(req, res, url, file, row.imageName, opts);
 }
 

@@ -10,7 +10,8 @@
  * server per database, as for the rate limits); budget and retention work runs one step at a time.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, rm, rmdir, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, rm, rmdir, writeFile } from 'node:fs/promises';
+import type { ArtifactStore } from '@defectflow/storage';
 import { dirname } from 'node:path';
 import type { Model, PredictionImageReason, PredictionRow, PredictionSource, Repositories } from '@defectflow/db';
 import { errorMessage, type Logger } from '../log.ts';
@@ -29,6 +30,11 @@ export interface PredictionLogOptions {
   /** PREDICTION_RETENTION_DAYS. */
   retentionDays: number;
   log: Logger;
+  /**
+   * Cluster mode with STORAGE_URL: kept images also go to the store (`predictions/<imagePath>`), so any web server
+   * shows them and the review queue adds them; this server's files are then a cache (localImage fetches a missing one).
+   */
+  store?: ArtifactStore;
   /** For tests: the sampling draw and the clock. */
   random?: () => number;
   now?: () => number;
@@ -112,6 +118,15 @@ export class PredictionLog {
     return row.imagePath ? resolveInsideRoot(this.options.dir, row.imagePath) : null;
   }
 
+  /** imageFile, fetched from the store first when another web server kept it (cluster mode); null when there is none. */
+  async localImage(row: Pick<PredictionRow, 'imagePath'>): Promise<string | null> {
+    const file = this.imageFile(row);
+    if (!file || !row.imagePath) return null;
+    if (await isRegularFile(file)) return file;
+    if (!this.options.store) return null;
+    return (await this.options.store.getToFile(storeKey(row.imagePath), file)) ? file : null;
+  }
+
   /**
    * Stores one row per answered image (images kept by sample or low confidence written first, so a row never
    * names a missing file), then holds the image budget. Returns the rows in the entries' order.
@@ -142,6 +157,7 @@ export class PredictionLog {
           await mkdir(dirname(file), { recursive: true });
           await writeFile(file, e.data);
           written.push(file);
+          await this.options.store?.put(storeKey(imagePath), e.data);
         } catch (err) {
           this.options.log.warn(`prediction log: could not keep image ${e.name}: ${errorMessage(err)}`);
           imagePath = null;
@@ -211,6 +227,7 @@ export class PredictionLog {
   forgetModel(modelId: string): Promise<void> {
     return this.serial(async () => {
       await rm(resolveInsideRoot(this.options.dir, folderOf(modelId)), { recursive: true, force: true });
+      await this.options.store?.deletePrefix(storeKey(`${folderOf(modelId)}/`));
       this.keptBytes = null;
     });
   }
@@ -246,6 +263,7 @@ export class PredictionLog {
         const file = resolveInsideRoot(this.options.dir, p);
         await rm(file, { force: true });
         dirs.add(dirname(file));
+        await this.options.store?.delete(storeKey(p));
       } catch (err) {
         this.options.log.warn(`prediction log: could not delete ${p}: ${errorMessage(err)}`);
       }
@@ -260,4 +278,12 @@ export class PredictionLog {
     this.chain = next.catch(() => {});
     return next;
   }
+}
+
+/** A kept image's key in the store (cluster mode). */
+const storeKey = (imagePath: string) => `predictions/${imagePath}`;
+
+async function isRegularFile(file: string): Promise<boolean> {
+  // lstat: a kept image that became a symlink is not followed.
+  return (await lstat(file).catch(() => null))?.isFile() ?? false;
 }

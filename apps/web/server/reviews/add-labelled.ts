@@ -36,7 +36,14 @@ export async function addLabelledToDataset(
 ): Promise<AddedReviewImages> {
   const { repo, datasetsRoot, predictionLog } = deps;
   const source = await trainingSource(repo, model);
-  const rows = (await repo.predictions.labelledNotAdded(model.id)).filter((r) => predictionLog.imageFile(r) !== null);
+  // Kept on another web server (cluster mode): fetched from the store; one that is gone everywhere is left out.
+  const labelled = await repo.predictions.labelledNotAdded(model.id);
+  const files = new Map<string, string>();
+  for (const r of labelled) {
+    const file = await predictionLog.localImage(r);
+    if (file) files.set(r.id, file);
+  }
+  const rows = labelled.filter((r) => files.has(r.id));
   if (rows.length === 0) {
     throw new TRPCError({ code: 'BAD_REQUEST', message: `Model ${model.id} has no labelled images waiting to be added: label some in the review queue first` });
   }
@@ -44,7 +51,7 @@ export async function addLabelledToDataset(
   try {
     for (const r of rows) {
       const label = checkClassName(r.reviewedLabel as string);
-      const file = predictionLog.imageFile(r) as string;
+      const file = files.get(r.id) as string;
       await mkdir(join(staging, label), { recursive: true });
       await copyFile(file, join(staging, label, `review-${r.id}${extname(file)}`));
     }
