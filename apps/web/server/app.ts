@@ -31,6 +31,7 @@ import { RunnerBridge } from './runner-bridge.ts';
 import { connectRunner, plainRunnerWarning, type RunnerLink } from './runner-link.ts';
 import { connectRedisLink, type RedisLink } from './cluster/redis-link.ts';
 import { mirrorCasDir, startDatasetMirror } from './cluster/dataset-mirror.ts';
+import { RedisWindowLimiter } from './cluster/rate-limit.ts';
 import { createAdapter as createStreamsAdapter } from '@socket.io/redis-streams-adapter';
 import { type EmbeddedRunner, startEmbeddedRunner } from './runner-process.ts';
 import { SameSplitScorer } from './reviews/same-split.ts';
@@ -252,6 +253,8 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
       modelsDir: env.modelsDir,
       limits: env.predict,
       ratePerMin: env.predictRatePerMin,
+      // Cluster mode: one count per API token across every web server.
+      limiter: clusterLink ? new RedisWindowLimiter(clusterLink.redis, 'predict', env.predictRatePerMin, 60_000) : undefined,
       principal: (req) => guard.principal(req),
       log,
     });

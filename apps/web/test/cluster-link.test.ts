@@ -9,6 +9,7 @@ import { appendEvent, readRunEvents, RUNNERS_SET, runnerKey } from '@defectflow/
 import { type RedisServer, startRedisServer } from '@defectflow/runner/testing/redis-server';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { RedisWindowLimiter } from '../server/cluster/rate-limit.ts';
 import { connectRedisLink, type RedisLink } from '../server/cluster/redis-link.ts';
 import { silentLogger } from '../server/log.ts';
 
@@ -106,5 +107,14 @@ describe('cluster mode, web side (RedisLink)', () => {
     const event = await until('the pending entry again', async () => again.find((e) => e.runId === 'run-x'));
     expect(event).toMatchObject({ seq: 1, type: 'log' });
     await until('it to be acknowledged', async () => Number(((await redis.xpending('df:events', 'web')) as [number])[0]) === 0);
+  });
+
+  it('counts one prediction limit per token across web servers (PREDICT_RATE_PER_MIN)', async () => {
+    const serverA = new RedisWindowLimiter(redis, 'predict', 3, 60_000);
+    const serverB = new RedisWindowLimiter(redis, 'predict', 3, 60_000);
+    const verdicts = [await serverA.take('token-1'), await serverB.take('token-1'), await serverA.take('token-1'), await serverB.take('token-1')];
+    expect(verdicts.map((v) => v.ok)).toEqual([true, true, true, false]);
+    expect(verdicts[3]?.retryAfterS).toBeGreaterThan(0);
+    expect((await serverB.take('token-2')).ok).toBe(true); // another token has its own count
   });
 });

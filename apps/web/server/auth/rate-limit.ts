@@ -1,6 +1,7 @@
 /**
- * In-memory sliding-window counters (sign-in failures, setup attempts, socket joins). In memory is enough: one web
- * server serves one database today; a second server behind a load balancer would count separately.
+ * In-memory sliding-window counters (sign-in failures, setup attempts, socket joins, the prediction API). In cluster
+ * mode the prediction API counts in Redis instead (cluster/rate-limit.ts: one limit per token across web servers);
+ * sign-in and setup attempts are still counted per web server (N servers allow N times the attempts).
  */
 export interface LimitVerdict {
   ok: boolean;

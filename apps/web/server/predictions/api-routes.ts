@@ -10,7 +10,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Model, Repositories } from '@defectflow/db';
 import type { Principal } from '../auth/principal.ts';
-import { SlidingWindowLimiter } from '../auth/rate-limit.ts';
+import { type LimitVerdict, SlidingWindowLimiter } from '../auth/rate-limit.ts';
 import { errorMessage, type Logger } from '../log.ts';
 import { PathOutsideRootError } from '../paths.ts';
 import { PredictBusyError, PredictInputError, PredictUnavailableError } from '../predict.ts';
@@ -30,6 +30,8 @@ export interface PredictionApiOptions {
   limits: { maxImages: number; maxImageBytes: number };
   /** PREDICT_RATE_PER_MIN. */
   ratePerMin: number;
+  /** Cluster mode: the limiter every web server shares (RedisWindowLimiter); default: this process's own count. */
+  limiter?: { take(key: string): LimitVerdict | Promise<LimitVerdict> };
   /** Who is asking (the request guard's resolution, cached per request). */
   principal(req: IncomingMessage): Promise<Principal>;
   log: Logger;
@@ -89,11 +91,11 @@ async function resolveModel(repo: Repositories, kind: string, id: string, url: U
 }
 
 export function createPredictionApiRoutes(opts: PredictionApiOptions) {
-  const limiter = new SlidingWindowLimiter(opts.ratePerMin, 60_000);
+  const limiter = opts.limiter ?? new SlidingWindowLimiter(opts.ratePerMin, 60_000);
 
   const predictRoute = async (req: IncomingMessage, res: ServerResponse, url: URL, kind: string, id: string) => {
     const principal = await opts.principal(req);
-    const verdict = limiter.take(rateKey(principal));
+    const verdict = await limiter.take(rateKey(principal));
     if (!verdict.ok) {
       throw new ApiError(
         429,
