@@ -293,6 +293,25 @@ describe('cluster mode: 2 web servers, 3 runners, Redis, PostgreSQL', () => {
       }
     }
 
+    // The editor's Queue popover (cluster mode only): a run started with high priority and "retry once" is queued so.
+    const [line] = await web1.trpc<Array<{ id: string }>>('productLines.list');
+    const saved = await web1.trpc<{ id: string }>('pipelines.save', { productLineId: line?.id, name: 'cluster queue options', graph: quick(0) }, 'mutation');
+    const editor = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await editor.goto(`${web1.url}/editor?pipeline=${saved.id}`);
+    await editor.getByTestId('queue-options-button').click();
+    await editor.getByTestId('queue-priority').selectOption('high');
+    await editor.getByTestId('queue-retry').check();
+    await editor.getByRole('button', { name: 'Done' }).click();
+    await editor.getByTestId('queue-options-button').filter({ hasText: 'high priority · retry' }).waitFor();
+    await editor.getByTestId('run-button').click();
+    const fromEditor = await waitUntil('the editor\'s run', async () =>
+      (await web1.trpc<Array<{ id: string; pipelineId: string | null }>>('runs.list', { limit: 50 })).find((r) => r.pipelineId === saved.id),
+    );
+    const job = await redis.hgetall(`bull:df-runs:${fromEditor.id}`);
+    expect(Number(job.priority)).toBe(1);
+    expect(JSON.parse(job.data ?? '{}')).toMatchObject({ runId: fromEditor.id, retryOnLoss: true });
+    await editor.close();
+
     // Results equal a single-machine run (embedded runner, PGlite) of the same graphs.
     single = await startApp();
     await single.waitForRunner();

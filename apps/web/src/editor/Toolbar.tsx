@@ -6,6 +6,7 @@ import { type ChangeEvent, useEffect, useRef, useState } from 'react';
 import { NEEDS_ENGINEER, useMe } from '../client/auth.ts';
 import { useTRPC } from '../client/trpc.ts';
 import { Modal } from './Modal.tsx';
+import { QueueOptions } from './QueueOptions.tsx';
 import { useEditorStore } from './store.ts';
 
 export interface ToolbarProps {
@@ -206,6 +207,7 @@ export function Toolbar({ onSave, onSaveTemplate, onRun, onSweep, onShowVersions
           >
             Sweep…
           </button>
+          <QueueOptions />
           <button
             type="button"
             className="dfe-btn dfe-btn-run"

@@ -4,6 +4,7 @@ import type { GraphError } from '@defectflow/nodes';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useTRPC } from '../client/trpc.ts';
 import { clearDraft, draftKey } from './draft.ts';
+import { queueInput, useQueueChoice } from './QueueOptions.tsx';
 import { useEditorStore } from './store.ts';
 
 function messageOf(err: unknown): string {
@@ -104,6 +105,8 @@ export function useDocActions(onDocMoved: (url: string) => void) {
         // Runs of the template itself (or of a pipeline linked to one) are listed under it.
         templateId: s.doc.templateId ?? undefined,
         templateVersionId: s.doc.templateVersionId ?? undefined,
+        // Cluster mode: priority, a GPU runner, one retry (the Queue popover next to Run).
+        ...queueInput(useQueueChoice.getState(), queryClient.getQueryData(trpc.runner.status.queryKey())?.mode === 'cluster'),
       });
       if (!result.ok) {
         s.setRunErrors(result.errors as GraphError[]);
