@@ -4,7 +4,7 @@
  * needs a GPU runner, and whether it runs once more if the runner holding it dies (otherwise it ends `interrupted`).
  * A small popover next to Run; the choice stays for the session's next runs.
  */
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { create } from 'zustand';
 import { useRunnerStatus } from '../client/runner-status.ts';
 
@@ -35,13 +35,26 @@ export function QueueOptions() {
   const status = useRunnerStatus();
   const choice = useQueueChoice();
   const [open, setOpen] = useState(false);
+  const root = useRef<HTMLSpanElement>(null);
+  // Closes like other menus: Escape, or a click outside it.
+  useEffect(() => {
+    if (!open) return;
+    const onKey = (e: KeyboardEvent) => e.key === 'Escape' && setOpen(false);
+    const onDown = (e: MouseEvent) => !root.current?.contains(e.target as Node) && setOpen(false);
+    document.addEventListener('keydown', onKey);
+    document.addEventListener('mousedown', onDown);
+    return () => {
+      document.removeEventListener('keydown', onKey);
+      document.removeEventListener('mousedown', onDown);
+    };
+  }, [open]);
   if (status?.mode !== 'cluster') return null;
   const gpuRunners = (status.runners ?? []).filter((r) => /gpu/i.test(r.device)).length;
   const summary = [choice.priority !== 'normal' ? `${choice.priority} priority` : null, choice.requiresGpu ? 'GPU' : null, choice.retryOnLoss ? 'retry' : null]
     .filter(Boolean)
     .join(' · ');
   return (
-    <span className="dfe-queue-options">
+    <span className="dfe-queue-options" ref={root}>
       <button
         type="button"
         className="dfe-btn"
