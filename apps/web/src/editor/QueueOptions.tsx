@@ -4,9 +4,10 @@
  * needs a GPU runner, and whether it runs once more if the runner holding it dies (otherwise it ends `interrupted`).
  * A small popover next to Run; the choice stays for the session's next runs.
  */
-import { useEffect, useRef, useState } from 'react';
+import { useRef, useState } from 'react';
 import { create } from 'zustand';
 import { useRunnerStatus } from '../client/runner-status.ts';
+import { useDismiss } from './useDismiss.ts';
 
 export interface QueueChoice {
   priority: 'high' | 'normal' | 'low';
@@ -36,18 +37,7 @@ export function QueueOptions() {
   const choice = useQueueChoice();
   const [open, setOpen] = useState(false);
   const root = useRef<HTMLSpanElement>(null);
-  // Closes like other menus: Escape, or a click outside it.
-  useEffect(() => {
-    if (!open) return;
-    const onKey = (e: KeyboardEvent) => e.key === 'Escape' && setOpen(false);
-    const onDown = (e: MouseEvent) => !root.current?.contains(e.target as Node) && setOpen(false);
-    document.addEventListener('keydown', onKey);
-    document.addEventListener('mousedown', onDown);
-    return () => {
-      document.removeEventListener('keydown', onKey);
-      document.removeEventListener('mousedown', onDown);
-    };
-  }, [open]);
+  useDismiss(open, () => setOpen(false), root);
   if (status?.mode !== 'cluster') return null;
   const gpuRunners = (status.runners ?? []).filter((r) => /gpu/i.test(r.device)).length;
   const summary = [choice.priority !== 'normal' ? `${choice.priority} priority` : null, choice.requiresGpu ? 'GPU' : null, choice.retryOnLoss ? 'retry' : null]

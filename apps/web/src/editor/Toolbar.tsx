@@ -7,6 +7,7 @@ import { NEEDS_ENGINEER, useMe } from '../client/auth.ts';
 import { useTRPC } from '../client/trpc.ts';
 import { Modal } from './Modal.tsx';
 import { QueueOptions } from './QueueOptions.tsx';
+import { useDismiss } from './useDismiss.ts';
 import { useEditorStore } from './store.ts';
 
 export interface ToolbarProps {
@@ -253,21 +254,7 @@ interface MenuItem {
 function MoreMenu({ items }: { items: MenuItem[] }) {
   const [open, setOpen] = useState(false);
   const root = useRef<HTMLDivElement>(null);
-  useEffect(() => {
-    if (!open) return;
-    const onDown = (e: PointerEvent) => {
-      if (!root.current?.contains(e.target as Node)) setOpen(false);
-    };
-    const onKey = (e: KeyboardEvent) => {
-      if (e.key === 'Escape') setOpen(false);
-    };
-    document.addEventListener('pointerdown', onDown);
-    document.addEventListener('keydown', onKey);
-    return () => {
-      document.removeEventListener('pointerdown', onDown);
-      document.removeEventListener('keydown', onKey);
-    };
-  }, [open]);
+  useDismiss(open, () => setOpen(false), root);
   return (
     <div className="dfe-menu" ref={root}>
       <button
