@@ -2,7 +2,7 @@
 
 import { parseGraphJson } from '@defectflow/nodes';
 import { useQuery } from '@tanstack/react-query';
-import { type ChangeEvent, useEffect, useRef, useState } from 'react';
+import { type ChangeEvent, useRef, useState } from 'react';
 import { NEEDS_ENGINEER, useMe } from '../client/auth.ts';
 import { useTRPC } from '../client/trpc.ts';
 import { Modal } from './Modal.tsx';
