@@ -154,7 +154,7 @@ export function connectRedisLink(opts: RedisLinkOptions): RedisLink {
       const event = fields ? eventFromFields(fields) : null; // a trimmed entry has no fields
       if (event) events.push(event);
     }
-    events.sort((a, b) => (a.runId === b.runId ? a.seq - b.seq : 0));
+    // Stream order is seq order per run; the bridge stores them one after another in that order.
     const work: Array<void | Promise<void>> = [];
     for (const event of events) for (const listener of eventListeners) work.push(listener(event));
     await Promise.allSettled(work);
