@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type StorageEnv, storeFromEnv } from '@defectflow/storage';
+import { checkedStorageEnv, type StorageEnv } from '@defectflow/storage';
 import { z } from 'zod';
 import type { PredictLimits } from './predict/types.ts';
 import { RUNNER_ID_PATTERN } from './runner-id.ts';
@@ -138,14 +138,9 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): RunnerEnv {
   if (!env.RUNNER_TOKEN && !env.REDIS_URL) {
     throw new Error('Invalid runner environment:\n  RUNNER_TOKEN: RUNNER_TOKEN is required (a shared secret of at least 16 characters)');
   }
-  const storage: StorageEnv = {
-    STORAGE_URL: env.STORAGE_URL,
-    S3_ACCESS_KEY_ID: env.S3_ACCESS_KEY_ID,
-    S3_SECRET_ACCESS_KEY: env.S3_SECRET_ACCESS_KEY,
-    S3_REGION: env.S3_REGION,
-  };
+  let storage: StorageEnv;
   try {
-    storeFromEnv(storage, dataDir); // its errors name the variable
+    storage = checkedStorageEnv(env, dataDir);
   } catch (err) {
     throw new Error(`Invalid runner environment:\n  ${(err as Error).message}`);
   }

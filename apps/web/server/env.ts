@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { IMAGE_MAX_PIXELS } from '@defectflow/engine/data';
-import { type StorageEnv, storeFromEnv } from '@defectflow/storage';
+import { checkedStorageEnv, type StorageEnv } from '@defectflow/storage';
 import { z } from 'zod';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, USERNAME_PATTERN } from './auth/principal.ts';
 
@@ -281,14 +281,9 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
   }
   const e = parsed.data;
   const dataDir = absolute(e.DATA_DIR, REPO_ROOT);
-  const storage: StorageEnv = {
-    STORAGE_URL: e.STORAGE_URL,
-    S3_ACCESS_KEY_ID: e.S3_ACCESS_KEY_ID,
-    S3_SECRET_ACCESS_KEY: e.S3_SECRET_ACCESS_KEY,
-    S3_REGION: e.S3_REGION,
-  };
+  let storage: StorageEnv;
   try {
-    storeFromEnv(storage, dataDir); // its errors name the variable
+    storage = checkedStorageEnv(e, dataDir);
   } catch (err) {
     throw new EnvError(`Invalid environment for the defectflow web server:\n  ${(err as Error).message}`);
   }

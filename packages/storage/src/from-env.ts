@@ -16,6 +16,21 @@ export interface StorageEnv {
   S3_REGION?: string;
 }
 
+/**
+ * The storage variables of a process's environment, checked (a store is built once and dropped): throws the
+ * store's own error, which names the variable. Each process's env module calls it.
+ */
+export function checkedStorageEnv(source: StorageEnv, defaultRoot: string): StorageEnv {
+  const env: StorageEnv = {
+    STORAGE_URL: source.STORAGE_URL,
+    S3_ACCESS_KEY_ID: source.S3_ACCESS_KEY_ID,
+    S3_SECRET_ACCESS_KEY: source.S3_SECRET_ACCESS_KEY,
+    S3_REGION: source.S3_REGION,
+  };
+  storeFromEnv(env, defaultRoot);
+  return env;
+}
+
 export function storeFromEnv(env: StorageEnv, defaultRoot: string): ArtifactStore {
   const raw = env.STORAGE_URL?.trim();
   if (!raw) return new FsStore(defaultRoot);

@@ -106,6 +106,13 @@ export function connectRedisLink(opts: RedisLinkOptions): RedisLink {
     };
   };
 
+  /** Waiting run ids in the order runners take them: job ids are run ids, so no job's data (its graph) is read. */
+  const waitingRuns = async (): Promise<string[]> => {
+    const waiting: string[] = [];
+    for (const queue of Object.values(queues)) waiting.push(...(await queue.getRanges(['prioritized', 'wait'], 0, -1, true)));
+    return waiting;
+  };
+
   const refresh = async (): Promise<ClusterRunners> => {
     const ids = await redis.smembers(RUNNERS_SET);
     const values = ids.length ? await redis.mget(ids.map(runnerKey)) : [];
@@ -119,12 +126,7 @@ export function connectRedisLink(opts: RedisLinkOptions): RedisLink {
       }
     }
     runners.sort((a, b) => a.runnerId.localeCompare(b.runnerId));
-    const waiting: string[] = [];
-    for (const queue of Object.values(queues)) {
-      const jobs = await queue.getJobs(['prioritized', 'wait'], 0, -1, true);
-      for (const job of jobs) if (job?.data?.runId) waiting.push(job.data.runId);
-    }
-    snapshot = { runners, waiting };
+    snapshot = { runners, waiting: await waitingRuns() };
     return snapshot;
   };
 
@@ -235,7 +237,7 @@ export function connectRedisLink(opts: RedisLinkOptions): RedisLink {
           removeOnFail: { age: 24 * 3600 },
         },
       );
-      const waiting = (await refresh()).waiting;
+      const waiting = await waitingRuns();
       const index = waiting.indexOf(runId);
       return { accepted: true, position: index === -1 ? 0 : index + 1 };
     },
