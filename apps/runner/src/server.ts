@@ -222,11 +222,17 @@ export async function createRunnerServer(opts: RunnerServerOptions): Promise<Run
     ensureModel: opts.ensureModel,
   };
   const backboneDeps: BackboneDeps = { backbonesDir: backbonesDirOf(opts.dataDir), ensureBackbone: opts.ensureBackbone };
+  // What the runner answers besides runs: over tRPC (errors as tRPC codes) and, in cluster mode, as df-predict jobs.
+  const answers = {
+    predict: (request: Parameters<typeof handlePredictRequest>[0]) => handlePredictRequest(request, predictDeps),
+    cutPoints: (name: string) => inspectBackbone(backboneDeps, name),
+    measure: (name: string, images: number) => measureBackbone(backboneDeps, name, images),
+  };
   const core: RunnerCore = {
     ...runCore,
-    predict: (request) => asTrpcError(() => handlePredictRequest(request, predictDeps)),
-    backboneCutPoints: (name) => asTrpcError(() => inspectBackbone(backboneDeps, name)),
-    backboneMeasure: (name, images) => asTrpcError(() => measureBackbone(backboneDeps, name, images)),
+    predict: (request) => asTrpcError(() => answers.predict(request)),
+    backboneCutPoints: (name) => asTrpcError(() => answers.cutPoints(name)),
+    backboneMeasure: (name, images) => asTrpcError(() => answers.measure(name, images)),
   };
 
   const trpcHandler = createHTTPHandler({
@@ -271,10 +277,10 @@ export async function createRunnerServer(opts: RunnerServerOptions): Promise<Run
         log,
         // Predictions and backbone inspection from the web servers' df-predict jobs, as the tRPC procedures answer them.
         serve: (name, data) => {
-          if (name === 'predict') return handlePredictRequest(data as Parameters<typeof handlePredictRequest>[0], predictDeps);
+          if (name === 'predict') return answers.predict(data as Parameters<typeof answers.predict>[0]);
           const { name: backbone, images } = data as { name: string; images?: number };
-          if (name === 'cutPoints') return inspectBackbone(backboneDeps, backbone);
-          if (name === 'measure') return measureBackbone(backboneDeps, backbone, images ?? 16);
+          if (name === 'cutPoints') return answers.cutPoints(backbone);
+          if (name === 'measure') return answers.measure(backbone, images ?? 16);
           throw new Error(`unknown request "${name}"`);
         },
       })
