@@ -235,7 +235,8 @@ describe('pipeline editor', () => {
     });
     await expectNotice(page, /Imported pipeline\.json: 8 nodes, 9 connections/);
     await expect.poll(() => node(page, 'train-1').locator('.dfe-node-summary').textContent()).toContain('epochs 7');
-    expect(await edgeCount(page)).toBe(WIRES.length);
+    // Edges render a frame after their nodes.
+    await expect.poll(() => edgeCount(page)).toBe(WIRES.length);
   });
 
   it('takes a screenshot of the full pipeline', async () => {

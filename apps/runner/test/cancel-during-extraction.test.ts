@@ -21,7 +21,11 @@ describe('cancel during feature extraction (real runner process)', () => {
     tmp.remove();
   });
 
-  /** The default template, small: 96 px input, one epoch, the augment seed varied so every run extracts. */
+  /**
+   * The default template, small: 96 px input, one epoch, the augment seed varied so every run extracts.
+   * 80 images a class keep extraction past a second even on a fast machine, so the fourth throttled
+   * progress report (at most five a second) still comes before training starts.
+   */
   function graph(seed: number): PipelineGraph {
     const g = createDefaultPipeline();
     for (const node of g.nodes) {
@@ -35,7 +39,7 @@ describe('cancel during feature extraction (real runner process)', () => {
 
   it('stays up through eight cancels at different points; each run ends cancelled and the next succeeds', async () => {
     const datasetsRoot = path.join(tmp.dir, 'datasets');
-    await generateSampleDataset(path.join(datasetsRoot, 'tiny'), { perClass: 40, size: 96, seed: 5, classes: STEEL_DEFECT_CLASSES.slice(0, 3) });
+    await generateSampleDataset(path.join(datasetsRoot, 'tiny'), { perClass: 80, size: 96, seed: 5, classes: STEEL_DEFECT_CLASSES.slice(0, 3) });
     // The wasm backend is the one whose process handlers turned the stray rejection into a crash.
     const child = spawnRunner(path.resolve(import.meta.dirname, '../src/main.ts'), {
       RUNNER_TOKEN: TOKEN,
