@@ -41,6 +41,8 @@ const EnvSchema = z.object({
   RUNNER_OUTPUT_CACHE_ENTRIES: z.coerce.number().int().min(0).max(10_000).default(32),
   /** On-disk feature cache cap in bytes (DATA_DIR/cache/features); least recently used entries are evicted past it. */
   FEATURE_CACHE_MAX_BYTES: z.coerce.number().int().min(0).default(4 * 1024 ** 3),
+  /** Cluster mode: cap on the blob cache's bytes no materialized dataset links any more (DATA_DIR/cache/blobs). */
+  BLOB_CACHE_MAX_BYTES: z.coerce.number().int().min(0).default(10 * 1024 ** 3),
   /** In-memory feature cache budget in bytes (least recently used entries dropped past it). */
   FEATURE_CACHE_MEMORY_BYTES: z.coerce.number().int().min(0).default(512 * 1024 ** 2),
   /** Images over this many pixels are reported unreadable instead of decoded (the engine's IMAGE_MAX_PIXELS default). */
@@ -90,6 +92,8 @@ export interface RunnerEnv {
   tls?: { cert: string; key: string };
   /** STORAGE_URL and S3_* (validated) when STORAGE_URL is set; createRunnerStore (storage.ts) builds the store. */
   storage?: StorageEnv;
+  /** BLOB_CACHE_MAX_BYTES. */
+  blobCacheMaxBytes: number;
 }
 
 /** The monorepo root (the package.json with "workspaces"); relative paths in env resolve against it. */
@@ -179,5 +183,6 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): RunnerEnv {
           }
         : undefined,
     storage: storage.STORAGE_URL?.trim() ? storage : undefined,
+    blobCacheMaxBytes: env.BLOB_CACHE_MAX_BYTES,
   };
 }

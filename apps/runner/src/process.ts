@@ -19,7 +19,7 @@ export async function startRunnerProcess(
   // Cluster mode with a shared store: runs, datasets and models reach this machine through it (cluster/artifacts.ts).
   const artifacts =
     cluster && env.storage
-      ? clusterArtifacts(createRunnerStore(env), { dataDir: env.dataDir, datasetsRoot: env.datasetsRoot, casDir: runnerCasDir(env) })
+      ? clusterArtifacts(createRunnerStore(env), { dataDir: env.dataDir, datasetsRoot: env.datasetsRoot, casDir: runnerCasDir(env), cacheMaxBytes: env.blobCacheMaxBytes })
       : null;
   if (cluster && !env.storage) {
     console.warn(

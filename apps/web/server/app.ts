@@ -130,6 +130,7 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
           datasetsRoot: env.datasetsRoot,
           backbonesDir: join(env.dataDir, 'backbones'),
           casDir: mirrorCasDir(env.dataDir),
+          cacheMaxBytes: env.blobCacheMaxBytes,
           webId: env.cluster.webId,
           log: consoleLogger('datasets'),
         });

@@ -71,6 +71,8 @@ const EnvSchema = z
     IMAGE_MAX_PIXELS: count.default(IMAGE_MAX_PIXELS), // the engine's default, shared with the runner
     /** Disk bytes of cached thumbnails (DATA_DIR/cache/thumbs); the least recently used go first. */
     THUMB_CACHE_MAX_BYTES: count.default(256 * MiB),
+    /** Cluster mode with STORAGE_URL: cap on the dataset mirror's cached blobs that no dataset links any more. */
+    BLOB_CACHE_MAX_BYTES: count.default(10 * GiB),
     /** Images per prediction request and bytes per image, checked here before a request goes to the runner (the
      * runner reads the same variables, with PREDICT_MAX_QUEUE and PREDICT_MAX_MODELS: apps/runner/src/env.ts). */
     PREDICT_MAX_IMAGES: count.max(10_000).default(32),
@@ -219,6 +221,8 @@ export interface WebEnv {
   backboneUploadMaxBytes: number;
   imageMaxPixels: number;
   thumbCacheMaxBytes: number;
+  /** BLOB_CACHE_MAX_BYTES (cluster/dataset-mirror.ts). */
+  blobCacheMaxBytes: number;
   /** Prediction requests (predict.ts; the queue and loaded models are the runner's). */
   predict: { maxImages: number; maxImageBytes: number; timeoutMs: number };
   /** SWEEP_MAX_RUNNING: sweeps driven at once. */
@@ -331,6 +335,7 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     backboneUploadMaxBytes: e.BACKBONE_UPLOAD_MAX_BYTES,
     imageMaxPixels: e.IMAGE_MAX_PIXELS,
     thumbCacheMaxBytes: e.THUMB_CACHE_MAX_BYTES,
+    blobCacheMaxBytes: e.BLOB_CACHE_MAX_BYTES,
     predict: {
       maxImages: e.PREDICT_MAX_IMAGES,
       maxImageBytes: e.PREDICT_MAX_IMAGE_BYTES,

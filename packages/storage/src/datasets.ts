@@ -8,6 +8,7 @@
 import { copyFile, link, lstat, mkdir, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { type PruneBlobCacheResult, pruneBlobCache, touchBlob } from './blob-cache.ts';
 import { checkKey, checkRelativePath } from './keys.ts';
 import { sha256, sha256File } from './hash.ts';
 import { withLock } from './lock.ts';
@@ -123,7 +124,10 @@ const fetching = new Map<string, Promise<void>>();
 async function cachedBlob(store: ArtifactStore, casDir: string, sha: string, size: number, onFetch: (bytes: number) => void): Promise<string> {
   const file = join(casDir, sha);
   const have = await stat(file).catch(() => null);
-  if (have?.isFile() && have.size === size) return file;
+  if (have?.isFile() && have.size === size) {
+    await touchBlob(file, have.mtime);
+    return file;
+  }
   let pending = fetching.get(file);
   if (!pending) {
     pending = (async () => {
@@ -173,11 +177,15 @@ export interface MaterializeResult {
   placed: number;
   kept: number;
   removed: number;
+  /** With cacheMaxBytes: what bounding the cache did afterwards. */
+  cache?: PruneBlobCacheResult;
 }
 
 export interface MaterializeOptions {
   /** Longest wait for another process materializing the same dataset on this machine. */
   lockTimeoutMs?: number;
+  /** Bound on the cache's blobs that no dataset folder links (see blob-cache.ts); unset: unbounded. */
+  cacheMaxBytes?: number;
 }
 
 /**
@@ -195,7 +203,7 @@ export async function materializeDataset(
   if (!manifest) throw new Error(`dataset ${name} is not published in ${store.describe()} (no ${manifestKey(name)})`);
   const dir = join(datasetsRoot, name);
   const lockFile = join(casDir, '.locks', `dataset-${name}.lock`);
-  return withLock(lockFile, async () => {
+  const result = await withLock(lockFile, async () => {
     const result: MaterializeResult = { name, files: 0, fetchedBlobs: 0, fetchedBytes: 0, placed: 0, kept: 0, removed: 0 };
     const onFetch = (bytes: number) => {
       result.fetchedBlobs++;
@@ -229,6 +237,9 @@ export async function materializeDataset(
     await removeEmptyFolders(dir, true);
     return result;
   }, { timeoutMs: opts.lockTimeoutMs });
+  // After the swap: the files this version replaced or removed have just left their blobs unlinked.
+  if (opts.cacheMaxBytes !== undefined) result.cache = await pruneBlobCache(casDir, { maxBytes: opts.cacheMaxBytes });
+  return result;
 }
 
 /** Like walkDataset but tolerant: a symlink or odd entry in a runner's copy is reported as a file to replace. */

@@ -24,4 +24,5 @@ export {
   type UploadRunArtifactsInput,
   uploadRunArtifacts,
 } from './artifacts.ts';
+export { BLOB_CACHE_MIN_IDLE_MS, type PruneBlobCacheOptions, type PruneBlobCacheResult, pruneBlobCache } from './blob-cache.ts';
 export { backboneKey, fetchBackbone, listStoredBackbones, publishBackbone } from './backbones.ts';

@@ -2,7 +2,7 @@
  * Cluster mode with a shared store (STORAGE_URL): what a runner on another machine than the web servers needs.
  * Before an evaluate/deploy event leaves, its files go to the store (the web server reads them while storing
  * the event); before a run starts, its datasets are made equal to their published manifest (each blob fetched
- * once per machine) and its ONNX backbone fetched; before a prediction, the model folder is fetched once.
+ * once per machine; blobs no dataset links any more bounded by BLOB_CACHE_MAX_BYTES) and its ONNX backbone fetched; before a prediction, the model folder is fetched once.
  */
 import { join } from 'node:path';
 import type { PipelineGraph, RunEvent } from '@defectflow/nodes';
@@ -17,7 +17,7 @@ export interface ClusterArtifacts {
   ensureBackbone(name: string): Promise<void>;
 }
 
-export function clusterArtifacts(store: ArtifactStore, dirs: { dataDir: string; datasetsRoot: string; casDir: string }): ClusterArtifacts {
+export function clusterArtifacts(store: ArtifactStore, dirs: { dataDir: string; datasetsRoot: string; casDir: string; cacheMaxBytes?: number }): ClusterArtifacts {
   const backbonesDir = join(dirs.dataDir, 'backbones');
   return {
     async beforeAppend(event) {
@@ -37,7 +37,7 @@ export function clusterArtifacts(store: ArtifactStore, dirs: { dataDir: string; 
         const path = (node.params as { path?: unknown } | undefined)?.path;
         if (node.type === 'dataset' && typeof path === 'string' && path) names.add(path);
       }
-      for (const name of names) await materializeDataset(store, dirs.datasetsRoot, name, dirs.casDir);
+      for (const name of names) await materializeDataset(store, dirs.datasetsRoot, name, dirs.casDir, { cacheMaxBytes: dirs.cacheMaxBytes });
       for (const node of graph.nodes) {
         const params = node.params as { source?: unknown; onnxFile?: unknown } | undefined;
         if (node.type === 'backbone' && params?.source === 'onnx' && typeof params.onnxFile === 'string' && params.onnxFile) {

@@ -28,6 +28,8 @@ export async function startDatasetMirror(opts: {
   /** DATA_DIR/backbones. */
   backbonesDir: string;
   casDir: string;
+  /** BLOB_CACHE_MAX_BYTES: cached blobs no mirrored dataset links any more. */
+  cacheMaxBytes?: number;
   webId: string;
   log: Logger;
 }): Promise<DatasetMirror> {
@@ -35,7 +37,7 @@ export async function startDatasetMirror(opts: {
   const sync = (name: string): Promise<void> => {
     const next = (chains.get(name) ?? Promise.resolve()).then(async () => {
       try {
-        const r = await materializeDataset(opts.store, opts.datasetsRoot, name, opts.casDir);
+        const r = await materializeDataset(opts.store, opts.datasetsRoot, name, opts.casDir, { cacheMaxBytes: opts.cacheMaxBytes });
         if (r.placed || r.removed) opts.log.info(`dataset ${name} mirrored from the store: ${r.placed} file(s) placed, ${r.removed} removed, ${r.fetchedBlobs} fetched`);
       } catch (err) {
         opts.log.warn(`dataset ${name}: mirroring from the store failed: ${errorMessage(err)}`);
