@@ -31,7 +31,9 @@ import { RunnerBridge } from './runner-bridge.ts';
 import { connectRunner, plainRunnerWarning, type RunnerLink } from './runner-link.ts';
 import { connectRedisLink, type RedisLink } from './cluster/redis-link.ts';
 import { mirrorCasDir, startDatasetMirror } from './cluster/dataset-mirror.ts';
+import { startWebPresence } from './cluster/web-presence.ts';
 import { RedisWindowLimiter } from './cluster/rate-limit.ts';
+import { redisAuthState } from './cluster/shared-auth.ts';
 import { createAdapter as createStreamsAdapter } from '@socket.io/redis-streams-adapter';
 import { type EmbeddedRunner, startEmbeddedRunner } from './runner-process.ts';
 import { SameSplitScorer } from './reviews/same-split.ts';
@@ -41,6 +43,9 @@ import { createDatasetPublisher } from './storage.ts';
 import { SweepController } from './sweeps/controller.ts';
 import { ThumbCache } from './thumb-cache.ts';
 import type { WebContext } from './trpc.ts';
+
+/** Cluster mode: how often a web server looks for sweeps whose web server is gone (presence TTL 10 s). */
+const ABANDONED_SWEEP_CHECK_MS = 15_000;
 
 export class NotBuiltError extends Error {
   constructor(dir: string) {
@@ -95,7 +100,13 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
     // Cluster mode only: datasets changed here are published for runners on other machines.
     const datasetPublisher = createDatasetPublisher({ store, datasetsRoot: env.datasetsRoot, enabled: Boolean(env.storage.STORAGE_URL), log });
 
-    const auth = new AuthService(db.repo, env.auth, log);
+    // Cluster mode: runners anywhere take runs from the Redis queue; no runner of our own. Sign-in limits, the setup
+    // code and revocations are shared through the same Redis.
+    const clusterLink: RedisLink | null = env.cluster
+      ? connectRedisLink({ redisUrl: env.cluster.redisUrl, consumer: env.cluster.webId, log: consoleLogger('cluster') })
+      : null;
+    if (clusterLink) cleanups.push(() => clusterLink.close());
+    const auth = new AuthService(db.repo, env.auth, log, clusterLink ? redisAuthState(clusterLink.redis, consoleLogger('auth')) : undefined);
     await auth.bootstrap();
     cleanups.push(() => auth.close());
     log.info(auth.enabled ? 'access: accounts (AUTH=on)' : 'access: AUTH off (loopback only; every request is the local admin)');
@@ -114,12 +125,9 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
 
     let embedded: EmbeddedRunner | null = null;
     let link: RunnerLink;
-    let clusterLink: RedisLink | null = null;
     /** Cluster mode with a store: a backbone of this server's library goes to the store before a runner inspects it. */
     let publishBackbone: ((name: string) => Promise<void>) | null = null;
-    if (env.cluster) {
-      // Cluster mode: runners anywhere take runs from the Redis queue; no runner of our own.
-      clusterLink = connectRedisLink({ redisUrl: env.cluster.redisUrl, consumer: env.cluster.webId, log: consoleLogger('cluster') });
+    if (clusterLink && env.cluster) {
       link = clusterLink;
       log.info(`cluster mode: runs go to the queue at ${clusterLink.url}; this server reads events as "${env.cluster.webId}"`);
       if (env.storage.STORAGE_URL) {
@@ -166,7 +174,7 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
       const child = embedded;
       cleanups.push(() => child.stop()); // idempotent; the shutdown below stops it earlier in order
     }
-    cleanups.push(() => link.close());
+    if (!clusterLink) cleanups.push(() => link.close()); // the cluster link's close is queued where it opened
 
     const nextApp = next({ dev: env.dev, dir: WEB_DIR, hostname: env.host, port: env.port, quiet: !env.dev });
     await nextApp.prepare();
@@ -341,6 +349,20 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
         .capabilities()
         .then((caps) => (caps.runnerId ? sweeps.recover(caps.runnerId) : undefined))
         .catch((err: unknown) => log.warn(`sweeps left running by an earlier start stay as they are for now: ${errorMessage(err)}`));
+    }
+    if (clusterLink && env.cluster) {
+      // A sweep lives in the loop of the web server that started it: one that is gone for good leaves it to us.
+      const presence = await startWebPresence(clusterLink.redis, env.cluster.webId, { log: consoleLogger('cluster') });
+      const driverAlive = (driver: string) => (driver.startsWith('web:') ? presence.isAlive(driver.slice('web:'.length)) : Promise.resolve(true));
+      const check = () =>
+        sweeps.recoverAbandoned(driverAlive).catch((err: unknown) => log.warn(`sweeps of stopped web servers not checked: ${errorMessage(err)}`));
+      void check();
+      const timer = setInterval(check, ABANDONED_SWEEP_CHECK_MS);
+      timer.unref();
+      cleanups.push(async () => {
+        clearInterval(timer);
+        await presence.close();
+      });
     }
 
     await new Promise<void>((resolve, reject) => {

@@ -260,7 +260,7 @@ describe('cancel and restart', () => {
 
   it('after a restart, a sweep left running is interrupted (saying resuming is not supported) and its queued runs cancelled', async () => {
     const { repo } = srv.db;
-    const left = await repo.sweeps.create({ name: 'left running', graph, spec: { dimensions: lrAndDropout }, trialsPlanned: 3, runnerId: null });
+    const left = await repo.sweeps.create({ name: 'left running', graph, spec: { dimensions: lrAndDropout }, trialsPlanned: 3, driverId: null });
     const queued = await repo.runs.create({ graph, sweepId: left.id, sweepTrial: { index: 0, rung: 0, role: 'trial', params: {} } });
     const cancels: string[] = [];
     const runnerControl: RunnerControl = {

@@ -179,8 +179,11 @@ export const sweeps = pgTable(
     /** The final run's evaluate summary: accuracy, macroF1, auroc (fractions 0..1) and split. */
     finalMetrics: jsonb('final_metrics').$type<Record<string, unknown>>(),
     error: text('error'),
-    /** The runner of the web server that drives the sweep; only that server calls it interrupted after a restart. */
-    runnerId: text('runner_id'),
+    /**
+     * Who drives the sweep: the runner id of the web server (one web server), or `web:<WEB_ID>` in cluster mode. Only
+     * that server calls it interrupted after a restart; in cluster mode also any server that sees it gone.
+     */
+    driverId: text('runner_id'),
     createdAt: createdAt(),
     finishedAt: timestamp('finished_at', { withTimezone: true, mode: 'date' }),
   },

@@ -21,7 +21,7 @@ function suite(backend: Backend) {
   it('records a sweep with its source, its trial and final runs; runs.list leaves them out unless asked', async () => {
     const line = await h.repo.productLines.create('Sweep line');
     const pipeline = await h.repo.pipelines.save({ productLineId: line.id, name: 'P', graph });
-    const sweep = await h.repo.sweeps.create({ name: 'lr sweep', productLineId: line.id, pipelineId: pipeline.id, graph, spec, trialsPlanned: 4, runnerId: 'r1' });
+    const sweep = await h.repo.sweeps.create({ name: 'lr sweep', productLineId: line.id, pipelineId: pipeline.id, graph, spec, trialsPlanned: 4, driverId: 'r1' });
     expect(sweep).toMatchObject({ status: 'running', trialsPlanned: 4, bestTrialIndex: null, finalRunId: null, spec, pipelineId: pipeline.id });
     const plain = await h.repo.runs.create({ productLineId: line.id, graph });
     const trial = await h.repo.runs.create({
@@ -49,12 +49,12 @@ function suite(backend: Backend) {
     expect(await h.repo.sweeps.markInterrupted([sweep.id], 'x')).toEqual([]);
   });
 
-  it('refuses an unknown status; running sweeps by runner; deleting a sweep keeps its runs', async () => {
-    const a = await h.repo.sweeps.create({ name: 'a', graph, spec, trialsPlanned: 1, runnerId: 'mine' });
-    const b = await h.repo.sweeps.create({ name: 'b', graph, spec, trialsPlanned: 1, runnerId: 'other' });
+  it('refuses an unknown status; running sweeps by driver; deleting a sweep keeps its runs', async () => {
+    const a = await h.repo.sweeps.create({ name: 'a', graph, spec, trialsPlanned: 1, driverId: 'mine' });
+    const b = await h.repo.sweeps.create({ name: 'b', graph, spec, trialsPlanned: 1, driverId: 'other' });
     const c = await h.repo.sweeps.create({ name: 'c', graph, spec, trialsPlanned: 1 });
     await expect(h.repo.sweeps.update(a.id, { status: 'paused' as never })).rejects.toThrow();
-    const mine = (await h.repo.sweeps.listRunning({ runnerId: 'mine' })).map((s) => s.id);
+    const mine = (await h.repo.sweeps.listRunning({ driverId: 'mine' })).map((s) => s.id);
     expect(mine).toContain(a.id);
     expect(mine).toContain(c.id);
     expect(mine).not.toContain(b.id);

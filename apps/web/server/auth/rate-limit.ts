@@ -1,7 +1,7 @@
 /**
  * In-memory sliding-window counters (sign-in failures, setup attempts, socket joins, the prediction API). In cluster
- * mode the prediction API counts in Redis instead (cluster/rate-limit.ts: one limit per token across web servers);
- * sign-in and setup attempts are still counted per web server (N servers allow N times the attempts).
+ * mode the prediction API, sign-in failures and setup attempts count in Redis instead (cluster/rate-limit.ts: one
+ * limit across web servers); socket joins stay per socket.
  */
 export interface LimitVerdict {
   ok: boolean;
@@ -55,3 +55,22 @@ export class SlidingWindowLimiter {
     return list;
   }
 }
+
+/** Attempts counted against a limit (sign-in failures, setup attempts), checked before and counted after. */
+export interface AttemptCounter {
+  check(key: string): Promise<LimitVerdict>;
+  hit(key: string): Promise<void>;
+  reset(key: string): Promise<void>;
+}
+
+/** Makes the counter named `name`; memoryAttemptCounters, or redisAttemptCounters in cluster mode. */
+export type AttemptCounterFactory = (name: string, limit: number, windowMs: number) => AttemptCounter;
+
+export const memoryAttemptCounters: AttemptCounterFactory = (_name, limit, windowMs) => {
+  const limiter = new SlidingWindowLimiter(limit, windowMs);
+  return {
+    check: async (key) => limiter.check(key),
+    hit: async (key) => limiter.hit(key),
+    reset: async (key) => limiter.reset(key),
+  };
+};

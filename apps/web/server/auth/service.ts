@@ -21,7 +21,7 @@ import {
   verifyPassword,
 } from './crypto.ts';
 import { ANONYMOUS, LOCAL_PRINCIPAL, type Principal, type PrincipalUser, type Role } from './principal.ts';
-import { SlidingWindowLimiter } from './rate-limit.ts';
+import { type AttemptCounter, type AttemptCounterFactory, memoryAttemptCounters } from './rate-limit.ts';
 
 export interface AuthConfig {
   /** AUTH=on: accounts required. Off: every request is the implicit local admin. */
@@ -36,6 +36,23 @@ export interface AuthConfig {
   signInWindowMs: number;
   /** ADMIN_USERNAME / ADMIN_PASSWORD: the first admin, created at start when no user exists. */
   admin?: { username: string; password: string };
+}
+
+/**
+ * State every web server must agree on in cluster mode (cluster/shared-auth.ts keeps it in Redis); one web server
+ * keeps it in memory.
+ */
+export interface SharedAuthState {
+  counters: AttemptCounterFactory;
+  /** The setup code all servers use: `fresh` unless another server picked one first. */
+  setupCode(fresh: string): Promise<string>;
+  /** The agreed setup code now (null once setup is done). */
+  currentSetupCode(): Promise<string | null>;
+  setupDone(): Promise<void>;
+  publishRevocation(r: Revocation): Promise<void>;
+  /** Revocations published by the other servers. */
+  onRemoteRevocation(listener: (r: Revocation) => void): Promise<void>;
+  close(): void;
 }
 
 /** Where a request came from, for rate limits and the cookie's Secure flag. */
@@ -74,10 +91,10 @@ function tooMany(what: string, retryAfterS: number): TRPCError {
 
 export class AuthService {
   private setupCode: string | null = null;
-  private readonly signInFailures: SlidingWindowLimiter;
-  private readonly setupAttempts: SlidingWindowLimiter;
+  private readonly signInFailures: AttemptCounter;
+  private readonly setupAttempts: AttemptCounter;
   /** All clients together: the setup code cannot be guessed from many addresses either. */
-  private readonly setupAttemptsAll: SlidingWindowLimiter;
+  private readonly setupAttemptsAll: AttemptCounter;
   private readonly listeners = new Set<(r: Revocation) => void>();
   private pruneTimer: NodeJS.Timeout | null = null;
 
@@ -85,10 +102,13 @@ export class AuthService {
     private readonly repo: Repositories,
     readonly config: AuthConfig,
     private readonly log: Logger,
+    /** Cluster mode: counters, setup code and revocations shared with the other web servers. */
+    private readonly shared?: SharedAuthState,
   ) {
-    this.signInFailures = new SlidingWindowLimiter(config.signInMaxFailures, config.signInWindowMs);
-    this.setupAttempts = new SlidingWindowLimiter(config.signInMaxFailures, config.signInWindowMs);
-    this.setupAttemptsAll = new SlidingWindowLimiter(config.signInMaxFailures * 10, config.signInWindowMs);
+    const counter = shared?.counters ?? memoryAttemptCounters;
+    this.signInFailures = counter('signin', config.signInMaxFailures, config.signInWindowMs);
+    this.setupAttempts = counter('setup', config.signInMaxFailures, config.signInWindowMs);
+    this.setupAttemptsAll = counter('setup-all', config.signInMaxFailures * 10, config.signInWindowMs);
   }
 
   get enabled(): boolean {
@@ -108,8 +128,9 @@ export class AuthService {
     } else if (admin) {
       this.log.info('ADMIN_USERNAME is set but users exist already: it is ignored');
     }
+    if (this.shared) await this.shared.onRemoteRevocation((r) => this.tell(r));
     if (this.enabled && (await this.repo.users.count()) === 0) {
-      this.setupCode = newSetupCode();
+      this.setupCode = this.shared ? await this.shared.setupCode(newSetupCode()) : newSetupCode();
       this.log.info(`setup code: ${this.setupCode} (open /setup to create the first admin; valid until one exists)`);
     }
     await this.pruneExpired();
@@ -120,6 +141,7 @@ export class AuthService {
   close(): void {
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     this.pruneTimer = null;
+    this.shared?.close();
   }
 
   /** AUTH on and no user yet: the setup page is the way in. */
@@ -198,7 +220,7 @@ export class AuthService {
     const ipKey = `ip:${client.ip}`;
     const userKey = `user:${name}`;
     for (const key of [ipKey, userKey]) {
-      const verdict = this.signInFailures.check(key);
+      const verdict = await this.signInFailures.check(key);
       if (!verdict.ok) throw tooMany('failed sign-ins', verdict.retryAfterS);
     }
     const user = await this.repo.users.getByUsername(name);
@@ -206,32 +228,33 @@ export class AuthService {
     if (user) ok = await verifyPassword(user.passwordHash, password);
     else await burnPasswordCheck(password); // as slow as a wrong password: no telling which usernames exist
     if (!user || !ok) {
-      this.signInFailures.hit(ipKey);
-      this.signInFailures.hit(userKey);
+      await Promise.all([this.signInFailures.hit(ipKey), this.signInFailures.hit(userKey)]);
       throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Wrong username or password' });
     }
     if (user.disabled) throw new TRPCError({ code: 'FORBIDDEN', message: `The account "${user.username}" is disabled; ask an admin` });
-    this.signInFailures.reset(userKey);
+    await this.signInFailures.reset(userKey);
     return this.newSession(user);
   }
 
   /** Creates the first admin with the setup code from the log, and signs them in. */
   async setup(code: string, username: string, password: string, client: ClientMeta): Promise<SignedIn> {
     this.requireEnabled('Setup');
-    for (const verdict of [this.setupAttempts.check(client.ip), this.setupAttemptsAll.check('all')]) {
+    for (const verdict of await Promise.all([this.setupAttempts.check(client.ip), this.setupAttemptsAll.check('all')])) {
       if (!verdict.ok) throw tooMany('setup attempts', verdict.retryAfterS);
     }
-    if (!this.setupCode || (await this.repo.users.count()) > 0) {
+    // Cluster mode: the code agreed in Redis (the same one every server printed).
+    const expected = this.setupCode && this.shared ? await this.shared.currentSetupCode() : this.setupCode;
+    if (!expected || (await this.repo.users.count()) > 0) {
       throw new TRPCError({ code: 'CONFLICT', message: 'Setup is done: an admin exists already. Sign in instead.' });
     }
-    if (!sameSecret(normalizeSetupCode(code), normalizeSetupCode(this.setupCode))) {
-      this.setupAttempts.hit(client.ip);
-      this.setupAttemptsAll.hit('all');
+    if (!sameSecret(normalizeSetupCode(code), normalizeSetupCode(expected))) {
+      await Promise.all([this.setupAttempts.hit(client.ip), this.setupAttemptsAll.hit('all')]);
       throw new TRPCError({ code: 'UNAUTHORIZED', message: "Wrong setup code: copy it from the web server's log (line \"setup code: …\")" });
     }
     const user = await this.repo.users.createFirst({ username, passwordHash: await hashPassword(password), role: 'admin' });
     if (!user) throw new TRPCError({ code: 'CONFLICT', message: 'Setup is done: an admin exists already. Sign in instead.' });
     this.setupCode = null;
+    await this.shared?.setupDone();
     this.log.info(`setup: created the first admin "${user.username}"; the setup code is no longer valid`);
     return this.newSession(user);
   }
@@ -247,11 +270,11 @@ export class AuthService {
     this.requireEnabled('Changing a password');
     if (principal.kind !== 'user') throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in first' });
     const userKey = `user:${principal.user.username}`;
-    const verdict = this.signInFailures.check(userKey);
+    const verdict = await this.signInFailures.check(userKey);
     if (!verdict.ok) throw tooMany('wrong passwords', verdict.retryAfterS);
     const user = await this.repo.users.get(principal.user.id);
     if (!user || !(await verifyPassword(user.passwordHash, currentPassword))) {
-      this.signInFailures.hit(userKey);
+      await this.signInFailures.hit(userKey);
       throw new TRPCError({ code: 'BAD_REQUEST', message: 'The current password is wrong' });
     }
     await this.repo.users.setPasswordHash(user.id, await hashPassword(newPassword));
@@ -309,7 +332,13 @@ export class AuthService {
     this.emit({ tokenId: id });
   }
 
+  /** Tells this server's listeners and, in cluster mode, the other servers'. */
   private emit(r: Revocation): void {
+    this.tell(r);
+    this.shared?.publishRevocation(r).catch((err: unknown) => this.log.warn(`revocation not sent to the other web servers: ${(err as Error).message}`));
+  }
+
+  private tell(r: Revocation): void {
     for (const listener of this.listeners) {
       try {
         listener(r);

@@ -1,11 +1,13 @@
 /**
- * Cluster mode: a sliding-window limit shared by every web server (a sorted set per key in Redis, one Lua script per
- * hit), so PREDICT_RATE_PER_MIN holds per API token whichever server a request lands on.
+ * Cluster mode: sliding-window limits shared by every web server (a sorted set of hit times per key in Redis, one Lua
+ * script per call), so PREDICT_RATE_PER_MIN holds per API token, and SIGNIN_MAX_FAILURES per client and username,
+ * whichever server a request lands on.
  */
 import type { Redis } from 'ioredis';
-import type { LimitVerdict } from '../auth/rate-limit.ts';
+import type { AttemptCounterFactory, LimitVerdict } from '../auth/rate-limit.ts';
 
-const TAKE_LUA = `
+/** ARGV: now, window, limit[, member]. With a member: counted when allowed (take); without: only checked. */
+const LIMIT_LUA = `
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
@@ -15,14 +17,45 @@ if count >= limit then
   local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
   return {0, tonumber(oldest[2]) + window - now}
 end
-redis.call('ZADD', KEYS[1], now, ARGV[4])
-redis.call('PEXPIRE', KEYS[1], window)
+if ARGV[4] then
+  redis.call('ZADD', KEYS[1], now, ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], window)
+end
 return {1, 0}
 `;
 
-export class RedisWindowLimiter {
-  private seq = 0;
+const HIT_LUA = `
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+`;
 
+let seq = 0;
+const uniqueMember = (now: number) => `${now}-${process.pid}-${seq++}-${Math.random().toString(36).slice(2, 8)}`;
+const limitKey = (name: string, key: string) => `df:rate:${name}:${key}`;
+
+async function limitCall(redis: Redis, key: string, windowMs: number, limit: number, count: boolean): Promise<LimitVerdict> {
+  const now = Date.now();
+  const args: (string | number)[] = [now, windowMs, limit];
+  if (count) args.push(uniqueMember(now));
+  const [ok, waitMs] = (await redis.eval(LIMIT_LUA, 1, key, ...args)) as [number, number];
+  return ok === 1 ? { ok: true, retryAfterS: 0 } : { ok: false, retryAfterS: Math.max(1, Math.ceil(Number(waitMs) / 1000)) };
+}
+
+/** Sign-in failures and setup attempts counted in Redis (AuthService's counters in cluster mode). */
+export function redisAttemptCounters(redis: Redis): AttemptCounterFactory {
+  return (name, limit, windowMs) => ({
+    check: (key) => limitCall(redis, limitKey(name, key), windowMs, limit, false),
+    async hit(key) {
+      const now = Date.now();
+      await redis.eval(HIT_LUA, 1, limitKey(name, key), now, windowMs, uniqueMember(now));
+    },
+    async reset(key) {
+      await redis.del(limitKey(name, key));
+    },
+  });
+}
+
+export class RedisWindowLimiter {
   constructor(
     private readonly redis: Redis,
     private readonly name: string,
@@ -30,10 +63,8 @@ export class RedisWindowLimiter {
     readonly windowMs: number,
   ) {}
 
-  async take(key: string): Promise<LimitVerdict> {
-    const now = Date.now();
-    const member = `${now}-${process.pid}-${this.seq++}-${Math.random().toString(36).slice(2, 8)}`;
-    const [ok, waitMs] = (await this.redis.eval(TAKE_LUA, 1, `df:rate:${this.name}:${key}`, now, this.windowMs, this.limit, member)) as [number, number];
-    return ok === 1 ? { ok: true, retryAfterS: 0 } : { ok: false, retryAfterS: Math.max(1, Math.ceil(Number(waitMs) / 1000)) };
+  /** Counts one hit when allowed. */
+  take(key: string): Promise<LimitVerdict> {
+    return limitCall(this.redis, limitKey(this.name, key), this.windowMs, this.limit, true);
   }
 }

@@ -8,7 +8,9 @@
  *
  * Everything a sweep page shows is in the database (sweeps row + its runs), so a reload loses nothing. A web
  * server that stops leaves its sweeps `running`; at the next start `recover` marks them interrupted and cancels
- * their leftover runs (resuming a sweep is not supported).
+ * their leftover runs (resuming a sweep is not supported). In cluster mode a sweep names its server
+ * (`web:<WEB_ID>`): a restart judges only its own, and another server interrupts those of a server that is gone
+ * (`recoverAbandoned`, on the servers' presence keys in Redis).
  */
 import { randomUUID } from 'node:crypto';
 import type { Repositories, Run, Sweep, SweepTrialInfo } from '@defectflow/db';
@@ -118,7 +120,7 @@ export class SweepController {
         graph: input.graph,
         spec: input.spec as unknown as Record<string, unknown>,
         trialsPlanned: plannedTrialCount(input.graph, input.spec),
-        runnerId: this.runner.runnerId ?? null,
+        driverId: this.runner.runnerId ?? null, // RunnerBridge: its runner's id, or `web:<WEB_ID>` in cluster mode
       });
       const cancel = new AbortController();
       const entry: ActiveSweep = { cancel, done: Promise.resolve() };
@@ -144,17 +146,35 @@ export class SweepController {
   }
 
   /**
-   * At start-up: sweeps left `running` by this server's earlier process (those naming its runner, or none) become
-   * interrupted and their unfinished runs are cancelled.
+   * At start-up: sweeps left `running` by this server's earlier process (those naming its driver id, or none)
+   * become interrupted and their unfinished runs are cancelled.
    */
-  async recover(runnerId: string | null): Promise<Sweep[]> {
-    const stale = (await this.repo.sweeps.listRunning({ runnerId })).filter((s) => !this.own.has(s.id));
+  async recover(driverId: string | null): Promise<Sweep[]> {
+    const stale = (await this.repo.sweeps.listRunning({ driverId })).filter((s) => !this.own.has(s.id));
+    return this.interrupt(stale, 'the web server restarted while it ran');
+  }
+
+  /**
+   * Cluster mode, every few seconds: running sweeps driven by another web server that is gone (`isAlive` false for
+   * their driver) become interrupted and their unfinished runs are cancelled, as that server would do at its restart.
+   */
+  async recoverAbandoned(isAlive: (driverId: string) => Promise<boolean>): Promise<Sweep[]> {
+    if (this.closing.signal.aborted) return [];
+    const gone: Sweep[] = [];
+    for (const sweep of await this.repo.sweeps.listRunning()) {
+      if (this.own.has(sweep.id) || !sweep.driverId || sweep.driverId === this.runner.runnerId) continue;
+      if (!(await isAlive(sweep.driverId))) gone.push(sweep);
+    }
+    return this.interrupt(gone, 'the web server driving it is gone');
+  }
+
+  private async interrupt(sweeps: Sweep[], why: string): Promise<Sweep[]> {
     const changed = await this.repo.sweeps.markInterrupted(
-      stale.map((s) => s.id),
+      sweeps.map((s) => s.id),
       SWEEP_RESTART_ERROR,
     );
     for (const sweep of changed) {
-      this.log.warn(`sweep ${sweep.id} (${sweep.name}) marked interrupted: the web server restarted while it ran`);
+      this.log.warn(`sweep ${sweep.id} (${sweep.name}, driven by ${sweep.driverId ?? 'an unnamed server'}) marked interrupted: ${why}`);
       await this.cancelRuns(sweep.id);
     }
     return changed;

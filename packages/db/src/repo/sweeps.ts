@@ -16,8 +16,8 @@ export interface CreateSweepInput {
   /** The parsed SweepSpec. */
   spec: Record<string, unknown>;
   trialsPlanned: number;
-  /** The runner of the web server that drives it. */
-  runnerId?: string | null;
+  /** Who drives it (schema.ts: sweeps.driverId). */
+  driverId?: string | null;
 }
 
 /** Fields a sweep may change after creation. */
@@ -46,7 +46,7 @@ export function sweepsRepo(db: Db) {
           graph: input.graph,
           spec: input.spec,
           trialsPlanned: input.trialsPlanned,
-          runnerId: input.runnerId ?? null,
+          driverId: input.driverId ?? null,
         })
         .returning();
       return row!;
@@ -91,12 +91,12 @@ export function sweepsRepo(db: Db) {
       return row ?? null;
     },
 
-    /** Running sweeps (with `runnerId`: those that name this runner or none), oldest first. */
-    async listRunning(options: { runnerId?: string | null } = {}): Promise<Sweep[]> {
+    /** Running sweeps (with `driverId`: those this driver drives, or no one), oldest first. */
+    async listRunning(options: { driverId?: string | null } = {}): Promise<Sweep[]> {
       const running = eq(sweeps.status, 'running');
-      const { runnerId } = options;
+      const { driverId } = options;
       const owner =
-        runnerId === undefined ? undefined : runnerId === null ? isNull(sweeps.runnerId) : or(eq(sweeps.runnerId, runnerId), isNull(sweeps.runnerId));
+        driverId === undefined ? undefined : driverId === null ? isNull(sweeps.driverId) : or(eq(sweeps.driverId, driverId), isNull(sweeps.driverId));
       return db.select().from(sweeps).where(owner ? and(running, owner) : running).orderBy(sweeps.createdAt);
     },
 
