@@ -34,6 +34,7 @@ describe('readEnv', () => {
       runnerId: undefined,
       cancelDeadlineMs: 60_000,
       predict: { maxQueue: 8, maxImages: 32, maxImageBytes: 20 * 1024 ** 2, maxModels: 3, maxPixels: 100_000_000 },
+      blobCacheMaxBytes: 10 * 1024 ** 3,
     });
   });
 
