@@ -93,7 +93,8 @@ export async function startWebServer(env: WebEnv, options: StartOptions = {}): P
     const db = await createDb({ url: env.databaseUrl, dataDir: env.dataDir });
     cleanups.push(() => db.close());
     log.info(`database: ${db.kind === 'pglite' ? `PGlite in ${join(env.dataDir, 'pg')}` : 'PostgreSQL (DATABASE_URL)'}`);
-    await seedDatabase(db.repo, REPO_ROOT, log);
+    // Servers started at once would each find no sample template and seed it twice (a spurious "version 2").
+    await db.exclusive('seed', () => seedDatabase(db.repo, REPO_ROOT, log));
     // Run files and model folders are read through this store (default: DATA_DIR itself, nothing copied).
     const store = storeFromEnv(env.storage, env.dataDir);
     log.info(`storage: ${store.describe()}`);

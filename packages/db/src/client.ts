@@ -44,6 +44,11 @@ export interface DbHandle {
   kind: DbKind;
   /** Bound repository functions (same as createRepositories(db)). */
   repo: Repositories;
+  /**
+   * Runs `fn` while no other process runs one under the same name on this database (PostgreSQL: a session advisory
+   * lock on a connection of its own; PGlite has one process already): start-up steps of web servers started at once.
+   */
+  exclusive<T>(name: string, fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -61,8 +66,11 @@ async function openPostgres(url: string, migrationsFolder: string, max: number):
   // Notices ("relation already exists, skipping") would spam the console on every start.
   const client = postgres(url, { max, onnotice: () => {} });
   const db = drizzlePostgres({ client, schema });
+  const exclusive = <T>(name: string, fn: () => Promise<T>) => exclusiveOnPostgres(url, name, fn);
   try {
-    await migratePostgres(db, { migrationsFolder });
+    // Servers started at once on a fresh database would each create the tables and collide in the catalog
+    // ("duplicate key value violates unique constraint pg_type_typname_nsp_index"): one migrates, the others wait.
+    await exclusive('migrate', () => migratePostgres(db, { migrationsFolder }));
   } catch (err) {
     await client.end({ timeout: 5 });
     throw new Error(`Could not open PostgreSQL at ${redactUrl(url)} (DATABASE_URL): ${describe(err)}`, { cause: err });
@@ -71,8 +79,20 @@ async function openPostgres(url: string, migrationsFolder: string, max: number):
     db,
     kind: 'postgres',
     repo: createRepositories(db),
+    exclusive,
     close: () => client.end({ timeout: 5 }),
   };
+}
+
+/** A connection of its own (whatever the pool's size) holds the lock; it ends with that session, also on a throw. */
+async function exclusiveOnPostgres<T>(url: string, name: string, fn: () => Promise<T>): Promise<T> {
+  const lock = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    await lock`select pg_advisory_lock(hashtext(${`defectflow:${name}`}))`;
+    return await fn();
+  } finally {
+    await lock.end({ timeout: 5 });
+  }
 }
 
 async function openPglite(dataDir: string | undefined, migrationsFolder: string): Promise<DbHandle> {
@@ -95,6 +115,7 @@ async function openPglite(dataDir: string | undefined, migrationsFolder: string)
       db,
       kind: 'pglite',
       repo: createRepositories(db),
+      exclusive: (_name, fn) => fn(),
       async close() {
         if (closed) return;
         closed = true;
