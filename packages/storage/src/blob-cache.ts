@@ -7,8 +7,8 @@
  */
 import { readdir, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
+import { SHA256_HEX } from './hash.ts';
 
-const SHA = /^[0-9a-f]{64}$/;
 export const BLOB_CACHE_MIN_IDLE_MS = 10 * 60_000;
 
 export interface PruneBlobCacheOptions {
@@ -36,7 +36,7 @@ export async function pruneBlobCache(casDir: string, opts: PruneBlobCacheOptions
   const names = await readdir(casDir).catch(() => [] as string[]);
   const unlinked: { file: string; size: number; usedAt: number }[] = [];
   for (const name of names) {
-    if (!SHA.test(name)) continue;
+    if (!SHA256_HEX.test(name)) continue;
     const file = join(casDir, name);
     const s = await stat(file).catch(() => null);
     if (!s?.isFile() || s.nlink > 1) continue;

@@ -10,13 +10,12 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { type PruneBlobCacheResult, pruneBlobCache, touchBlob } from './blob-cache.ts';
 import { checkKey, checkRelativePath } from './keys.ts';
-import { sha256, sha256File } from './hash.ts';
+import { SHA256_HEX, sha256, sha256File } from './hash.ts';
 import { withLock } from './lock.ts';
 import { eachLimit } from './pool.ts';
 import type { ArtifactStore } from './store.ts';
 import { errCode, isTempName, tempSibling } from './temp-file.ts';
 
-const SHA = /^[0-9a-f]{64}$/;
 /** Files up to this size are read once (hashed and uploaded from memory); bigger ones are streamed twice. */
 const IN_MEMORY_BYTES = 16 * 1024 * 1024;
 const PARALLEL = 8;
@@ -24,12 +23,22 @@ const PARALLEL = 8;
 export const datasetManifest = z.object({
   version: z.literal(1),
   name: z.string(),
-  files: z.record(z.string(), z.object({ sha256: z.string().regex(SHA), size: z.number().int().nonnegative() })),
+  files: z.record(z.string(), z.object({ sha256: z.string().regex(SHA256_HEX), size: z.number().int().nonnegative() })),
 });
 export type DatasetManifest = z.infer<typeof datasetManifest>;
 
 export const manifestKey = (name: string): string => checkKey(`datasets/${checkDatasetName(name)}/manifest.json`);
 export const blobKey = (sha: string): string => `blobs/${sha}`;
+
+/** The names of the datasets that have a manifest in the store. */
+export async function listPublishedDatasets(store: ArtifactStore): Promise<string[]> {
+  const names: string[] = [];
+  for (const { key } of await store.list('datasets/')) {
+    const name = /^datasets\/(.+)\/manifest\.json$/.exec(key)?.[1];
+    if (name) names.push(name);
+  }
+  return names;
+}
 
 function checkDatasetName(name: string): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(name)) throw new Error(`dataset name ${JSON.stringify(name)} is not allowed (letters, digits, . _ -)`);

@@ -7,6 +7,7 @@ export {
   blobKey,
   type DatasetManifest,
   datasetManifest,
+  listPublishedDatasets,
   type MaterializeOptions,
   type MaterializeResult,
   manifestKey,

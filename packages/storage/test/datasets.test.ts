@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ArtifactStore, FsStore, manifestKey, materializeDataset, publishDataset } from '../src/index.ts';
+import { type ArtifactStore, FsStore, listPublishedDatasets, manifestKey, materializeDataset, publishDataset } from '../src/index.ts';
 import { startTestS3Server, type TestS3Server } from '../src/testing.ts';
 import { counting } from './counting-store.ts';
 
@@ -57,6 +57,7 @@ function datasetSuite(kind: string, makeStore: () => ArtifactStore) {
       const pub = await publishDataset(store, web, 'steel');
       expect(pub).toMatchObject({ files: 6, uploadedBlobs: 5 });
       expect(store.puts.at(-1)).toBe(manifestKey('steel'));
+      expect(await listPublishedDatasets(store)).toEqual(['steel']);
       // Re-publishing unchanged content uploads only the manifest.
       store.puts.length = 0;
       expect((await publishDataset(store, web, 'steel')).uploadedBlobs).toBe(0);

@@ -2,7 +2,8 @@
  * Cluster mode with a shared store (STORAGE_URL): what a runner on another machine than the web servers needs.
  * Before an evaluate/deploy event leaves, its files go to the store (the web server reads them while storing
  * the event); before a run starts, its datasets are made equal to their published manifest (each blob fetched
- * once per machine; blobs no dataset links any more bounded by BLOB_CACHE_MAX_BYTES) and its ONNX backbone fetched; before a prediction, the model folder is fetched once.
+ * once per machine; blobs no dataset links any more bounded by BLOB_CACHE_MAX_BYTES) and its ONNX backbone
+ * fetched; before a prediction, the model folder is fetched once.
  */
 import { join } from 'node:path';
 import type { PipelineGraph, RunEvent } from '@defectflow/nodes';

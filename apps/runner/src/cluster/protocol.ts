@@ -71,8 +71,8 @@ export interface RunnerHeartbeat {
 }
 
 /**
- * KEYS: seq, stream, done, holder, events stream, attempts, runner, cancel. ARGV: runId, seq ('' = next), holder token ('' = no fencing),
- * event JSON, final ('1'/'0'), maxlen, finished TTL.
+ * KEYS: seq, stream, done, holder, events stream, attempts, runner, cancel. ARGV: runId, seq ('' = next), holder
+ * token ('' = no fencing), event JSON, final ('1'/'0'), maxlen, finished TTL.
  * Returns {1, seq} appended · {0, last} the run already finished · {-1, last} fenced: another attempt holds it ·
  * {-2, last} seq is not last + 1 (a gap or a duplicate).
  */

@@ -7,7 +7,7 @@
  * editing the same dataset at the same moment is not reconciled: the last publish wins.
  */
 import { join } from 'node:path';
-import { type ArtifactStore, fetchBackbone, listStoredBackbones, materializeDataset, publishBackbone } from '@defectflow/storage';
+import { type ArtifactStore, fetchBackbone, listPublishedDatasets, listStoredBackbones, materializeDataset, publishBackbone } from '@defectflow/storage';
 import type { Redis } from 'ioredis';
 import { errorMessage, type Logger } from '../log.ts';
 
@@ -58,12 +58,7 @@ export async function startDatasetMirror(opts: {
     if (name.startsWith('backbone:')) void syncBackbone(name.slice('backbone:'.length));
     else void sync(name);
   });
-  const published = new Set<string>();
-  for (const { key } of await opts.store.list('datasets/')) {
-    const match = /^datasets\/(.+)\/manifest\.json$/.exec(key);
-    if (match?.[1]) published.add(match[1]);
-  }
-  await Promise.all([...published].map(sync));
+  await Promise.all((await listPublishedDatasets(opts.store)).map(sync));
   for (const name of await listStoredBackbones(opts.store)) await syncBackbone(name);
   return {
     announce: async (name) => {
